@@ -1,0 +1,3 @@
+from ofa.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""The `ofa` command line. Every sub-app lives in its own module; bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ofa.errors import OfaError
+
+app = typer.Typer(
+    name="ofa",
+    help=(
+        "Train one elastic supernet once, then cut a specialized network out of it for any "
+        "device and latency budget.\n\n"
+        "Start with `ofa spaces list` to see the search spaces."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _mount() -> None:
+    from ofa.cli import spaces_cmd
+
+    app.add_typer(spaces_cmd.app, name="spaces")
+
+
+_mount()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: OfaError becomes `ofa: error: ...` on stderr and exit code 2."""
+    try:
+        app(args=argv, prog_name="ofa")
+    except OfaError as e:
+        print(f"ofa: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("ofa: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,265 @@
+"""A search space as a typed, frozen value: what an elastic MobileNetV3-style supernet may become."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Sequence
+
+from ofa.errors import OfaError
+
+ACTIVATIONS = ("relu", "hswish")
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round a channel count to a multiple of `divisor`, never dropping more than 10%."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+def _number(value: Any) -> int | float:
+    """Expand ratios are written as ints when they are whole (3, not 3.0)."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One elastic unit: `depth` blocks at most, the first with `stride`, all `width` wide."""
+
+    width: int
+    depths: tuple[int, ...]
+    kernels: tuple[int, ...]
+    expands: tuple[int | float, ...]
+    stride: int = 1
+    act: str = "relu"
+    se: bool = False
+
+    @property
+    def max_depth(self) -> int:
+        return max(self.depths)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Stem, a fixed first block, elastic stages, a head, and the input resolutions."""
+
+    name: str
+    stages: tuple[StageSpec, ...]
+    resolutions: tuple[int, ...]
+    stem_width: int = 16
+    stem_stride: int = 2
+    stem_act: str = "hswish"
+    first_block_width: int = 16
+    first_block_act: str = "relu"
+    head_width: int = 960
+    feature_width: int = 1280
+    head_act: str = "hswish"
+    se_reduction: int = 4
+    channel_divisor: int = 8
+    dropout: float = 0.1
+    description: str = ""
+
+    # -- sizes -----------------------------------------------------------------------------
+    @property
+    def num_blocks(self) -> int:
+        """Block slots of the largest subnet (the genes carry one kernel and expand per slot)."""
+        return sum(s.max_depth for s in self.stages)
+
+    @property
+    def num_architectures(self) -> int:
+        """Distinct subnets at one resolution: per stage, sum over depths of (kernels*expands)^d."""
+        total = 1
+        for s in self.stages:
+            per_block = len(s.kernels) * len(s.expands)
+            total *= sum(per_block**d for d in s.depths)
+        return total
+
+    def block_inputs(self) -> list[tuple[int, int]]:
+        """(stage index, input channels) of every block slot, in order."""
+        slots, prev = [], self.first_block_width
+        for i, s in enumerate(self.stages):
+            for j in range(s.max_depth):
+                slots.append((i, prev if j == 0 else s.width))
+            prev = s.width
+        return slots
+
+    def mid_channels(self, in_channels: int, expand: float) -> int:
+        return make_divisible(round(in_channels * expand), self.channel_divisor)
+
+    def se_channels(self, mid_channels: int) -> int:
+        return make_divisible(mid_channels // self.se_reduction, self.channel_divisor)
+
+    # -- restriction (training phases) -------------------------------------------------------
+    def restrict(
+        self,
+        kernels: Sequence[int] | None = None,
+        depths: Sequence[int] | None = None,
+        expands: Sequence[float] | None = None,
+        resolutions: Sequence[int] | None = None,
+    ) -> "SearchSpace":
+        """The same space with fewer choices open; raises if a choice is not in the space."""
+
+        def narrowed(kind: str, allowed: tuple, wanted: Sequence | None, where: str) -> tuple:
+            if wanted is None:
+                return allowed
+            wanted = tuple(sorted({_number(v) if kind == "expand" else int(v) for v in wanted}))
+            outside = [v for v in wanted if v not in allowed]
+            if outside:
+                raise OfaError(
+                    f"{kind} choice(s) {outside} are not in {where} of space '{self.name}' "
+                    f"(allowed: {list(allowed)})"
+                )
+            return wanted
+
+        stages = tuple(
+            replace(
+                s,
+                kernels=narrowed("kernel", s.kernels, kernels, f"stage {i + 1}"),
+                depths=narrowed("depth", s.depths, depths, f"stage {i + 1}"),
+                expands=narrowed("expand", s.expands, expands, f"stage {i + 1}"),
+            )
+            for i, s in enumerate(self.stages)
+        )
+        res = narrowed("resolution", self.resolutions, resolutions, "the resolutions")
+        return replace(self, stages=stages, resolutions=res)
+
+    # -- identity ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stages"] = [
+            {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(s).items()}
+            for s in self.stages
+        ]
+        d["resolutions"] = list(self.resolutions)
+        return d
+
+    def fingerprint(self) -> str:
+        """Short hash of everything that shapes the network (not the name or description)."""
+        d = self.to_dict()
+        d.pop("name"), d.pop("description")
+        blob = json.dumps(d, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def summary(self) -> dict[str, Any]:
+        n = self.num_architectures
+        return {
+            "name": self.name,
+            "description": self.description,
+            "fingerprint": self.fingerprint(),
+            "num_architectures": n,
+            "num_architectures_sci": f"{n:.3e}",
+            "log10_num_architectures": round(math.log10(n), 3),
+            "num_stages": len(self.stages),
+            "num_block_slots": self.num_blocks,
+            "resolutions": list(self.resolutions),
+            **{k: v for k, v in self.to_dict().items() if k not in ("name", "description")},
+        }
+
+
+# -- loading from plain data (YAML / JSON) -------------------------------------------------------
+
+_STAGE_KEYS = {f.name for f in fields(StageSpec)}
+_SPACE_KEYS = {f.name for f in fields(SearchSpace)}
+
+
+def _int_list(value: Any, where: str, positive: bool = True) -> tuple[int, ...]:
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise OfaError(f"{where}: expected a non-empty list of integers, got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or (positive and v <= 0):
+            raise OfaError(f"{where}: expected positive integers, got {v!r}")
+        out.append(v)
+    if len(set(out)) != len(out):
+        raise OfaError(f"{where}: choices repeat in {value!r}")
+    return tuple(sorted(out))
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise OfaError(f"{where}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _act(value: Any, where: str) -> str:
+    if value not in ACTIVATIONS:
+        raise OfaError(f"{where}: expected one of {list(ACTIVATIONS)}, got {value!r}")
+    return value
+
+
+def _stage_from_dict(d: Any, where: str) -> StageSpec:
+    if not isinstance(d, dict):
+        raise OfaError(f"{where}: expected a mapping with keys {sorted(_STAGE_KEYS)}, got {d!r}")
+    unknown = set(d) - _STAGE_KEYS
+    if unknown:
+        raise OfaError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_STAGE_KEYS)}")
+    for key in ("width", "depths", "kernels", "expands"):
+        if key not in d:
+            raise OfaError(f"{where}: missing field '{key}'")
+    kernels = _int_list(d["kernels"], f"{where}.kernels")
+    if any(k % 2 == 0 for k in kernels):
+        raise OfaError(f"{where}.kernels: kernel sizes must be odd, got {list(kernels)}")
+    expands_raw = d["expands"] if isinstance(d["expands"], list) else [d["expands"]]
+    if not expands_raw or any(
+        isinstance(e, bool) or not isinstance(e, (int, float)) or e <= 0 for e in expands_raw
+    ):
+        raise OfaError(f"{where}.expands: expected a non-empty list of positive numbers, got {d['expands']!r}")
+    se = d.get("se", False)
+    if not isinstance(se, bool):
+        raise OfaError(f"{where}.se: expected true or false, got {se!r}")
+    stride = d.get("stride", 1)
+    if stride not in (1, 2):
+        raise OfaError(f"{where}.stride: expected 1 or 2, got {stride!r}")
+    return StageSpec(
+        width=_positive_int(d["width"], f"{where}.width"),
+        depths=_int_list(d["depths"], f"{where}.depths"),
+        kernels=kernels,
+        expands=tuple(sorted({_number(e) for e in expands_raw})),
+        stride=stride,
+        act=_act(d.get("act", "relu"), f"{where}.act"),
+        se=se,
+    )
+
+
+def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
+    """Build and validate a space; every error names the field and what was expected."""
+    if not isinstance(d, dict):
+        raise OfaError(f"{source}: expected a mapping at the top level, got {type(d).__name__}")
+    unknown = set(d) - _SPACE_KEYS
+    if unknown:
+        raise OfaError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(_SPACE_KEYS)}")
+    for key in ("name", "stages", "resolutions"):
+        if key not in d:
+            raise OfaError(f"{source}: missing field '{key}'")
+    if not isinstance(d["name"], str) or not d["name"]:
+        raise OfaError(f"{source}.name: expected a non-empty string, got {d['name']!r}")
+    if not isinstance(d["stages"], list) or not d["stages"]:
+        raise OfaError(f"{source}.stages: expected a non-empty list of stages")
+    stages = tuple(_stage_from_dict(s, f"{source}.stages[{i}]") for i, s in enumerate(d["stages"]))
+    kwargs: dict[str, Any] = {
+        "name": d["name"],
+        "stages": stages,
+        "resolutions": _int_list(d["resolutions"], f"{source}.resolutions"),
+    }
+    for key in ("stem_width", "stem_stride", "first_block_width", "head_width", "feature_width",
+                "se_reduction", "channel_divisor"):
+        if key in d:
+            kwargs[key] = _positive_int(d[key], f"{source}.{key}")
+    for key in ("stem_act", "first_block_act", "head_act"):
+        if key in d:
+            kwargs[key] = _act(d[key], f"{source}.{key}")
+    if "dropout" in d:
+        p = d["dropout"]
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise OfaError(f"{source}.dropout: expected a number in [0, 1), got {p!r}")
+        kwargs["dropout"] = float(p)
+    if "description" in d:
+        kwargs["description"] = str(d["description"])
+    return SearchSpace(**kwargs)

@@ -1,0 +1,189 @@
+"""A subnet: one choice of resolution, depth, kernel and expand ratio per block of a space.
+
+Three interchangeable forms: the frozen `Subnet` value, its dict/JSON form, a compact string
+(`r160/k3e4,k5e6/...`), and a fixed-length integer gene vector for search algorithms.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+import numpy as np
+
+from ofa.errors import OfaError
+from ofa.spaces.space import SearchSpace, _number
+
+SampleKind = Literal["uniform", "max", "min"]
+
+
+@dataclass(frozen=True)
+class Subnet:
+    """Kernels and expands hold one tuple per stage, one entry per active block."""
+
+    resolution: int
+    kernels: tuple[tuple[int, ...], ...]
+    expands: tuple[tuple[int | float, ...], ...]
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        return tuple(len(k) for k in self.kernels)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resolution": self.resolution,
+            "depths": list(self.depths),
+            "kernels": [list(k) for k in self.kernels],
+            "expands": [list(e) for e in self.expands],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "Subnet":
+        if not isinstance(d, dict) or not {"resolution", "kernels", "expands"} <= set(d):
+            raise OfaError(f"a subnet needs 'resolution', 'kernels' and 'expands', got {d!r}")
+        try:
+            kernels = tuple(tuple(int(k) for k in stage) for stage in d["kernels"])
+            expands = tuple(tuple(_number(e) for e in stage) for stage in d["expands"])
+            resolution = int(d["resolution"])
+        except (TypeError, ValueError) as e:
+            raise OfaError(f"malformed subnet {d!r}: {e}") from None
+        if [len(k) for k in kernels] != [len(e) for e in expands]:
+            raise OfaError("subnet kernels and expands must list the same number of blocks per stage")
+        if "depths" in d and list(d["depths"]) != [len(k) for k in kernels]:
+            raise OfaError(f"subnet depths {d['depths']} disagree with its kernel lists")
+        return cls(resolution, kernels, expands)
+
+    def __str__(self) -> str:
+        stages = ",".join(
+            "-".join(f"k{k}e{e}" for k, e in zip(ks, es)) for ks, es in zip(self.kernels, self.expands)
+        )
+        return f"r{self.resolution}:{stages}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Subnet":
+        """Inverse of str(): `r160:k3e4-k5e6,k7e3-k3e3` (stages by ',', blocks by '-')."""
+        m = re.fullmatch(r"\s*r(\d+):(.+?)\s*", text)
+        if not m:
+            raise OfaError(f"cannot read subnet {text!r}; expected e.g. 'r160:k3e4-k5e6,k7e3-k3e3'")
+        kernels, expands = [], []
+        for stage in m.group(2).split(","):
+            ks, es = [], []
+            for block in stage.split("-"):
+                bm = re.fullmatch(r"k(\d+)e(\d+(?:\.\d+)?)", block.strip())
+                if not bm:
+                    raise OfaError(f"cannot read block {block!r} of subnet {text!r}; expected e.g. 'k3e4'")
+                ks.append(int(bm.group(1)))
+                es.append(_number(bm.group(2)))
+            kernels.append(tuple(ks))
+            expands.append(tuple(es))
+        return cls(int(m.group(1)), tuple(kernels), tuple(expands))
+
+
+def check_subnet(space: SearchSpace, subnet: Subnet) -> Subnet:
+    """Raise a one-line OfaError naming the first value outside the space."""
+    if subnet.resolution not in space.resolutions:
+        raise OfaError(
+            f"resolution {subnet.resolution} is not in space '{space.name}' (allowed: {list(space.resolutions)})"
+        )
+    if len(subnet.kernels) != len(space.stages):
+        raise OfaError(f"subnet has {len(subnet.kernels)} stages, space '{space.name}' has {len(space.stages)}")
+    for i, (stage, ks, es) in enumerate(zip(space.stages, subnet.kernels, subnet.expands)):
+        if len(ks) not in stage.depths:
+            raise OfaError(f"stage {i + 1}: depth {len(ks)} is not allowed (allowed: {list(stage.depths)})")
+        for j, (k, e) in enumerate(zip(ks, es)):
+            if k not in stage.kernels:
+                raise OfaError(f"stage {i + 1} block {j + 1}: kernel {k} is not allowed (allowed: {list(stage.kernels)})")
+            if e not in stage.expands:
+                raise OfaError(f"stage {i + 1} block {j + 1}: expand {e} is not allowed (allowed: {list(stage.expands)})")
+    return subnet
+
+
+def to_subnet(space: SearchSpace, value: "Subnet | str | dict") -> Subnet:
+    """Accept a Subnet, its string, its dict, or 'max' / 'min'; always checked against the space."""
+    if isinstance(value, str) and value in ("max", "min"):
+        return sample_subnet(space, value)
+    if isinstance(value, str):
+        value = Subnet.parse(value)
+    elif isinstance(value, dict):
+        value = Subnet.from_dict(value)
+    return check_subnet(space, value)
+
+
+def sample_subnet(
+    space: SearchSpace, kind: SampleKind = "uniform", seed: int | np.random.Generator | None = None
+) -> Subnet:
+    """Largest, smallest, or uniformly random subnet; random needs a seed or a Generator."""
+    if kind in ("max", "min"):
+        pick = max if kind == "max" else min
+        return Subnet(
+            pick(space.resolutions),
+            tuple((pick(s.kernels),) * pick(s.depths) for s in space.stages),
+            tuple((pick(s.expands),) * pick(s.depths) for s in space.stages),
+        )
+    if kind != "uniform":
+        raise ValueError(f"unknown sample kind {kind!r}")
+    if seed is None:
+        raise ValueError("uniform sampling needs an explicit seed or numpy Generator")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    kernels, expands = [], []
+    for s in space.stages:
+        d = int(rng.choice(s.depths))
+        kernels.append(tuple(int(rng.choice(s.kernels)) for _ in range(d)))
+        expands.append(tuple(s.expands[int(rng.integers(len(s.expands)))] for _ in range(d)))
+    return Subnet(int(rng.choice(space.resolutions)), tuple(kernels), tuple(expands))
+
+
+# -- integer genes -------------------------------------------------------------------------------
+# Layout: [resolution, depth per stage, kernel per block slot, expand per block slot], each an
+# index into the space's choice list. Slots past a stage's depth are ignored when decoding and
+# written as 0 when encoding, so every subnet has exactly one gene vector.
+
+
+def gene_bounds(space: SearchSpace) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusive lower and upper bounds of each gene (for integer search algorithms)."""
+    upper = [len(space.resolutions) - 1]
+    upper += [len(s.depths) - 1 for s in space.stages]
+    upper += [len(s.kernels) - 1 for s in space.stages for _ in range(s.max_depth)]
+    upper += [len(s.expands) - 1 for s in space.stages for _ in range(s.max_depth)]
+    upper_arr = np.asarray(upper, dtype=np.int64)
+    return np.zeros_like(upper_arr), upper_arr
+
+
+def encode(space: SearchSpace, subnet: Subnet) -> np.ndarray:
+    check_subnet(space, subnet)
+    genes = [space.resolutions.index(subnet.resolution)]
+    genes += [s.depths.index(len(ks)) for s, ks in zip(space.stages, subnet.kernels)]
+    for attr in ("kernels", "expands"):
+        for s, values in zip(space.stages, getattr(subnet, attr)):
+            choices = getattr(s, attr)
+            genes += [choices.index(v) for v in values] + [0] * (s.max_depth - len(values))
+    return np.asarray(genes, dtype=np.int64)
+
+
+def decode(space: SearchSpace, genes: Sequence[int] | np.ndarray) -> Subnet:
+    genes = np.asarray(genes, dtype=np.int64)
+    lower, upper = gene_bounds(space)
+    if genes.shape != upper.shape or (genes < lower).any() or (genes > upper).any():
+        raise OfaError(f"gene vector does not fit space '{space.name}' (expected {upper.size} genes within bounds)")
+    n_stages = len(space.stages)
+    depths = [s.depths[g] for s, g in zip(space.stages, genes[1 : 1 + n_stages])]
+    kernels, expands = [], []
+    k_pos = 1 + n_stages
+    e_pos = k_pos + space.num_blocks
+    for s, d in zip(space.stages, depths):
+        kernels.append(tuple(s.kernels[g] for g in genes[k_pos : k_pos + d]))
+        expands.append(tuple(s.expands[g] for g in genes[e_pos : e_pos + d]))
+        k_pos += s.max_depth
+        e_pos += s.max_depth
+    return Subnet(space.resolutions[genes[0]], tuple(kernels), tuple(expands))
+
+
+def active_slots(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
+    """Boolean (n, num_blocks) mask of the block slots in use, for a batch of gene vectors."""
+    genes = np.atleast_2d(genes)
+    masks = []
+    for i, s in enumerate(space.stages):
+        depth = np.asarray(s.depths)[genes[:, 1 + i]]
+        masks.append(np.arange(s.max_depth)[None, :] < depth[:, None])
+    return np.concatenate(masks, axis=1)
