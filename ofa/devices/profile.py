@@ -1,0 +1,122 @@
+"""A device profile as a typed, frozen value: where and how latency is measured for one target."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ofa.errors import OfaError
+
+PRECISIONS = ("fp32", "fp16")
+# Names and aliases become file names of lookup tables, so they stay simple.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """One measurement target: which backend runs the model, at what precision and batch."""
+
+    name: str
+    backend: str
+    precision: str
+    resolutions: tuple[int, ...]
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    batch_size: int = 1
+    threads: int | None = None  # None: let the backend use every core
+    warmup: int = 10
+    iterations: int = 50
+
+    def input_shape(self, resolution: int, channels: int = 3) -> tuple[int, int, int, int]:
+        """NCHW shape of one measured batch at `resolution`."""
+        return (self.batch_size, channels, resolution, resolution)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["aliases"] = list(self.aliases)
+        d["resolutions"] = list(self.resolutions)
+        return d
+
+
+_KEYS = {f.name for f in fields(DeviceProfile)}
+_REQUIRED = ("name", "backend", "precision", "resolutions")
+
+
+def _slug(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise OfaError(
+            f"{where}: expected a lower-case name of letters, digits, '.', '_' or '-', got {value!r}"
+        )
+    return value
+
+
+def _int_at_least(value: Any, lowest: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+        what = "a positive integer" if lowest == 1 else f"an integer >= {lowest}"
+        raise OfaError(f"{where}: expected {what}, got {value!r}")
+    return value
+
+
+def _backend(value: Any, where: str) -> str:
+    # The backend registry is the one list of backend names; it imports no optional package.
+    from ofa.latency.backends import backend_names
+
+    known = backend_names()
+    if value not in known:
+        raise OfaError(f"{where}: expected one of {list(known)}, got {value!r}")
+    return value
+
+
+def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
+    """Build and validate a profile; every error names the source, the field and what was expected."""
+    if not isinstance(d, dict):
+        raise OfaError(f"{source}: expected a mapping at the top level, got {type(d).__name__}")
+    unknown = set(d) - _KEYS
+    if unknown:
+        raise OfaError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
+    for key in _REQUIRED:
+        if key not in d:
+            raise OfaError(f"{source}: missing field '{key}'")
+
+    aliases = d.get("aliases", [])
+    if aliases is None:
+        aliases = []
+    if not isinstance(aliases, list):
+        raise OfaError(f"{source}.aliases: expected a list of names, got {aliases!r}")
+    aliases = tuple(_slug(a, f"{source}.aliases[{i}]") for i, a in enumerate(aliases))
+    name = _slug(d["name"], f"{source}.name")
+    if name in aliases or len(set(aliases)) != len(aliases):
+        raise OfaError(f"{source}.aliases: names repeat in {list(aliases)} (name '{name}')")
+
+    precision = d["precision"]
+    if precision not in PRECISIONS:
+        raise OfaError(f"{source}.precision: expected one of {list(PRECISIONS)}, got {precision!r}")
+
+    res = d["resolutions"]
+    if isinstance(res, int) and not isinstance(res, bool):
+        res = [res]
+    if not isinstance(res, list) or not res:
+        raise OfaError(f"{source}.resolutions: expected a non-empty list of positive integers, got {res!r}")
+    res = [_int_at_least(r, 1, f"{source}.resolutions[{i}]") for i, r in enumerate(res)]
+
+    description = d.get("description", "")
+    if not isinstance(description, str):
+        raise OfaError(f"{source}.description: expected a string, got {description!r}")
+
+    threads = d.get("threads")
+    if threads is not None:
+        threads = _int_at_least(threads, 1, f"{source}.threads (or null for all cores)")
+
+    return DeviceProfile(
+        name=name,
+        backend=_backend(d["backend"], f"{source}.backend"),
+        precision=precision,
+        resolutions=tuple(sorted(set(res))),
+        aliases=aliases,
+        description=description.strip(),
+        batch_size=_int_at_least(d.get("batch_size", 1), 1, f"{source}.batch_size"),
+        threads=threads,
+        warmup=_int_at_least(d.get("warmup", 10), 0, f"{source}.warmup"),
+        iterations=_int_at_least(d.get("iterations", 50), 1, f"{source}.iterations"),
+    )

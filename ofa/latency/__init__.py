@@ -1,0 +1,1 @@
+"""Latency: measurement backends (ofa.latency.backends) behind the device profiles."""

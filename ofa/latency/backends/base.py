@@ -1,0 +1,97 @@
+"""What every measurement backend shares: the result type, the timing loop and the record
+that the registry keeps per backend (plain data and functions, no class hierarchy)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from ofa.errors import OfaError
+
+if TYPE_CHECKING:
+    from ofa.devices import DeviceProfile
+
+    MeasureOnnx = Callable[[bytes, Sequence[int], DeviceProfile], "LatencyStats"]
+    MeasureModule = Callable[[Any, Sequence[int], DeviceProfile], "LatencyStats"]
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Summary of `runs` timed runs; the median is what lookup tables store (robust to outliers)."""
+
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    mean_ms: float
+    runs: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between the closest ranks (numpy's default), on sorted data."""
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def stats_from_times(times_ms: Iterable[float]) -> LatencyStats:
+    """Median, 10th and 90th percentiles and mean of per-run times in milliseconds."""
+    ordered = sorted(float(t) for t in times_ms)
+    if not ordered:
+        raise ValueError("stats_from_times needs at least one time")
+    if any(not math.isfinite(t) or t < 0 for t in ordered):
+        raise ValueError(f"times must be finite and non-negative, got {ordered}")
+    return LatencyStats(
+        median_ms=_quantile(ordered, 0.5),
+        p10_ms=_quantile(ordered, 0.1),
+        p90_ms=_quantile(ordered, 0.9),
+        mean_ms=sum(ordered) / len(ordered),
+        runs=len(ordered),
+    )
+
+
+def time_calls(call: Callable[[], object], warmup: int, iterations: int) -> list[float]:
+    """Wall-clock milliseconds of `iterations` calls after `warmup` untimed ones.
+
+    Only for calls that return when the work is done (synchronous backends)."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter_ns()
+        call()
+        times.append((time.perf_counter_ns() - start) / 1e6)
+    return times
+
+
+def check_input_shape(declared: Sequence[Any], given: Sequence[int], model_input: str) -> tuple[int, ...]:
+    """The shape to feed: `given`, if it fits the model's declared input (symbolic dims fit anything)."""
+    given = tuple(int(d) for d in given)
+    if len(declared) != len(given) or any(
+        isinstance(d, int) and d > 0 and d != g for d, g in zip(declared, given)
+    ):
+        raise OfaError(
+            f"input shape {list(given)} does not fit the model's input '{model_input}' "
+            f"of shape {list(declared)}"
+        )
+    if any(g <= 0 for g in given):
+        raise OfaError(f"input shape {list(given)}: every dimension must be positive")
+    return given
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A registered backend: plain functions gathered from its module."""
+
+    name: str
+    summary: str
+    install_hint: str  # what to install when it is missing, in one line
+    version: Callable[[], str]  # version of the runtime behind it, or "not installed"
+    available: Callable[[], bool]  # can it measure on this machine right now?
+    measure: "MeasureOnnx"  # (onnx_bytes, input_shape, profile) -> LatencyStats
+    measure_module: "MeasureModule | None" = None  # backends that time torch modules directly

@@ -1,0 +1,65 @@
+"""Multiply-accumulates and parameter counts of a static network, from its config alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import Subnet
+from ofa.supernet.config import BlockConfig, NetConfig, conv_out, net_config
+
+
+@dataclass(frozen=True)
+class Cost:
+    macs: int
+    params: int
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(self.macs + other.macs, self.params + other.params)
+
+    @property
+    def mflops(self) -> float:
+        """Millions of multiply-accumulates (the 'FLOPs' that papers report)."""
+        return self.macs / 1e6
+
+
+def conv_cost(cin: int, cout: int, k: int, out_size: int, groups: int = 1, bias: bool = False, bn: bool = True) -> Cost:
+    weights = cout * (cin // groups) * k * k
+    return Cost(macs=weights * out_size * out_size, params=weights + (cout if bias else 0) + (2 * cout if bn else 0))
+
+
+def block_cost(b: BlockConfig, in_size: int) -> Cost:
+    out_size = conv_out(in_size, b.kernel, b.stride)
+    cost = Cost(0, 0)
+    if b.expand:
+        cost += conv_cost(b.in_channels, b.mid_channels, 1, in_size)
+    cost += conv_cost(b.mid_channels, b.mid_channels, b.kernel, out_size, groups=b.mid_channels)
+    if b.se_channels:
+        cost += conv_cost(b.mid_channels, b.se_channels, 1, 1, bias=True, bn=False)
+        cost += conv_cost(b.se_channels, b.mid_channels, 1, 1, bias=True, bn=False)
+    return cost + conv_cost(b.mid_channels, b.out_channels, 1, out_size)
+
+
+def stem_cost(cfg: NetConfig) -> Cost:
+    return conv_cost(cfg.in_channels, cfg.stem_width, 3, conv_out(cfg.resolution, 3, cfg.stem_stride))
+
+
+def head_cost(cfg: NetConfig, in_size: int) -> Cost:
+    last = cfg.blocks[-1].out_channels
+    return (
+        conv_cost(last, cfg.head_width, 1, in_size)
+        + conv_cost(cfg.head_width, cfg.feature_width, 1, 1, bn=False)
+        + conv_cost(cfg.feature_width, cfg.num_classes, 1, 1, bias=True, bn=False)
+    )
+
+
+def net_cost(cfg: NetConfig) -> Cost:
+    sizes = cfg.feature_sizes()
+    total = stem_cost(cfg)
+    for b, size in zip(cfg.blocks, sizes):
+        total += block_cost(b, size)
+    return total + head_cost(cfg, sizes[-1])
+
+
+def subnet_cost(space: SearchSpace, subnet: Subnet, num_classes: int = 1000) -> Cost:
+    return net_cost(net_config(space, subnet, num_classes))

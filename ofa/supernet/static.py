@@ -1,0 +1,132 @@
+"""Plain static networks built from a NetConfig: ordinary Conv/BN/activation layers, nothing
+elastic, so they export to ONNX and deploy anywhere. Saved as config.json + safetensors."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ofa.errors import OfaError
+from ofa.supernet.config import BlockConfig, NetConfig
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def make_act(name: str) -> nn.Module:
+    return {"relu": nn.ReLU, "hswish": nn.Hardswish}[name]()
+
+
+def conv_bn(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1, act: str | None = None) -> nn.Sequential:
+    layers = {
+        "conv": nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        "bn": nn.BatchNorm2d(cout),
+    }
+    if act:
+        layers["act"] = make_act(act)
+    return nn.Sequential(OrderedDict(layers))
+
+
+class SqueezeExcite(nn.Module):
+    """Channel gate: global pool -> 1x1 reduce -> ReLU -> 1x1 expand -> hard sigmoid."""
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, hidden, 1, bias=True)
+        self.act = nn.ReLU()
+        self.expand = nn.Conv2d(hidden, channels, 1, bias=True)
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = x.mean((2, 3), keepdim=True)
+        return x * self.gate(self.expand(self.act(self.reduce(s))))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cfg: BlockConfig):
+        super().__init__()
+        self.residual = cfg.residual
+        self.expand = conv_bn(cfg.in_channels, cfg.mid_channels, act=cfg.act) if cfg.expand else None
+        self.depthwise = conv_bn(cfg.mid_channels, cfg.mid_channels, cfg.kernel, cfg.stride, cfg.mid_channels, cfg.act)
+        self.se = SqueezeExcite(cfg.mid_channels, cfg.se_channels) if cfg.se_channels else None
+        self.project = conv_bn(cfg.mid_channels, cfg.out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.expand(x) if self.expand is not None else x
+        y = self.depthwise(y)
+        if self.se is not None:
+            y = self.se(y)
+        y = self.project(y)
+        return x + y if self.residual else y
+
+
+class Head(nn.Module):
+    """1x1 expand -> global pool -> 1x1 feature mix -> dropout -> classifier."""
+
+    def __init__(self, cin: int, width: int, features: int, act: str, num_classes: int, dropout: float):
+        super().__init__()
+        self.expand = conv_bn(cin, width, act=act)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.mix = nn.Sequential(nn.Conv2d(width, features, 1, bias=False), make_act(act))
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.mix(self.pool(self.expand(x))).flatten(1)
+        return self.classifier(self.dropout(x))
+
+
+class StaticNet(nn.Module):
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        self.config = cfg
+        self.stem = conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act)
+        self.blocks = nn.Sequential(*[InvertedResidual(b) for b in cfg.blocks])
+        self.head = Head(cfg.blocks[-1].out_channels, cfg.head_width, cfg.feature_width, cfg.head_act,
+                         cfg.num_classes, cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(self.stem(x)))
+
+
+def save_static(model: StaticNet, folder: str | Path) -> Path:
+    """Write config.json and model.safetensors: everything needed to rebuild the model."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_FILE))
+    (folder / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2))
+    return folder
+
+
+def load_static(folder: str | Path, map_location: str = "cpu") -> StaticNet:
+    """Rebuild a static model from its folder alone (no supernet, no pickled code)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    cfg_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    for path in (cfg_path, weights_path):
+        if not path.is_file():
+            raise OfaError(f"static model folder {folder} has no {path.name}")
+    try:
+        cfg = NetConfig.from_dict(json.loads(cfg_path.read_text()))
+    except json.JSONDecodeError as e:
+        raise OfaError(f"{cfg_path}: not valid JSON ({e})") from None
+    model = StaticNet(cfg)
+    try:
+        state = load_file(str(weights_path), device=map_location)
+    except (SafetensorError, OSError) as e:
+        raise OfaError(f"{weights_path}: cannot read weights ({e})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
+        raise OfaError(f"{weights_path} does not match {cfg_path.name}: {first}") from None
+    return model.eval()

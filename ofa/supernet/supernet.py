@@ -1,0 +1,114 @@
+"""The elastic supernet of a search space, and the extraction of any subnet as a static model."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import Subnet, sample_subnet, to_subnet
+from ofa.supernet.config import first_block_config, net_config
+from ofa.supernet.elastic import ElasticBlock
+from ofa.supernet.static import Head, InvertedResidual, StaticNet, conv_bn
+
+
+class Supernet(nn.Module):
+    """Stem and first block are fixed; every stage holds `max_depth` elastic blocks of which the
+    active subnet runs the first d; the head is fixed. Input resolution is whatever is fed."""
+
+    def __init__(self, space: SearchSpace, num_classes: int):
+        super().__init__()
+        self.space = space
+        self.num_classes = num_classes
+        self.stem = conv_bn(3, space.stem_width, 3, space.stem_stride, act=space.stem_act)
+        self.first_block = InvertedResidual(first_block_config(space))
+        stages, prev = [], space.first_block_width
+        for s in space.stages:
+            blocks = []
+            for j in range(s.max_depth):
+                cin = prev if j == 0 else s.width
+                blocks.append(ElasticBlock(
+                    cin, s.width, space.mid_channels(cin, max(s.expands)), s.kernels,
+                    s.stride if j == 0 else 1, s.act, s.se, space.se_reduction, space.channel_divisor,
+                ))
+            stages.append(nn.ModuleList(blocks))
+            prev = s.width
+        self.stages = nn.ModuleList(stages)
+        self.head = Head(prev, space.head_width, space.feature_width, space.head_act, num_classes, space.dropout)
+        self._init_weights()
+        self.active_subnet = self.set_active("max")
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    # -- the active subnet -----------------------------------------------------------------------
+    def set_active(self, subnet: Subnet | str | dict) -> Subnet:
+        """Make `subnet` (a Subnet, its string or dict form, 'max' or 'min') the one that runs."""
+        subnet = to_subnet(self.space, subnet)
+        for stage_space, blocks, ks, es in zip(self.space.stages, self.stages, subnet.kernels, subnet.expands):
+            for j, (k, e) in enumerate(zip(ks, es)):
+                cin = blocks[j].expand.conv.weight.shape[1]
+                blocks[j].set_active(k, self.space.mid_channels(cin, e))
+        self.active_subnet = subnet
+        return subnet
+
+    @contextmanager
+    def active(self, subnet: Subnet | str | dict) -> Iterator[Subnet]:
+        """Run `subnet` inside the block, then restore the subnet that was active before."""
+        previous = self.active_subnet
+        try:
+            yield self.set_active(subnet)
+        finally:
+            self.set_active(previous)
+
+    def sample_active(self, kind: str = "uniform", seed: int | None = None) -> Subnet:
+        return self.set_active(sample_subnet(self.space, kind, seed))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.first_block(self.stem(x))
+        for blocks, depth in zip(self.stages, self.active_subnet.depths):
+            for block in blocks[:depth]:
+                x = block(x)
+        return self.head(x)
+
+    # -- static copies -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def extract(self, subnet: Subnet | str | dict | None = None) -> StaticNet:
+        """A plain static model of `subnet` (default: the active one) with copied weights and BN
+        statistics; it computes exactly what the supernet computes with that subnet active."""
+        subnet = self.active_subnet if subnet is None else to_subnet(self.space, subnet)
+        cfg = net_config(self.space, subnet, self.num_classes)
+        model = StaticNet(cfg)
+        state = {}
+        for name, tensor in self.stem.state_dict().items():
+            state[f"stem.{name}"] = tensor
+        for name, tensor in self.first_block.state_dict().items():
+            state[f"blocks.0.{name}"] = tensor
+        index = 1
+        for blocks, ks, es in zip(self.stages, subnet.kernels, subnet.expands):
+            for block, k in zip(blocks, ks):
+                mid = cfg.blocks[index].mid_channels
+                for name, tensor in block.static_state(k, mid).items():
+                    state[f"blocks.{index}.{name}"] = tensor
+                index += 1
+        for name, tensor in self.head.state_dict().items():
+            state[f"head.{name}"] = tensor
+        model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
+        return model.train(self.training).to(next(self.parameters()).device)
+
+    @torch.no_grad()
+    def reorder_channels(self) -> None:
+        """Sort every block's expanded channels by importance (before elastic-expand training)."""
+        for blocks in self.stages:
+            for block in blocks:
+                block.reorder_channels()
