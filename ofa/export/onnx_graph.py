@@ -108,14 +108,15 @@ def static_to_onnx(model: StaticNet, batch_size: int = 1) -> onnx.ModelProto:
                    [batch_size, cfg.num_classes], "ofa_static_net")
 
 
-def _random_state(module: torch.nn.Module, seed: int) -> dict[str, torch.Tensor]:
+def _random_state(build, seed: int) -> dict[str, torch.Tensor]:
+    """Weights of a freshly built module; only the shapes matter for timing, the seed for tests."""
     torch.manual_seed(seed)
-    return module.eval().state_dict()
+    return build().eval().state_dict()
 
 
 def block_onnx(cfg: BlockConfig, in_size: int, batch_size: int = 1, seed: int = 0) -> onnx.ModelProto:
     """One inverted residual with random weights: a latency table entry."""
-    g = _Graph({f"b.{k}": v for k, v in _random_state(InvertedResidual(cfg), seed).items()})
+    g = _Graph({f"b.{k}": v for k, v in _random_state(lambda: InvertedResidual(cfg), seed).items()})
     y = g.block("input", "b", cfg)
     out = conv_out(in_size, cfg.kernel, cfg.stride)
     return g.model("input", y, [batch_size, cfg.in_channels, in_size, in_size],
@@ -123,8 +124,8 @@ def block_onnx(cfg: BlockConfig, in_size: int, batch_size: int = 1, seed: int = 
 
 
 def stem_onnx(cfg: NetConfig, batch_size: int = 1, seed: int = 0) -> onnx.ModelProto:
-    stem = conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act)
-    g = _Graph({f"stem.{k}": v for k, v in _random_state(stem, seed).items()})
+    state = _random_state(lambda: conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act), seed)
+    g = _Graph({f"stem.{k}": v for k, v in state.items()})
     y = g.conv_bn("input", "stem", cfg.stem_stride, act=cfg.stem_act)
     out = conv_out(cfg.resolution, 3, cfg.stem_stride)
     return g.model("input", y, [batch_size, cfg.in_channels, cfg.resolution, cfg.resolution],
@@ -133,7 +134,7 @@ def stem_onnx(cfg: NetConfig, batch_size: int = 1, seed: int = 0) -> onnx.ModelP
 
 def head_onnx(cfg: NetConfig, in_size: int, batch_size: int = 1, seed: int = 0) -> onnx.ModelProto:
     cin = cfg.blocks[-1].out_channels
-    head = Head(cin, cfg.head_width, cfg.feature_width, cfg.head_act, cfg.num_classes, 0.0)
-    g = _Graph({f"head.{k}": v for k, v in _random_state(head, seed).items()})
+    state = _random_state(lambda: Head(cin, cfg.head_width, cfg.feature_width, cfg.head_act, cfg.num_classes, 0.0), seed)
+    g = _Graph({f"head.{k}": v for k, v in state.items()})
     y = g.head("input", "head", cfg.head_act)
     return g.model("input", y, [batch_size, cin, in_size, in_size], [batch_size, cfg.num_classes], "ofa_head")
