@@ -56,3 +56,84 @@ def show_cmd(
             str(list(s.depths)), str(list(s.kernels)), str(list(s.expands)),
         )
     console.print(table)
+
+
+def _read_subnet(space, value: str):
+    """A subnet given as 'max', 'min', its compact string, or a JSON file holding its dict."""
+    from pathlib import Path
+
+    from ofa.errors import OfaError
+    from ofa.spaces import to_subnet
+
+    if value.endswith(".json"):
+        path = Path(value)
+        if not path.is_file():
+            raise OfaError(f"subnet file not found: {path}")
+        try:
+            value = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise OfaError(f"{path}: not valid JSON ({e})") from None
+    return to_subnet(space, value)
+
+
+def _subnet_row(space, subnet, num_classes: int) -> dict:
+    from ofa.spaces import encode
+    from ofa.supernet.cost import subnet_cost
+
+    cost = subnet_cost(space, subnet, num_classes)
+    return {
+        "subnet": str(subnet),
+        **subnet.to_dict(),
+        "genes": encode(space, subnet).tolist(),
+        "mmacs": round(cost.mflops, 3),
+        "params": cost.params,
+    }
+
+
+@app.command("sample")
+def sample_cmd(
+    name: str = typer.Argument(..., help="Space name or YAML file."),
+    n: int = typer.Option(5, "-n", min=1, help="How many subnets."),
+    kind: str = typer.Option("uniform", help="uniform, max or min."),
+    seed: int = typer.Option(0, help="Seed of the random draw (same seed, same subnets)."),
+    num_classes: int = typer.Option(1000, help="Classifier size used for the cost."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Draw subnets from a space and show their compact form, MACs and parameters."""
+    import numpy as np
+
+    from ofa.errors import OfaError
+    from ofa.spaces import get_space, sample_subnet
+
+    if kind not in ("uniform", "max", "min"):
+        raise OfaError(f"unknown sample kind '{kind}'; expected uniform, max or min")
+    space = get_space(name)
+    rng = np.random.default_rng(seed)
+    rows = [_subnet_row(space, sample_subnet(space, kind, rng), num_classes) for _ in range(n)]
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    table = Table("subnet", "MMACs", "params")
+    for row in rows:
+        table.add_row(row["subnet"], f"{row['mmacs']:.1f}", f"{row['params'] / 1e6:.2f}M")
+    Console().print(table)
+
+
+@app.command("cost")
+def cost_cmd(
+    name: str = typer.Argument(..., help="Space name or YAML file."),
+    subnet: str = typer.Argument(..., help="'max', 'min', a compact subnet like r160:k3e4-k5e6,... or a .json file."),
+    num_classes: int = typer.Option(1000, help="Classifier size used for the cost."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check a subnet against a space and show its genes, MACs and parameters."""
+    from ofa.spaces import get_space
+
+    space = get_space(name)
+    row = _subnet_row(space, _read_subnet(space, subnet), num_classes)
+    if as_json:
+        typer.echo(json.dumps(row, indent=2))
+        return
+    typer.echo(f"{row['subnet']}\n  depths {row['depths']}  genes {row['genes']}\n"
+               f"  {row['mmacs']:.1f} MMACs, {row['params'] / 1e6:.3f}M parameters")
