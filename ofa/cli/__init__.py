@@ -22,9 +22,11 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from ofa.cli import spaces_cmd
+    from ofa.cli import devices_cmd, latency_cmd, spaces_cmd
 
     app.add_typer(spaces_cmd.app, name="spaces")
+    app.add_typer(devices_cmd.app, name="devices")
+    app.add_typer(latency_cmd.app, name="latency")
 
 
 _mount()

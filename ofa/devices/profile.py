@@ -13,20 +13,20 @@ PRECISIONS = ("fp32", "fp16")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DeviceProfile:
     """One measurement target: which backend runs the model, at what precision and batch."""
 
     name: str
-    backend: str
-    precision: str
-    resolutions: tuple[int, ...]
     aliases: tuple[str, ...] = ()
     description: str = ""
+    backend: str
+    precision: str
     batch_size: int = 1
     threads: int | None = None  # None: let the backend use every core
     warmup: int = 10
     iterations: int = 50
+    resolutions: tuple[int, ...]
 
     def input_shape(self, resolution: int, channels: int = 3) -> tuple[int, int, int, int]:
         """NCHW shape of one measured batch at `resolution`."""
@@ -99,6 +99,8 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
     if not isinstance(res, list) or not res:
         raise OfaError(f"{source}.resolutions: expected a non-empty list of positive integers, got {res!r}")
     res = [_int_at_least(r, 1, f"{source}.resolutions[{i}]") for i, r in enumerate(res)]
+    if len(set(res)) != len(res):
+        raise OfaError(f"{source}.resolutions: values repeat in {res}")
 
     description = d.get("description", "")
     if not isinstance(description, str):
@@ -112,7 +114,7 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
         name=name,
         backend=_backend(d["backend"], f"{source}.backend"),
         precision=precision,
-        resolutions=tuple(sorted(set(res))),
+        resolutions=tuple(sorted(res)),
         aliases=aliases,
         description=description.strip(),
         batch_size=_int_at_least(d.get("batch_size", 1), 1, f"{source}.batch_size"),

@@ -73,7 +73,7 @@ def check_input_shape(declared: Sequence[Any], given: Sequence[int], model_input
     """The shape to feed: `given`, if it fits the model's declared input (symbolic dims fit anything)."""
     given = tuple(int(d) for d in given)
     if len(declared) != len(given) or any(
-        isinstance(d, int) and d > 0 and d != g for d, g in zip(declared, given)
+        isinstance(d, int) and d > 0 and d != g for d, g in zip(declared, given, strict=True)
     ):
         raise OfaError(
             f"input shape {list(given)} does not fit the model's input '{model_input}' "
@@ -86,12 +86,21 @@ def check_input_shape(declared: Sequence[Any], given: Sequence[int], model_input
 
 @dataclass(frozen=True)
 class Backend:
-    """A registered backend: plain functions gathered from its module."""
+    """A registered backend: the plain functions of its module, gathered in one record."""
 
     name: str
     summary: str
-    install_hint: str  # what to install when it is missing, in one line
     version: Callable[[], str]  # version of the runtime behind it, or "not installed"
-    available: Callable[[], bool]  # can it measure on this machine right now?
-    measure: "MeasureOnnx"  # (onnx_bytes, input_shape, profile) -> LatencyStats
-    measure_module: "MeasureModule | None" = None  # backends that time torch modules directly
+    why_unavailable: Callable[[], str | None]  # one-line reason it cannot measure here, or None
+    measure: MeasureOnnx  # (onnx_bytes, input_shape, profile) -> LatencyStats
+    measure_module: MeasureModule | None = None  # backends that time torch modules directly
+
+    def available(self) -> bool:
+        """Can it measure on this machine right now?"""
+        return self.why_unavailable() is None
+
+    def require(self) -> None:
+        """Raise the one-line OfaError that says what to install, if it cannot measure here."""
+        reason = self.why_unavailable()
+        if reason:
+            raise OfaError(reason)

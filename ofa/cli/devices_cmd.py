@@ -1,0 +1,75 @@
+"""`ofa devices`: list and inspect the device profiles latency is measured for."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(help="Device profiles: where and how latency is measured.", no_args_is_help=True)
+
+
+def _availability(backend_name: str) -> tuple[bool, str | None]:
+    from ofa.latency.backends import get_backend
+
+    reason = get_backend(backend_name).why_unavailable()
+    return reason is None, reason
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the shipped device profiles and whether their backend can measure on this machine."""
+    from ofa.devices import list_devices
+
+    profiles = list_devices()
+    ready = {b: _availability(b)[0] for b in sorted({p.backend for p in profiles.values()})}
+    table = Table("name", "aliases", "backend", "precision", "batch", "available here", "description")
+    for name, p in sorted(profiles.items()):
+        table.add_row(
+            name, ", ".join(p.aliases) or "-", p.backend, p.precision, str(p.batch_size),
+            "[green]yes[/green]" if ready[p.backend] else "[red]no[/red]", escape(p.description),
+        )
+    Console().print(table)
+
+
+@app.command("show")
+def show_cmd(
+    name: str = typer.Argument(..., help="A device name or alias (see `ofa devices list`) or a profile YAML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
+) -> None:
+    """Show one device profile and whether its backend can measure here (and if not, why)."""
+    from ofa.devices import get_device
+    from ofa.latency.backends import get_backend
+
+    profile = get_device(name)
+    backend = get_backend(profile.backend)
+    available, reason = _availability(profile.backend)
+    if as_json:
+        info = {
+            **profile.to_dict(),
+            "backend_version": backend.version(),
+            "backend_available": available,
+            "backend_unavailable_reason": reason,
+        }
+        typer.echo(json.dumps(info, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{profile.name}[/bold]  {escape(profile.description)}")
+    rows = [
+        ("aliases", ", ".join(profile.aliases) or "-"),
+        ("backend", f"{profile.backend} ({backend.summary}; version {backend.version()})"),
+        ("available here", "yes" if available else f"no: {reason}"),
+        ("precision", profile.precision),
+        ("batch size", str(profile.batch_size)),
+        ("threads", "all cores" if profile.threads is None else str(profile.threads)),
+        ("warm-up runs", str(profile.warmup)),
+        ("timed runs", str(profile.iterations)),
+        ("resolutions", str(list(profile.resolutions))),
+    ]
+    table = Table("field", "value", show_header=False)
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    console.print(table)

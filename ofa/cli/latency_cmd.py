@@ -1,0 +1,136 @@
+"""`ofa latency`: build, inspect, use and validate per-device latency lookup tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help=(
+        "Per-device latency lookup tables. `build` measures every distinct block of a space on a "
+        "device (resumable), fits a calibration on whole subnets, and writes "
+        "latency/<device>/<space>.json; `validate` checks predictions against end-to-end measurement."
+    ),
+    no_args_is_help=True,
+)
+
+DEVICE = typer.Option(..., "--device", "-d", help="Device profile name or alias (see `ofa devices list`).")
+SPACE = typer.Option(..., "--space", "-s", help="Search space name (see `ofa spaces list`) or YAML file.")
+TABLE = typer.Option(None, "--table", help="Table file (default: latency/<device>/<space>.json, then the packaged one).")
+
+
+def _resolve(device: str, space: str):
+    from ofa.devices import get_device
+    from ofa.spaces import get_space
+
+    return get_device(device), get_space(space)
+
+
+def _load(profile, space, table_path: Optional[Path]):
+    from ofa.latency.table import find_table, load_table
+
+    path = table_path or find_table(profile.name, space.name)
+    return path, load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
+
+
+@app.command("build")
+def build_cmd(
+    device: str = DEVICE,
+    space: str = SPACE,
+    resolution: Optional[list[int]] = typer.Option(
+        None, "--resolution", "-r", help="Resolution to measure (repeat the flag); default: the device's resolutions of interest."),
+    num_classes: int = typer.Option(1000, help="Classifier size of the head entry."),
+    calibration_subnets: int = typer.Option(30, "--calibrate", "-k", min=0, help="Whole subnets measured to fit the calibration (0: none)."),
+    out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
+    force: bool = typer.Option(False, help="Start over instead of resuming an existing table."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Measure a latency table. Re-running resumes: measured entries are kept."""
+    import time
+
+    from ofa.cli.progress import progress_bar
+    from ofa.latency.build import calibrate, measure_parts, open_table, resolutions_for
+    from ofa.latency.table import default_table_path
+
+    profile, space_ = _resolve(device, space)
+    path = out or default_table_path(profile.name, space_.name)
+    table = open_table(path, profile, space_, resolutions_for(space_, profile, resolution), num_classes, force)
+    start = time.perf_counter()
+    with progress_bar(quiet) as progress:
+        measured = measure_parts(table, space_, profile, path, progress)
+        if calibration_subnets:
+            cal = calibrate(table, space_, profile, path, calibration_subnets, progress=progress)
+    took = time.perf_counter() - start
+    msg = f"{path}: {len(table.entries)} entries ({measured} measured now) at resolutions {table.resolutions}"
+    if calibration_subnets:
+        msg += f"; calibration: measured = {cal.scale:.3f} x sum + {cal.offset_ms:.3f} ms"
+    typer.echo(f"{msg}; {took:.1f} s")
+
+
+@app.command("show")
+def show_cmd(device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
+             as_json: bool = typer.Option(False, "--json", help="Print provenance as JSON.")) -> None:
+    """Show a table's provenance, size and calibration."""
+    profile, space_ = _resolve(device, space)
+    path, t = _load(profile, space_, table)
+    info = {"path": str(path), "entries": len(t.entries), "resolutions": t.resolutions,
+            "num_classes": t.num_classes, "batch_size": t.batch_size, "provenance": t.provenance,
+            "calibration": None if t.calibration is None else
+            {"scale": t.calibration.scale, "offset_ms": t.calibration.offset_ms, "subnets": len(t.calibration.points)}}
+    typer.echo(json.dumps(info, indent=2) if as_json else "\n".join(
+        f"{k}: {v}" for k, v in info.items() if k != "provenance") + "\n" + "\n".join(
+        f"  {k}: {v}" for k, v in t.provenance.items() if k != "profile"))
+
+
+@app.command("predict")
+def predict_cmd(
+    subnets: list[str] = typer.Argument(..., help="Subnets: 'max', 'min', or compact strings like r160:k3e4-...,..."),
+    device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Predict the latency of subnets from the table (calibrated when the table has a calibration)."""
+    from ofa.latency.predict import LatencyPredictor
+    from ofa.spaces import to_subnet
+
+    profile, space_ = _resolve(device, space)
+    _, t = _load(profile, space_, table)
+    nets = [to_subnet(space_, s) for s in subnets]
+    predictor = LatencyPredictor(t, space_)
+    summed, calibrated = predictor.predict(nets, calibrated=False), predictor.predict(nets)
+    for net, a, b in zip(nets, summed, calibrated):
+        row = {"subnet": str(net), "sum_of_parts_ms": round(float(a), 4), "predicted_ms": round(float(b), 4)}
+        typer.echo(json.dumps(row) if as_json else f"{b:8.3f} ms  {net}")
+
+
+@app.command("validate")
+def validate_cmd(
+    device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
+    n: int = typer.Option(200, "-n", min=2, help="Random subnets to measure end to end."),
+    seed: int = typer.Option(0, help="Seed of the random subnets."),
+    out: Optional[Path] = typer.Option(None, help="Folder for report.json and plot.png (default: beside the table)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Measure random subnets end to end; report MAPE, share within ±10% and Kendall tau, and plot."""
+    from ofa.cli.progress import progress_bar
+    from ofa.latency.validate import plot_validation, validate
+
+    profile, space_ = _resolve(device, space)
+    path, t = _load(profile, space_, table)
+    with progress_bar(quiet) as progress:
+        v = validate(t, space_, profile, n, seed, progress)
+    folder = out or path.parent
+    stem = f"{space_.name}.validate"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps(v.to_dict(), indent=1))
+    plot = plot_validation(v, f"{profile.name} / {space_.name}: {n} subnets", folder / f"{stem}.png")
+    grid = Table("prediction", "MAPE %", "within ±10% (%)", "Kendall tau")
+    for name, acc in (("sum of parts", v.before), ("calibrated", v.after)):
+        if acc is not None:
+            grid.add_row(name, f"{acc.mape:.2f}", f"{acc.within_10pct:.1f}", f"{acc.kendall_tau:.3f}")
+    Console().print(grid)
+    typer.echo(f"report: {folder / (stem + '.json')}  plot: {plot}")

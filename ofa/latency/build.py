@@ -1,0 +1,118 @@
+"""Build a latency table: measure every distinct part, then fit the calibration on whole subnets.
+Resumable: entries already in the file are kept, and the file is saved as work goes on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import socket
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ofa import __version__
+from ofa.devices import DeviceProfile
+from ofa.errors import OfaError
+from ofa.latency.backends import get_backend
+from ofa.latency.measure import measure_part, measure_subnet
+from ofa.latency.parts import all_parts
+from ofa.latency.predict import LatencyPredictor
+from ofa.latency.table import Calibration, LatencyTable, load_table, save_table
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import sample_subnet
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(profile: DeviceProfile) -> dict:
+    backend = get_backend(profile.backend)
+    return {
+        "profile": profile.to_dict(),
+        "backend": backend.name, "backend_version": backend.version(),
+        "host": socket.gethostname(), "platform": platform.platform(), "cpu": _cpu_name(),
+        "ofa_version": __version__, "created": _now(),
+    }
+
+
+def resolutions_for(space: SearchSpace, profile: DeviceProfile, wanted: list[int] | None) -> list[int]:
+    """Explicit resolutions, else the profile's resolutions of interest that the space has,
+    else all of the space's."""
+    if wanted:
+        bad = [r for r in wanted if r not in space.resolutions]
+        if bad:
+            raise OfaError(f"resolution(s) {bad} are not in space '{space.name}' (allowed: {list(space.resolutions)})")
+        return sorted(set(wanted))
+    common = [r for r in profile.resolutions if r in space.resolutions]
+    return common or list(space.resolutions)
+
+
+def open_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int],
+               num_classes: int, force: bool) -> LatencyTable:
+    """Resume the table at `path` if it is for the same device, space and head; else start one."""
+    fresh = LatencyTable(profile.name, space.name, space.fingerprint(), num_classes, profile.batch_size,
+                         sorted(resolutions), provenance(profile))
+    if not path.exists() or force:
+        return fresh
+    table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
+    if (table.num_classes, table.batch_size) != (num_classes, profile.batch_size):
+        raise OfaError(f"{path} was measured with {table.num_classes} classes and batch {table.batch_size}; "
+                       f"pass --force to start again")
+    table.resolutions = sorted(set(table.resolutions) | set(resolutions))
+    table.provenance["updated"] = _now()
+    return table
+
+
+def measure_parts(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path,
+                  progress: Progress | None = None, save_every: int = 25) -> int:
+    """Measure the parts the table lacks; returns how many were measured now."""
+    todo = [(cfg, p) for cfg, p in all_parts(space, table.resolutions, table.num_classes)
+            if p.key not in table.entries]
+    total = len(todo)
+    for i, (cfg, part) in enumerate(todo, 1):
+        table.entries[part.key] = measure_part(part, cfg, profile).to_dict()
+        if i % save_every == 0:
+            save_table(table, path)
+        if progress:
+            progress("parts", i, total)
+    save_table(table, path)
+    return total
+
+
+def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path, count: int,
+              seed: int = 10_000, progress: Progress | None = None) -> Calibration:
+    """Fit measured = scale * sum_of_parts + offset (least squares) on `count` random subnets;
+    the largest and smallest are always among them so the fit spans the whole range."""
+    sub_space = space.restrict(resolutions=table.resolutions)
+    rng = np.random.default_rng(seed)
+    subnets = [sample_subnet(sub_space, "max"), sample_subnet(sub_space, "min")]
+    subnets += [sample_subnet(sub_space, "uniform", rng) for _ in range(max(0, count - 2))]
+    table.calibration = None
+    predictor = LatencyPredictor(table, space)
+    summed = predictor.predict(subnets, calibrated=False)
+    measured = []
+    for i, s in enumerate(subnets, 1):
+        measured.append(measure_subnet(space, s, profile, table.num_classes).median_ms)
+        if progress:
+            progress("calibration", i, len(subnets))
+    x, y = np.asarray(summed), np.asarray(measured)
+    scale, offset = np.polyfit(x, y, 1) if len(subnets) >= 2 else (1.0, 0.0)
+    table.calibration = Calibration(float(scale), float(offset),
+                                    tuple((str(s), float(a), float(b)) for s, a, b in zip(subnets, x, y)))
+    table.provenance["calibrated"] = _now()
+    save_table(table, path)
+    return table.calibration

@@ -1,0 +1,106 @@
+"""The distinct parts (stem, blocks, head) that the subnets of a space are made of, each with a
+key that names everything its latency depends on, and the gene layout to look them up fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import onnx
+
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import sample_subnet
+from ofa.supernet.config import BlockConfig, NetConfig, first_block_config, net_config
+
+
+def block_key(b: BlockConfig, in_size: int) -> str:
+    se = f"se{b.se_channels}" if b.se_channels else "nose"
+    expand = "" if b.expand else ":noexpand"
+    return f"block:{in_size}:{b.in_channels}-{b.mid_channels}-{b.out_channels}:k{b.kernel}:s{b.stride}:{b.act}:{se}{expand}"
+
+
+def stem_key(cfg: NetConfig) -> str:
+    return f"stem:{cfg.resolution}:{cfg.in_channels}-{cfg.stem_width}:s{cfg.stem_stride}:{cfg.stem_act}"
+
+
+def head_key(cfg: NetConfig, in_size: int) -> str:
+    return (f"head:{in_size}:{cfg.blocks[-1].out_channels}-{cfg.head_width}-{cfg.feature_width}"
+            f"-{cfg.num_classes}:{cfg.head_act}")
+
+
+@dataclass(frozen=True)
+class Part:
+    key: str
+    input_shape: tuple[int, ...]  # without the batch dimension
+    kind: str  # stem, block, head
+    block: BlockConfig | None = None
+
+    def onnx(self, cfg: NetConfig, batch_size: int) -> onnx.ModelProto:
+        from ofa.export.onnx_graph import block_onnx, head_onnx, stem_onnx
+
+        if self.kind == "stem":
+            return stem_onnx(cfg, batch_size)
+        if self.kind == "head":
+            return head_onnx(cfg, self.input_shape[-1], batch_size)
+        return block_onnx(self.block, self.input_shape[-1], batch_size)
+
+    def module(self, cfg: NetConfig):
+        """The same part as a torch module, for backends that time PyTorch directly."""
+        from ofa.supernet.static import Head, InvertedResidual, conv_bn
+
+        if self.kind == "stem":
+            return conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act).eval()
+        if self.kind == "head":
+            return Head(self.input_shape[0], cfg.head_width, cfg.feature_width, cfg.head_act,
+                        cfg.num_classes, 0.0).eval()
+        return InvertedResidual(self.block).eval()
+
+
+def _template(space: SearchSpace, resolution: int, num_classes: int) -> NetConfig:
+    """The largest subnet at this resolution: its block sizes give every slot's input size."""
+    big = sample_subnet(space, "max")
+    return net_config(space, type(big)(resolution, big.kernels, big.expands), num_classes)
+
+
+def fixed_parts(space: SearchSpace, resolution: int, num_classes: int) -> tuple[NetConfig, list[Part]]:
+    """Stem, fixed first block and head: in every subnet at this resolution."""
+    cfg = _template(space, resolution, num_classes)
+    sizes = cfg.feature_sizes()
+    first = first_block_config(space)
+    return cfg, [
+        Part(stem_key(cfg), (cfg.in_channels, resolution, resolution), "stem"),
+        Part(block_key(first, sizes[0]), (first.in_channels, sizes[0], sizes[0]), "block", first),
+        Part(head_key(cfg, sizes[-1]), (cfg.blocks[-1].out_channels, sizes[-1], sizes[-1]), "head"),
+    ]
+
+
+def _with_choice(space: SearchSpace, base: BlockConfig, kernel: int, expand: float) -> BlockConfig:
+    mid = space.mid_channels(base.in_channels, expand)
+    return BlockConfig(base.in_channels, mid, base.out_channels, kernel, base.stride, base.act,
+                       space.se_channels(mid) if base.se_channels else 0)
+
+
+def slot_parts(space: SearchSpace, resolution: int) -> list[list[list[Part]]]:
+    """parts[slot][kernel index][expand index]: the block each slot becomes for each choice."""
+    cfg = _template(space, resolution, 1)
+    sizes = cfg.feature_sizes()
+    table, slot = [], 1  # block 0 is the fixed first block
+    for stage in space.stages:
+        for _ in range(stage.max_depth):
+            base, size = cfg.blocks[slot], sizes[slot]
+            rows = []
+            for k in stage.kernels:
+                blocks = [_with_choice(space, base, k, e) for e in stage.expands]
+                rows.append([Part(block_key(b, size), (b.in_channels, size, size), "block", b) for b in blocks])
+            table.append(rows)
+            slot += 1
+    return table
+
+
+def all_parts(space: SearchSpace, resolutions: list[int], num_classes: int) -> list[tuple[NetConfig, Part]]:
+    """Every distinct part over the given resolutions, once each, with the config it came from."""
+    seen: dict[str, tuple[NetConfig, Part]] = {}
+    for r in resolutions:
+        cfg, fixed = fixed_parts(space, r, num_classes)
+        for part in fixed + [p for slot in slot_parts(space, r) for row in slot for p in row]:
+            seen.setdefault(part.key, (cfg, part))
+    return list(seen.values())

@@ -1,0 +1,72 @@
+"""Latency of many subnets at once from a lookup table: one gather and one sum per batch of genes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ofa.errors import OfaError
+from ofa.latency.parts import fixed_parts, slot_parts
+from ofa.latency.table import LatencyTable
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import Subnet, active_slots, encode
+
+
+class LatencyPredictor:
+    """Built once per (table, space); `predict_genes` takes an (n, genes) integer array."""
+
+    def __init__(self, table: LatencyTable, space: SearchSpace):
+        table.check(table.device, space.name, space.fingerprint())
+        self.table, self.space = table, space
+        n_res = len(space.resolutions)
+        max_k = max(len(s.kernels) for s in space.stages)
+        max_e = max(len(s.expands) for s in space.stages)
+        self.fixed = np.full(n_res, np.nan)
+        self.slots = np.full((n_res, space.num_blocks, max_k, max_e), np.nan)
+        missing = []
+
+        def lookup(key: str) -> float:
+            entry = table.entries.get(key)
+            if entry is None:
+                missing.append(key)
+                return np.nan
+            return entry["median_ms"]
+
+        for r_idx, r in enumerate(space.resolutions):
+            if r not in table.resolutions:
+                continue
+            _, parts = fixed_parts(space, r, table.num_classes)
+            self.fixed[r_idx] = sum(lookup(p.key) for p in parts)
+            for s_idx, rows in enumerate(slot_parts(space, r)):
+                for k_idx, row in enumerate(rows):
+                    for e_idx, part in enumerate(row):
+                        self.slots[r_idx, s_idx, k_idx, e_idx] = lookup(part.key)
+        if missing:
+            raise OfaError(f"latency table lacks {len(missing)} entries (first: {missing[0]}); "
+                           f"resume the build to complete it")
+        n_stages = len(space.stages)
+        self._k_pos = 1 + n_stages
+        self._e_pos = self._k_pos + space.num_blocks
+
+    def sum_of_parts(self, genes: np.ndarray) -> np.ndarray:
+        """Uncalibrated: plain sum of the parts' median latencies, in ms."""
+        genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
+        res = genes[:, 0]
+        if np.isnan(self.fixed[res]).any():
+            bad = sorted({self.space.resolutions[i] for i in res[np.isnan(self.fixed[res])]})
+            raise OfaError(f"latency table has no entries at resolution(s) {bad}; "
+                           f"measured: {self.table.resolutions}")
+        k = genes[:, self._k_pos : self._e_pos]
+        e = genes[:, self._e_pos : self._e_pos + self.space.num_blocks]
+        slot = np.arange(self.space.num_blocks)[None, :]
+        per_slot = self.slots[res[:, None], slot, k, e]
+        return self.fixed[res] + np.where(active_slots(self.space, genes), per_slot, 0.0).sum(axis=1)
+
+    def predict_genes(self, genes: np.ndarray, calibrated: bool = True) -> np.ndarray:
+        summed = self.sum_of_parts(genes)
+        if calibrated and self.table.calibration is not None:
+            return self.table.calibration.apply(summed)
+        return summed
+
+    def predict(self, subnets: list[Subnet], calibrated: bool = True) -> np.ndarray:
+        genes = np.stack([encode(self.space, s) for s in subnets])
+        return self.predict_genes(genes, calibrated)
