@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ofa.errors import OfaError
+
 if TYPE_CHECKING:  # torch stays out of `import ofa.data`; only the loaders need it
     from torch.utils.data import Dataset
 
@@ -51,3 +53,10 @@ class Request:
     download: bool
     val_fraction: float
     seed: int
+
+    def check_no_arg(self) -> None:
+        """Named data sets take nothing after ':'; a stray one is a typo worth reporting."""
+        if self.arg:
+            raise OfaError(
+                f"data set '{self.name}' takes no ':' argument (got '{self.name}:{self.arg}')"
+            )

@@ -17,7 +17,12 @@ from ofa.supernet.static import make_act
 
 
 class ElasticBatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm over the first C channels of its buffers; updates only those slices."""
+    """BatchNorm over the first C channels of its buffers; updates only those slices.
+
+    With `sync_group` set (see `set_batchnorm_sync`), training statistics are reduced over the
+    process group, so N processes with batch B/N normalise exactly as one process with batch B."""
+
+    sync_group: object = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
@@ -25,6 +30,8 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
             factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        if self.training and self.sync_group is not None:
+            return self._synced(x, c, factor)
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(
             x,
@@ -32,6 +39,23 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
             self.running_var[:c] if self.track_running_stats else None,
             self.weight[:c], self.bias[:c], use_batch, factor, self.eps,
         )
+
+    def _synced(self, x: torch.Tensor, c: int, factor: float) -> torch.Tensor:
+        from torch.distributed.nn.functional import all_reduce
+
+        xf = x.float()
+        local = torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), xf.new_tensor([x.numel() / c])])
+        total = all_reduce(local, group=self.sync_group)  # differentiable sum over processes
+        n = total[-1]
+        mean = total[:c] / n
+        var = (total[c : 2 * c] / n - mean * mean).clamp_min(0)
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.running_mean[:c].mul_(1 - factor).add_(factor * mean)
+                self.running_var[:c].mul_(1 - factor).add_(factor * var * n / (n - 1).clamp_min(1))
+        scale = self.weight[:c] * torch.rsqrt(var + self.eps)
+        shift = self.bias[:c] - mean * scale
+        return (xf * scale[None, :, None, None] + shift[None, :, None, None]).to(x.dtype)
 
     def static_state(self, c: int) -> dict[str, torch.Tensor]:
         return {
@@ -126,6 +150,13 @@ class ElasticSE(nn.Module):
             "reduce.weight": self.reduce.weight[:h, :c], "reduce.bias": self.reduce.bias[:h],
             "expand.weight": self.expand.weight[:c, :h], "expand.bias": self.expand.bias[:c],
         }
+
+
+def set_batchnorm_sync(model: nn.Module, group: object | None) -> None:
+    """Reduce training BN statistics over `group` (a process group, or WORLD); None turns it off."""
+    for m in model.modules():
+        if isinstance(m, ElasticBatchNorm2d):
+            m.sync_group = group
 
 
 def _prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

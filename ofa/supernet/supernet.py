@@ -11,8 +11,18 @@ from torch import nn
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet, to_subnet
 from ofa.supernet.config import first_block_config, net_config
-from ofa.supernet.elastic import ElasticBlock
+from ofa.supernet.elastic import ElasticBatchNorm2d, ElasticBlock
 from ofa.supernet.static import Head, InvertedResidual, StaticNet, conv_bn
+
+
+def _use_elastic_batchnorm(module: nn.Module) -> None:
+    """The fixed parts get the supernet's BatchNorm too (same weights and keys), so that one
+    switch (`set_batchnorm_sync`) covers every BN layer."""
+    for name, child in module.named_children():
+        if type(child) is nn.BatchNorm2d:
+            setattr(module, name, ElasticBatchNorm2d(child.num_features))
+        else:
+            _use_elastic_batchnorm(child)
 
 
 class Supernet(nn.Module):
@@ -38,6 +48,8 @@ class Supernet(nn.Module):
             prev = s.width
         self.stages = nn.ModuleList(stages)
         self.head = Head(prev, space.head_width, space.feature_width, space.head_act, num_classes, space.dropout)
+        for fixed in (self.stem, self.first_block, self.head):
+            _use_elastic_batchnorm(fixed)
         self._init_weights()
         self.active_subnet = self.set_active("max")
 

@@ -1,0 +1,1 @@
+"""Training a supernet: losses, checkpoints and recipes (import the submodules you need)."""

@@ -1,0 +1,444 @@
+"""Training recipes: what `ofa train-supernet` does, as checked, frozen data.
+
+A recipe is a YAML file (read with yaml.safe_load) or a dict; shipped recipes live in the
+top-level `pipelines/` folder and are found by bare name (`quickstart`). Every error is one line
+naming the file and the field (`quickstart.yaml: phases[2].kernal: unknown field; known: ...`).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from ofa.errors import OfaError
+from ofa.resources import data_dir
+from ofa.spaces.registry import get_space
+from ofa.spaces.space import SearchSpace, _number
+
+OPTIMIZERS = ("sgd", "adamw")
+DISTILL_KINDS = ("alpha", "kl", "none")
+CHOICE_FIELDS = ("kernels", "depths", "expands", "resolutions")
+_DEFAULT_WEIGHT_DECAY = {"sgd": 3e-5, "adamw": 0.05}  # once-for-all's SGD value; a common AdamW one
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """SGD (momentum, Nesterov) or AdamW; `momentum`/`nesterov` apply to SGD, `betas`/`eps` to AdamW."""
+
+    name: str = "sgd"
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 3e-5
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    no_decay_bn_bias: bool = True  # no weight decay on BatchNorm weights and biases (as once-for-all)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """How subnets learn from the teacher: AlphaNet's alpha-divergence, KL, or not at all."""
+
+    kind: str = "alpha"
+    alpha_min: float = -1.0
+    alpha_max: float = 1.0
+    clip: float = 5.0
+    temperature: float = 1.0  # for kind "kl"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stage of progressive shrinking; a choice field left as None inherits (see Recipe)."""
+
+    name: str
+    epochs: int
+    lr: float
+    warmup_epochs: int | float = 0
+    subnets_per_step: int = 2
+    reorder_channels: bool = False
+    kernels: tuple[int, ...] | None = None
+    depths: tuple[int, ...] | None = None
+    expands: tuple[int | float, ...] | None = None
+    resolutions: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A whole training run; phase learning rates are for `lr_batch_size` images (see phase_lr)."""
+
+    space: str
+    data: str
+    phases: tuple[Phase, ...]
+    resolution: int
+    batch_size: int = 64
+    lr_batch_size: int = 256
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    label_smoothing: float = 0.1
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    teacher: str | None = None
+    device: str = "auto"
+    workers: int = 2
+    checkpoint_every: int = 500
+    validate_every: int = 1
+    bn_calib_images: int = 2000
+    seed: int = 0
+    description: str = ""
+
+    def phase_choices(self, index: int) -> dict[str, tuple | None]:
+        """The choices phase `index` opens: its own, else the nearest earlier phase's.
+
+        None means no phase ever set it: the largest kernel/depth/expand, all resolutions.
+        """
+        index = range(len(self.phases))[index]
+        choices: dict[str, tuple | None] = {}
+        for name in CHOICE_FIELDS:
+            choices[name] = next(
+                (getattr(p, name) for p in reversed(self.phases[: index + 1]) if getattr(p, name) is not None),
+                None,
+            )
+        return choices
+
+    def phase_space(self, index: int, space: SearchSpace | str | None = None) -> SearchSpace:
+        """The search space phase `index` trains (subnets are sampled from it)."""
+        space = get_space(self.space if space is None else space)
+        choices = self.phase_choices(index)
+        narrowed = space.restrict(**choices)
+        largest = [name for name in ("kernels", "depths", "expands") if choices[name] is None]
+        if not largest:
+            return narrowed
+        stages = tuple(replace(s, **{n: (max(getattr(s, n)),) for n in largest}) for s in narrowed.stages)
+        return replace(narrowed, stages=stages)
+
+    def phase_lr(self, index: int) -> float:
+        """Peak learning rate of phase `index` at this batch size (linear scaling rule)."""
+        return self.phases[index].lr * self.batch_size / self.lr_batch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that `recipe_from_dict` turns back into an equal Recipe."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "phases":
+                value = [_phase_to_dict(p) for p in value]
+            elif isinstance(value, (OptimizerConfig, DistillConfig)):
+                value = {g.name: _plain(getattr(value, g.name)) for g in fields(value)}
+            out[f.name] = value
+        return out
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Recipe":
+        return recipe_from_dict(apply_overrides(self.to_dict(), overrides))
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _phase_to_dict(phase: Phase) -> dict[str, Any]:
+    return {
+        f.name: _plain(getattr(phase, f.name))
+        for f in fields(phase)
+        if not (f.name in CHOICE_FIELDS and getattr(phase, f.name) is None)
+    }
+
+
+# -- checking plain values -----------------------------------------------------------------------
+
+
+def _fail(where: str, expected: str, value: Any) -> OfaError:
+    return OfaError(f"{where}: expected {expected}, got {value!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(value: Any, where: str, minimum: int = 0) -> int:
+    if not _is_int(value) or value < minimum:
+        raise _fail(where, "a positive integer" if minimum == 1 else f"an integer >= {minimum}", value)
+    return value
+
+
+def _float(value: Any, where: str, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False, what: str = "a number") -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    number = float(value) if ok else 0.0
+    ok = ok and number == number and abs(number) != float("inf")
+    if ok and low is not None:
+        ok = number > low if low_open else number >= low
+    if ok and high is not None:
+        ok = number < high if high_open else number <= high
+    if not ok:
+        raise _fail(where, what, value)
+    return number
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, "true or false", value)
+    return value
+
+
+def _str(value: Any, where: str, choices: Sequence[str] | None = None) -> str:
+    if choices is not None and value not in choices:
+        raise _fail(where, "one of " + ", ".join(choices), value)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, "a non-empty string", value)
+    return value
+
+
+def _choices(value: Any, where: str, name: str) -> tuple:
+    """A choice list: positive ints (expands: positive numbers); a single value is a list of one."""
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise _fail(where, "a non-empty list", value)
+    if name == "expands":
+        for v in values:
+            _float(v, where, low=0, low_open=True, what="positive numbers")
+        return tuple(sorted({_number(v) for v in values}))
+    for v in values:
+        if not _is_int(v) or v <= 0:
+            raise _fail(where, "positive integers", value)
+    return tuple(sorted(set(values)))
+
+
+def _mapping(value: Any, where: str, known: Sequence[str]) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(where or "top level", "a mapping with fields " + ", ".join(known), value)
+    for key in value:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            path = f"{where}.{key}" if where else str(key)
+            raise OfaError(f"{path}: unknown field{hint}; known: {', '.join(known)}")
+    return value
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+# -- building the dataclasses ----------------------------------------------------------------------
+
+
+def _optimizer(value: Any) -> OptimizerConfig:
+    d = _mapping(value, "optimizer", _names(OptimizerConfig))
+    name = _str(d.get("name", "sgd"), "optimizer.name", OPTIMIZERS)
+    betas = d.get("betas", [0.9, 0.999])
+    if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+        raise _fail("optimizer.betas", "two numbers in [0, 1)", betas)
+    betas = tuple(_float(b, "optimizer.betas", 0, 1, high_open=True, what="two numbers in [0, 1)") for b in betas)
+    return OptimizerConfig(
+        name=name,
+        momentum=_float(d.get("momentum", 0.9), "optimizer.momentum", 0, 1, high_open=True, what="a number in [0, 1)"),
+        nesterov=_bool(d.get("nesterov", True), "optimizer.nesterov"),
+        weight_decay=_float(d.get("weight_decay", _DEFAULT_WEIGHT_DECAY[name]), "optimizer.weight_decay", 0,
+                            what="a number >= 0"),
+        betas=betas,
+        eps=_float(d.get("eps", 1e-8), "optimizer.eps", 0, low_open=True, what="a positive number"),
+        no_decay_bn_bias=_bool(d.get("no_decay_bn_bias", True), "optimizer.no_decay_bn_bias"),
+    )
+
+
+def _distill(value: Any) -> DistillConfig:
+    if isinstance(value, str):  # shorthand: `distill: kl`
+        value = {"kind": value}
+    d = _mapping(value, "distill", _names(DistillConfig))
+    cfg = DistillConfig(
+        kind=_str(d.get("kind", "alpha"), "distill.kind", DISTILL_KINDS),
+        alpha_min=_float(d.get("alpha_min", -1.0), "distill.alpha_min"),
+        alpha_max=_float(d.get("alpha_max", 1.0), "distill.alpha_max"),
+        clip=_float(d.get("clip", 5.0), "distill.clip", 0, low_open=True, what="a positive number"),
+        temperature=_float(d.get("temperature", 1.0), "distill.temperature", 0, low_open=True,
+                           what="a positive number"),
+    )
+    if cfg.alpha_min > cfg.alpha_max:
+        raise OfaError(f"distill.alpha_min ({cfg.alpha_min}) must not exceed distill.alpha_max ({cfg.alpha_max})")
+    return cfg
+
+
+def _phase(value: Any, index: int) -> Phase:
+    where = f"phases[{index}]"
+    d = _mapping(value, where, _names(Phase))
+    for key in ("epochs", "lr"):
+        if key not in d:
+            raise OfaError(f"{where}: missing field '{key}'")
+    epochs = _int(d["epochs"], f"{where}.epochs", 1)
+    warmup = _number(_float(d.get("warmup_epochs", 0), f"{where}.warmup_epochs", 0, epochs,
+                            what=f"a number from 0 to epochs ({epochs})"))
+    return Phase(
+        name=_str(d.get("name", f"phase{index + 1}"), f"{where}.name"),
+        epochs=epochs,
+        lr=_float(d["lr"], f"{where}.lr", 0, low_open=True, what="a positive number"),
+        warmup_epochs=warmup,
+        subnets_per_step=_int(d.get("subnets_per_step", 2), f"{where}.subnets_per_step"),
+        reorder_channels=_bool(d.get("reorder_channels", False), f"{where}.reorder_channels"),
+        **{n: (None if d.get(n) is None else _choices(d[n], f"{where}.{n}", n)) for n in CHOICE_FIELDS},
+    )
+
+
+def _build(d: Any) -> Recipe:
+    d = _mapping(d, "", _names(Recipe))
+    for key in ("space", "data", "phases"):
+        if key not in d:
+            raise OfaError(f"{key}: missing field")
+    if not isinstance(d["phases"], list) or not d["phases"]:
+        raise _fail("phases", "a non-empty list of phases", d["phases"])
+    phases = tuple(_phase(p, i) for i, p in enumerate(d["phases"]))
+    seen: dict[str, int] = {}
+    for i, p in enumerate(phases):
+        if p.name in seen:
+            raise OfaError(f"phases[{i}].name: '{p.name}' is already the name of phases[{seen[p.name]}]")
+        seen[p.name] = i
+    teacher = d.get("teacher")
+    space = get_space(_str(d["space"], "space"))
+    return Recipe(
+        space=d["space"],
+        data=_str(d["data"], "data"),
+        phases=phases,
+        resolution=_int(d.get("resolution", max(space.resolutions)), "resolution", 1),
+        batch_size=_int(d.get("batch_size", 64), "batch_size", 1),
+        lr_batch_size=_int(d.get("lr_batch_size", 256), "lr_batch_size", 1),
+        optimizer=_optimizer(d.get("optimizer", {})),
+        label_smoothing=_float(d.get("label_smoothing", 0.1), "label_smoothing", 0, 1, high_open=True,
+                               what="a number in [0, 1)"),
+        distill=_distill(d.get("distill", {})),
+        teacher=None if teacher is None else _str(teacher, "teacher"),
+        device=_device(d.get("device", "auto")),
+        workers=_int(d.get("workers", 2), "workers"),
+        checkpoint_every=_int(d.get("checkpoint_every", 500), "checkpoint_every"),
+        validate_every=_int(d.get("validate_every", 1), "validate_every"),
+        bn_calib_images=_int(d.get("bn_calib_images", 2000), "bn_calib_images"),
+        seed=_int(d.get("seed", 0), "seed"),
+        description=str(d.get("description", "") or ""),
+    )
+
+
+def _device(value: Any) -> str:
+    if not isinstance(value, str) or not _DEVICE.fullmatch(value):
+        raise _fail("device", "auto, cpu, cuda or cuda:N", value)
+    return value
+
+
+def _check_against_space(recipe: Recipe) -> None:
+    space = get_space(recipe.space)
+    for i, phase in enumerate(recipe.phases):
+        try:
+            phase_space = recipe.phase_space(i, space)
+        except OfaError as e:
+            raise OfaError(f"phases[{i}] ({phase.name}): {e}") from None
+        if max(phase_space.resolutions) > recipe.resolution:
+            raise OfaError(
+                f"phases[{i}] ({phase.name}): resolution {max(phase_space.resolutions)} is above the loader's "
+                f"resolution {recipe.resolution}; raise `resolution` or list smaller `resolutions`"
+            )
+
+
+def recipe_from_dict(d: Any, source: str = "recipe") -> Recipe:
+    """Build and check a recipe, including every phase's space; errors start with `source`."""
+    try:
+        recipe = _build(d)
+        _check_against_space(recipe)
+    except OfaError as e:
+        raise OfaError(f"{source}: {e}") from None
+    return recipe
+
+
+# -- overrides ---------------------------------------------------------------------------------------
+
+
+def apply_overrides(d: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the raw recipe `d` with dotted keys set: {"phases.0.epochs": 2, "optimizer.name": "adamw"}.
+
+    Values are checked later, exactly like values from the file. `phases[0].epochs` also works.
+    """
+    out = copy.deepcopy(dict(d))
+    if isinstance(out.get("distill"), str):
+        out["distill"] = {"kind": out["distill"]}
+    for key, value in overrides.items():
+        parts = re.sub(r"\[(\d+)\]", r".\1", str(key)).split(".")
+        if not all(parts):
+            raise OfaError(f"override '{key}': expected a dotted field name such as 'phases.0.epochs'")
+        node: Any = out
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            here = ".".join(parts[:depth]) or "the recipe"
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise OfaError(f"override '{key}': '{part}' is not an index of {here} (0 to {len(node) - 1})")
+                if last:
+                    node[int(part)] = copy.deepcopy(value)
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = copy.deepcopy(value)
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise OfaError(f"override '{key}': {here} is {node!r}, which has no field '{part}'")
+    return out
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """`["phases.0.epochs=2", "optimizer.name=adamw"]` -> dict; values read as YAML (2 -> int)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise OfaError(f"override {item!r}: expected FIELD=VALUE, e.g. phases.0.epochs=2")
+        try:
+            out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = text
+    return out
+
+
+# -- files -------------------------------------------------------------------------------------------
+
+
+def list_recipes() -> list[str]:
+    """Names of the recipes shipped in pipelines/."""
+    folder = data_dir("pipelines")
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _find(name: str | Path) -> Path:
+    path = Path(name)
+    if path.is_file():
+        return path
+    if path.suffix == "" and len(path.parts) == 1:
+        shipped = data_dir("pipelines") / f"{name}.yaml"
+        if shipped.is_file():
+            return shipped
+    raise OfaError(
+        f"recipe not found: {str(name)!r}; shipped recipes: {', '.join(list_recipes()) or 'none'} "
+        "(or give the path of a YAML file)"
+    )
+
+
+def load_recipe(source: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """A recipe from a shipped name, a YAML path, or a dict, with optional dotted overrides."""
+    if isinstance(source, Mapping):
+        raw, label = dict(source), "recipe"
+    else:
+        path = _find(source)
+        label = path.name
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            raise OfaError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise OfaError(f"{path}: cannot read ({e})") from None
+        if not isinstance(raw, dict):
+            raise OfaError(f"{path}: expected a mapping of recipe fields at the top level")
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+    return recipe_from_dict(raw, source=label)

@@ -1,0 +1,39 @@
+"""Deterministic, resumable batches: the order of epoch e depends only on (seed, e), each global
+batch is split into equal contiguous shares per rank, and a run resumed at step s starts from
+batch s without loading (or drawing random numbers for) the batches before it."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch.utils.data import Sampler
+
+
+class ResumableBatchSampler(Sampler[list[int]]):
+    def __init__(self, size: int, global_batch: int, seed: int, rank: int = 0, world: int = 1):
+        if global_batch % world:
+            raise ValueError(f"global batch {global_batch} is not divisible by {world} processes")
+        if size < global_batch:
+            raise ValueError(f"data set of {size} images is smaller than one batch of {global_batch}")
+        self.size, self.global_batch, self.seed = size, global_batch, seed
+        self.rank, self.world = rank, world
+        self.epoch, self.start = 0, 0
+
+    def set_position(self, epoch: int, start_step: int = 0) -> None:
+        self.epoch, self.start = epoch, start_step
+
+    def __len__(self) -> int:
+        return self.size // self.global_batch - self.start
+
+    def __iter__(self) -> Iterator[list[int]]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(self.size, generator=g).tolist()
+        share = self.global_batch // self.world
+        for step in range(self.start, self.size // self.global_batch):
+            first = step * self.global_batch + self.rank * share
+            yield order[first : first + share]
+
+
+def steps_per_epoch(size: int, global_batch: int) -> int:
+    return size // global_batch
