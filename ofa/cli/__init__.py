@@ -22,11 +22,14 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from ofa.cli import devices_cmd, latency_cmd, spaces_cmd
+    from ofa.cli import data_cmd, devices_cmd, latency_cmd, spaces_cmd, train_cmd
 
     app.add_typer(spaces_cmd.app, name="spaces")
     app.add_typer(devices_cmd.app, name="devices")
     app.add_typer(latency_cmd.app, name="latency")
+    app.add_typer(data_cmd.app, name="data")
+    app.command("train-supernet")(train_cmd.train_supernet_cmd)
+    app.command("evaluate")(train_cmd.evaluate_cmd)
 
 
 _mount()

@@ -6,6 +6,7 @@ layer can hand out the weights of its active form for a static copy (`static_sta
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 
 import torch
@@ -43,9 +44,11 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
     def _synced(self, x: torch.Tensor, c: int, factor: float) -> torch.Tensor:
         from torch.distributed.nn.functional import all_reduce
 
-        xf = x.float()
+        xf = x.double()  # E[x^2] - E[x]^2 cancels badly in float32
         local = torch.cat([xf.sum((0, 2, 3)), (xf * xf).sum((0, 2, 3)), xf.new_tensor([x.numel() / c])])
-        total = all_reduce(local, group=self.sync_group)  # differentiable sum over processes
+        with warnings.catch_warnings():  # deprecated in favour of a private module; still correct
+            warnings.simplefilter("ignore", FutureWarning)
+            total = all_reduce(local, group=self.sync_group)  # differentiable sum over processes
         n = total[-1]
         mean = total[:c] / n
         var = (total[c : 2 * c] / n - mean * mean).clamp_min(0)
@@ -53,9 +56,9 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
             with torch.no_grad():
                 self.running_mean[:c].mul_(1 - factor).add_(factor * mean)
                 self.running_var[:c].mul_(1 - factor).add_(factor * var * n / (n - 1).clamp_min(1))
-        scale = self.weight[:c] * torch.rsqrt(var + self.eps)
-        shift = self.bias[:c] - mean * scale
-        return (xf * scale[None, :, None, None] + shift[None, :, None, None]).to(x.dtype)
+        scale = (self.weight[:c] * torch.rsqrt(var + self.eps)).to(x.dtype)
+        shift = (self.bias[:c] - mean * scale).to(x.dtype)
+        return x * scale[None, :, None, None] + shift[None, :, None, None]
 
     def static_state(self, c: int) -> dict[str, torch.Tensor]:
         return {

@@ -77,6 +77,7 @@ class Recipe:
     phases: tuple[Phase, ...]
     resolution: int
     batch_size: int = 64
+    augment: bool = True
     lr_batch_size: int = 256
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     label_smoothing: float = 0.1
@@ -303,6 +304,7 @@ def _build(d: Any) -> Recipe:
         phases=phases,
         resolution=_int(d.get("resolution", max(space.resolutions)), "resolution", 1),
         batch_size=_int(d.get("batch_size", 64), "batch_size", 1),
+        augment=_bool(d.get("augment", True), "augment"),
         lr_batch_size=_int(d.get("lr_batch_size", 256), "lr_batch_size", 1),
         optimizer=_optimizer(d.get("optimizer", {})),
         label_smoothing=_float(d.get("label_smoothing", 0.1), "label_smoothing", 0, 1, high_open=True,

@@ -1,0 +1,95 @@
+"""`ofa train-supernet` and `ofa evaluate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ofa.errors import OfaError
+
+
+def train_supernet_cmd(
+    recipe: str = typer.Option("quickstart", "--recipe", "-r", help="A shipped recipe name (see pipelines/) or a recipe YAML file."),
+    data: Optional[str] = typer.Option(None, help="Data set: digits, cifar10, cifar100 or imagefolder:PATH (overrides the recipe)."),
+    out: Path = typer.Option(Path("runs/supernet"), "--out", "-o", help="Run folder: checkpoints, metrics, plot and final weights."),
+    resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
+    force: bool = typer.Option(False, help="Replace a run already in --out."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs of every phase (overrides the recipe; handy for a smoke test)."),
+    batch_size: Optional[int] = typer.Option(None, help="Images per step over all processes (learning rates scale with it)."),
+    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda or cuda:N (overrides the recipe)."),
+    workers: Optional[int] = typer.Option(None, help="Data loader processes."),
+    seed: Optional[int] = typer.Option(None, help="Seed of every random number generator."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Any recipe field in dotted form, e.g. --set phases.0.lr=0.05 (repeatable)."),
+    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is (or is downloaded to); default ~/.cache/ofa/data."),
+    download: bool = typer.Option(False, help="Download CIFAR if it is not in --data-root."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train a supernet with progressive shrinking, the sandwich rule and in-place distillation.
+
+    Runs on the CPU, one GPU, or many through torchrun:
+
+      ofa train-supernet --recipe quickstart --out runs/quick
+
+      torchrun --nproc-per-node 4 -m ofa train-supernet --recipe cifar --data imagefolder:DIR
+    """
+    from ofa.train.recipe import load_recipe, parse_overrides
+    from ofa.train.trainer import train_supernet
+
+    overrides = parse_overrides(set_ or [])
+    for key, value in (("data", data), ("batch_size", batch_size), ("device", device), ("workers", workers), ("seed", seed)):
+        if value is not None:
+            overrides[key] = value
+    if resume:
+        if set_ or any(v is not None for v in (data, batch_size, device, workers, seed, epochs)):
+            raise OfaError("--resume continues the run as it was started; drop the recipe overrides")
+        from ofa.train.run_folder import RunFolder
+
+        folder = RunFolder(out)
+        if not folder.recipe.is_file():
+            raise OfaError(f"nothing to resume in {out} (no recipe.yaml)")
+        spec = load_recipe(folder.recipe)
+    else:
+        spec = load_recipe(recipe, overrides)
+        if epochs is not None:
+            spec = spec.with_overrides({f"phases.{i}.epochs": epochs for i in range(len(spec.phases))})
+
+    from ofa.cli.progress import training_progress
+
+    with training_progress(quiet) as on_step:
+        result = train_supernet(spec, out, resume=resume, force=force, data_root=data_root, download=download,
+                                on_step=on_step)
+    for row in result.final:
+        typer.echo(f"{row['name']:>9}  top-1 {row['top1']:6.2f}%  top-5 {row['top5']:6.2f}%  {row['subnet']}")
+    typer.echo(f"run: {result.folder}  ({result.global_step} steps; metrics.jsonl, accuracy.png, supernet.safetensors)")
+
+
+def evaluate_cmd(
+    supernet: Path = typer.Option(..., "--supernet", help="A run folder written by `ofa train-supernet`."),
+    subnet: list[str] = typer.Option(["max"], "--subnet", help="max, min, a compact subnet string, or a file with one per line (repeatable)."),
+    data: Optional[str] = typer.Option(None, help="Data set to evaluate on (default: the run's own validation split)."),
+    split: str = typer.Option("val", help="Split of --data: train or val."),
+    calib_images: Optional[int] = typer.Option(None, help="Training images for BN re-calibration (default: the recipe's)."),
+    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
+    download: bool = typer.Option(False, help="Download CIFAR if missing."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per subnet."),
+) -> None:
+    """Top-1 / top-5 of subnets of a trained supernet, each after BN re-calibration on the run's training data."""
+    from ofa.train.evaluation import evaluate_run
+
+    names = []
+    for item in subnet:
+        path = Path(item)
+        if path.suffix in (".txt", ".json", ".jsonl") or path.is_file():
+            if not path.is_file():
+                raise OfaError(f"subnet list not found: {path}")
+            names += [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        else:
+            names.append(item)
+    for row in evaluate_run(supernet, names, data, split, calib_images, data_root, download):
+        if as_json:
+            typer.echo(json.dumps(row))
+        else:
+            typer.echo(f"top-1 {row['top1']:6.2f}%  top-5 {row['top5']:6.2f}%  ({row['images']} images)  {row['subnet']}")

@@ -1,0 +1,360 @@
+"""`train_supernet`: progressive shrinking with the sandwich rule and in-place distillation.
+
+Each step: the largest subnet of the phase learns from the labels; the smallest and N random
+subnets learn from its detached output (alpha-divergence, KL, or labels). Every rank draws the
+same subnets from a generator seeded by (seed, step), so no communication is needed for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ofa.errors import OfaError
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import Subnet, sample_subnet
+from ofa.supernet.elastic import set_batchnorm_sync
+from ofa.supernet.supernet import Supernet
+from ofa.train.bn_calibration import recalibrate_bn, resize
+from ofa.train.checkpoint import load_checkpoint, restore_rng, save_checkpoint
+from ofa.train.distributed import World, barrier, init_world, shutdown
+from ofa.train.evaluate import evaluate
+from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
+from ofa.train.recipe import Recipe
+from ofa.train.run_folder import RunFolder, plot_accuracy
+from ofa.train.sampler import ResumableBatchSampler, steps_per_epoch
+from ofa.train.schedule import phase_lr
+
+StepCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Position:
+    """Where training stands: `step` batches of `epoch` of `phase` are done."""
+
+    phase: int = 0
+    epoch: int = 0
+    step: int = 0
+    global_step: int = 0
+
+    @property
+    def at_phase_start(self) -> bool:
+        return self.epoch == 0 and self.step == 0
+
+
+@dataclass
+class TrainResult:
+    folder: Path
+    global_step: int
+    final: list[dict[str, Any]] = field(default_factory=list)  # last validation rows
+
+
+def _plain(data: Any) -> Any:
+    """Tuples and lists compare equal after a trip through JSON."""
+    return json.loads(json.dumps(data))
+
+
+def pick_device(wanted: str) -> torch.device:
+    if wanted == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise OfaError(f"the recipe asks for device '{wanted}' but no CUDA GPU is available; use --device cpu")
+    return torch.device(wanted)
+
+
+def middle_subnet(space: SearchSpace) -> Subnet:
+    """The middle choice of every list: a fixed 'typical' subnet to follow during training."""
+    mid = lambda xs: xs[len(xs) // 2]  # noqa: E731
+    return Subnet(
+        mid(space.resolutions),
+        tuple((mid(s.kernels),) * mid(s.depths) for s in space.stages),
+        tuple((mid(s.expands),) * mid(s.depths) for s in space.stages),
+    )
+
+
+def validation_subnets(space: SearchSpace, seed: int, n_random: int = 2) -> dict[str, Subnet]:
+    """Largest, middle, smallest and a few seeded random subnets: the same set all run long."""
+    nets = {"max": sample_subnet(space, "max"), "mid": middle_subnet(space), "min": sample_subnet(space, "min")}
+    rng = np.random.default_rng([seed, 7])
+    for i in range(n_random):
+        nets[f"random-{i + 1}"] = sample_subnet(space, "uniform", rng)
+    return nets
+
+
+def _param_groups(model: nn.Module, weight_decay: float, no_decay_bn_bias: bool) -> list[dict]:
+    decay, plain = [], []
+    for name, p in model.named_parameters():
+        (plain if no_decay_bn_bias and (p.ndim <= 1 or name.endswith(".bias")) else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+
+
+def build_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
+    cfg = recipe.optimizer
+    groups = _param_groups(model, cfg.weight_decay, cfg.no_decay_bn_bias)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(groups, lr=0.0, betas=tuple(cfg.betas), eps=cfg.eps)
+    return torch.optim.SGD(groups, lr=0.0, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
+
+
+def distill_loss(recipe: Recipe, logits: torch.Tensor, soft: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    d = recipe.distill
+    if d.kind == "alpha":
+        return alpha_divergence(logits, soft, d.alpha_min, d.alpha_max, d.clip)
+    if d.kind == "kl":
+        return kl_divergence(logits, soft, d.temperature)
+    return label_smoothing_ce(logits, labels, recipe.label_smoothing)
+
+
+class _Loaders:
+    """Training batches, BN-calibration batches and validation batches of one run."""
+
+    def __init__(self, recipe: Recipe, world: World, data_root: str | None, download: bool):
+        from ofa.data import get_dataset
+
+        self.train = get_dataset(recipe.data, "train", recipe.resolution, augment=recipe.augment, root=data_root,
+                                 download=download, seed=recipe.seed)
+        self.plain = get_dataset(recipe.data, "train", recipe.resolution, augment=False, root=data_root,
+                                 download=download, seed=recipe.seed)
+        self.val = get_dataset(recipe.data, "val", recipe.resolution, augment=False, root=data_root,
+                               download=download, seed=recipe.seed)
+        self.sampler = ResumableBatchSampler(len(self.train.dataset), recipe.batch_size, recipe.seed,
+                                             world.rank, world.size)
+        self.workers = recipe.workers
+        self.recipe = recipe
+
+    def epoch(self, epoch_id: int, start_step: int):
+        self.sampler.set_position(epoch_id, start_step)
+        return torch.utils.data.DataLoader(self.train.dataset, batch_sampler=self.sampler,
+                                           num_workers=self.workers, persistent_workers=False)
+
+    def calibration(self, batch_size: int = 100):
+        g = torch.Generator().manual_seed(self.recipe.seed)
+        n = min(self.recipe.bn_calib_images, len(self.plain.dataset))
+        subset = torch.utils.data.Subset(self.plain.dataset, torch.randperm(len(self.plain.dataset), generator=g)[:n].tolist())
+        return torch.utils.data.DataLoader(subset, batch_size=batch_size, num_workers=self.workers)
+
+    def validation(self, batch_size: int = 200):
+        return torch.utils.data.DataLoader(self.val.dataset, batch_size=batch_size, num_workers=self.workers)
+
+
+def validate_subnets(model: Supernet, subnets: dict[str, Subnet], loaders: _Loaders, device: torch.device,
+                     num_images: int) -> dict[str, dict[str, float]]:
+    """Each subnet extracted, BN re-calibrated on training images, then evaluated; the
+    supernet itself is left untouched, and no global random state is consumed."""
+    results = {}
+    with torch.random.fork_rng(devices=[]):
+        for name, subnet in subnets.items():
+            static = model.extract(subnet).to(device)
+            recalibrate_bn(static, loaders.calibration(), num_images, subnet.resolution, device)
+            acc = evaluate(static, loaders.validation(), subnet.resolution, device)
+            results[name] = {"subnet": str(subnet), "top1": acc.top1, "top5": acc.top5, "loss": acc.loss}
+    return results
+
+
+def load_teacher(path: str | None, device: torch.device) -> nn.Module | None:
+    if path is None:
+        return None
+    from ofa.supernet.static import load_static
+
+    teacher = load_static(path).to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher
+
+
+def train_supernet(
+    recipe: Recipe,
+    out: str | Path,
+    resume: bool = False,
+    force: bool = False,
+    data_root: str | None = None,
+    download: bool = False,
+    on_step: StepCallback | None = None,
+) -> TrainResult:
+    """Train (or resume) a supernet run in `out`; see the module docstring for the step."""
+    from ofa.spaces import get_space
+
+    device = pick_device(recipe.device)
+    world = init_world(device)
+    if device.type == "cuda":
+        device = torch.device("cuda", world.local_rank) if device.index is None else device
+        torch.cuda.set_device(device)
+    try:
+        return _train(recipe, RunFolder(Path(out)), resume, force, data_root, download, on_step, device, world,
+                      get_space(recipe.space))
+    finally:
+        shutdown(world)
+
+
+def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_step, device, world, space) -> TrainResult:
+    if world.is_main:
+        folder.prepare(resume, force)
+    barrier(world)
+    torch.manual_seed(recipe.seed)
+    np.random.seed(recipe.seed)
+    loaders = _Loaders(recipe, world, data_root, download)
+    model = Supernet(space, loaders.train.num_classes).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    teacher = load_teacher(recipe.teacher, device)
+    position = Position()
+    optimizer_state = None
+    if resume:
+        weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
+        if _plain(state.get("recipe")) != _plain(recipe.to_dict()):
+            raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
+                           f"(see {folder.recipe}); resume without changing it")
+        try:
+            model.load_state_dict(weights)
+        except RuntimeError as e:
+            raise OfaError(f"checkpoint in {folder.checkpoints} does not fit the supernet: {str(e).splitlines()[0]}") from None
+        position = Position(**state["position"])
+        optimizer_state = state.get("optimizer")
+        restore_rng(state["rng"])
+        if world.is_main:
+            folder.truncate_metrics(position.global_step)
+    elif world.is_main:
+        folder.write_info({"space": space.name, "space_fingerprint": space.fingerprint(),
+                           "num_classes": loaders.train.num_classes, "classes": list(loaders.train.classes),
+                           "data": recipe.data}, recipe.to_dict())
+
+    net: nn.Module = model
+    if world.distributed:
+        # One wrapper for the whole run: a second DDP on the same module would reduce twice.
+        set_batchnorm_sync(model, torch.distributed.group.WORLD)
+        with warnings.catch_warnings():  # broadcast_buffers=False is still the way to skip buffer syncs
+            warnings.simplefilter("ignore", FutureWarning)
+            net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True, broadcast_buffers=False)
+    spe = steps_per_epoch(len(loaders.train.dataset), recipe.batch_size)
+    epochs_before = [sum(p.epochs for p in recipe.phases[:i]) for i in range(len(recipe.phases))]
+    val_nets = validation_subnets(space, recipe.seed)
+    last_rows: list[dict[str, Any]] = []
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else contextlib.nullcontext())
+
+    def checkpoint(pos: Position, optimizer) -> None:
+        if world.is_main:
+            state = {"position": vars(pos).copy(), "recipe": recipe.to_dict(),
+                     "space_fingerprint": space.fingerprint()}
+            if optimizer is not None:
+                state["optimizer"] = optimizer.state_dict()
+            save_checkpoint(folder.checkpoints, model.state_dict(), state)
+        barrier(world)
+
+    def validate(pos: Position, phase_index: int, epoch: int) -> list[dict[str, Any]]:
+        rows = []
+        if world.is_main:
+            results = validate_subnets(model, val_nets, loaders, device, recipe.bn_calib_images)
+            for name, r in results.items():
+                rows.append({"kind": "val", "phase": phase_index, "phase_name": recipe.phases[phase_index].name,
+                             "epoch": epoch + 1, "epoch_total": epochs_before[phase_index] + epoch + 1,
+                             "global_step": pos.global_step, "name": name, **r})
+            folder.append_metrics(rows)
+            plot_accuracy(folder.read_metrics(), folder.plot, f"{space.name} on {recipe.data}")
+        barrier(world)
+        model.train()
+        return rows
+
+    for phase_index in range(position.phase, len(recipe.phases)):
+        phase = recipe.phases[phase_index]
+        phase_space = recipe.phase_space(phase_index, space)
+        if position.at_phase_start and phase.reorder_channels:
+            model.reorder_channels()
+        optimizer = build_optimizer(model, recipe)
+        if optimizer_state is not None and not position.at_phase_start:
+            optimizer.load_state_dict(optimizer_state)
+        optimizer_state = None
+        peak = recipe.phase_lr(phase_index)
+        total_steps = phase.epochs * spe
+        warmup_steps = int(round(phase.warmup_epochs * spe))
+        model.train()
+        for epoch in range(position.epoch, phase.epochs):
+            sums: dict[str, float] = {}
+            started, images = time.perf_counter(), 0
+            for step, (x, y) in enumerate(loaders.epoch(epochs_before[phase_index] + epoch, position.step),
+                                          start=position.step):
+                step_in_phase = epoch * spe + step
+                lr = phase_lr(peak, step_in_phase, total_steps, warmup_steps)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                if device.type == "cuda":
+                    x = x.contiguous(memory_format=torch.channels_last)
+                losses = _sandwich_step(recipe, model, net, teacher, phase_space, phase.subnets_per_step,
+                                        x, y, optimizer, autocast, position.global_step)
+                position = Position(phase_index, epoch, step + 1, position.global_step + 1)
+                images += x.shape[0] * world.size
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                if on_step and world.is_main:
+                    elapsed = time.perf_counter() - started
+                    on_step({"phase": phase.name, "phase_index": phase_index, "phases": len(recipe.phases),
+                             "epoch": epoch + 1, "epochs": phase.epochs, "step": step + 1, "steps": spe,
+                             "global_step": position.global_step, "lr": lr, **losses,
+                             "images_per_s": images / elapsed if elapsed > 0 else 0.0})
+                if recipe.checkpoint_every and position.global_step % recipe.checkpoint_every == 0:
+                    checkpoint(position, optimizer)
+            n = max(1, position.step)
+            if world.is_main and sums:
+                folder.append_metrics([{"kind": "train", "phase": phase_index, "phase_name": phase.name,
+                                        "epoch": epoch + 1, "global_step": position.global_step, "lr": lr,
+                                        **{k: v / n for k, v in sums.items()},
+                                        "images_per_s": images / max(1e-9, time.perf_counter() - started)}])
+            last_epoch = epoch + 1 == phase.epochs
+            if last_epoch or (recipe.validate_every and (epoch + 1) % recipe.validate_every == 0):
+                last_rows = validate(position, phase_index, epoch)
+            position = Position(phase_index, epoch + 1, 0, position.global_step)
+        position = Position(phase_index + 1, 0, 0, position.global_step)
+        checkpoint(position, None)
+
+    if world.is_main:
+        from safetensors.torch import save_file
+
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder.weights))
+    barrier(world)
+    return TrainResult(folder.root, position.global_step, last_rows)
+
+
+def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.Module | None,
+                   phase_space: SearchSpace, n_random: int, x: torch.Tensor, y: torch.Tensor,
+                   optimizer: torch.optim.Optimizer, autocast, global_step: int) -> dict[str, float]:
+    rng = np.random.default_rng([recipe.seed, global_step])
+    optimizer.zero_grad(set_to_none=True)
+    largest = model.set_active(sample_subnet(phase_space, "max"))
+    with autocast:
+        logits = net(resize(x, largest.resolution)).float()
+    loss = label_smoothing_ce(logits, y, recipe.label_smoothing)
+    loss.backward()
+    out = {"loss_max": loss.item()}
+    if teacher is not None:
+        with torch.no_grad(), autocast:
+            soft = teacher(resize(x, teacher.config.resolution)).float()
+    else:
+        soft = logits.detach()
+    students = [sample_subnet(phase_space, "min")] + [sample_subnet(phase_space, "uniform", rng) for _ in range(n_random)]
+    divergences = []
+    for subnet in students:
+        model.set_active(subnet)
+        with autocast:
+            logits = net(resize(x, subnet.resolution)).float()
+        loss = distill_loss(recipe, logits, soft, y)
+        loss.backward()
+        divergences.append(loss.item())
+    optimizer.step()
+    model.set_active(largest)
+    if divergences:
+        out["loss_min"] = divergences[0]
+        out["loss_subnets"] = float(np.mean(divergences))
+    if not all(math.isfinite(v) for v in out.values()):
+        raise OfaError(f"training diverged at step {global_step + 1} (loss {out}); lower the learning rate")
+    return out

@@ -1,0 +1,156 @@
+import json
+
+import pytest
+import torch
+import yaml
+from conftest import tiny_recipe
+
+from ofa.errors import OfaError
+from ofa.spaces import get_space
+from ofa.train.bn_calibration import recalibrate_bn
+from ofa.train.evaluation import evaluate_run, load_supernet
+from ofa.train.recipe import load_recipe
+from ofa.train.sampler import ResumableBatchSampler
+from ofa.train.schedule import phase_lr
+from ofa.train.trainer import _sandwich_step, train_supernet
+
+
+def test_training_run_writes_everything_and_learns(tmp_path, image_folder):
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}"))
+    steps = []
+    result = train_supernet(recipe, tmp_path / "run", on_step=steps.append)
+    run = tmp_path / "run"
+    for name in ("run.json", "recipe.yaml", "metrics.jsonl", "accuracy.png", "supernet.safetensors",
+                 "checkpoints/last.json"):
+        assert (run / name).is_file(), name
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in rows if r["kind"] == "val"]
+    train = [r for r in rows if r["kind"] == "train"]
+    assert len(train) == 5 and len(val) == 5 * 5  # 5 epochs; max, mid, min and 2 random each
+    assert {r["phase_name"] for r in val} == {"full", "kernel", "expand"}
+    assert result.global_step == 5 * 6 == steps[-1]["global_step"]
+    # the divergence itself is logged: never negative
+    assert all(s["loss_min"] >= 0 and s["loss_subnets"] >= 0 for s in steps if "loss_min" in s)
+    assert train[-1]["loss_max"] < train[0]["loss_max"]
+    final = {r["name"]: r for r in result.final}
+    assert final["max"]["top1"] > 100 / 3 + 10  # well above chance on 3 classes
+    # `ofa evaluate` reproduces the run's own last validation of the largest subnet
+    again = evaluate_run(run, ["max"])[0]
+    assert again["top1"] == pytest.approx(final["max"]["top1"])
+    assert again["loss"] == pytest.approx(final["max"]["loss"], rel=1e-5)
+
+
+def test_a_run_is_never_overwritten_by_accident(tmp_path, image_folder):
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", phases=[
+        {"name": "full", "epochs": 1, "lr": 0.01, "resolutions": [16]}]))
+    train_supernet(recipe, tmp_path / "run")
+    before = (tmp_path / "run" / "supernet.safetensors").read_bytes()
+    with pytest.raises(OfaError, match="already holds a run"):
+        train_supernet(recipe, tmp_path / "run")
+    assert (tmp_path / "run" / "supernet.safetensors").read_bytes() == before
+    with pytest.raises(OfaError, match="contradict"):
+        train_supernet(recipe, tmp_path / "run", resume=True, force=True)
+    with pytest.raises(OfaError, match="nothing to resume"):
+        train_supernet(recipe, tmp_path / "other", resume=True)
+    other = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", seed=5, phases=[
+        {"name": "full", "epochs": 1, "lr": 0.01, "resolutions": [16]}]))
+    with pytest.raises(OfaError, match="recipe differs"):
+        train_supernet(other, tmp_path / "run", resume=True)
+    train_supernet(recipe, tmp_path / "run", force=True)
+
+
+def test_sandwich_step_trains_max_min_and_random_subnets(image_folder):
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}"))
+    from ofa.supernet import Supernet
+
+    torch.manual_seed(0)
+    model = Supernet(get_space("tiny"), 3).train()
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 3, (8,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    space = recipe.phase_space(2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out = _sandwich_step(recipe, model, model, None, space, 2, x, y, opt, torch.autocast("cpu", enabled=False), 0)
+    assert set(out) == {"loss_max", "loss_min", "loss_subnets"}
+    changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+    # the second block of a stage is only trained when a depth-2 subnet was drawn: the kernel
+    # transforms of the smallest kernel are trained by the smallest subnet in any case
+    assert any("transforms" in k for k in changed)
+    assert any(k.startswith("head.") for k in changed)
+
+
+def test_sampler_resumes_mid_epoch_and_splits_ranks():
+    full = list(ResumableBatchSampler(40, 8, seed=3))
+    s = ResumableBatchSampler(40, 8, seed=3)
+    s.set_position(0, 2)
+    assert list(s) == full[2:]
+    halves = [list(ResumableBatchSampler(40, 8, 3, rank, 2)) for rank in (0, 1)]
+    assert [a + b for a, b in zip(*halves)] == full
+    s.set_position(1, 0)
+    assert list(s) != full  # another epoch, another order
+
+
+def test_lr_schedule_warms_up_then_decays_to_zero():
+    lrs = [phase_lr(1.0, s, 100, 10) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 0.01
+
+
+def test_bn_recalibration_estimates_plain_averages():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4, momentum=0.5))
+    batches = [(torch.randn(5, 3, 4, 4) * 2 + 1, None) for _ in range(4)]
+    used = recalibrate_bn(model, batches, num_images=15, resolution=4)
+    assert used == 15 and not model.training and model[1].momentum == 0.5
+    with torch.no_grad():
+        per_batch = [model[0](x).mean((0, 2, 3)) for x, _ in batches[:3]]  # the 4th is not used
+    assert torch.allclose(model[1].running_mean, torch.stack(per_batch).mean(0), atol=1e-5)
+
+
+def test_training_refuses_bad_input(tmp_path, image_folder):
+    if not torch.cuda.is_available():
+        with pytest.raises(OfaError, match="no CUDA GPU"):
+            train_supernet(load_recipe(tiny_recipe(f"imagefolder:{image_folder}", device="cuda")), tmp_path / "r")
+    with pytest.raises(OfaError, match="not found|does not exist|missing"):
+        train_supernet(load_recipe(tiny_recipe(f"imagefolder:{tmp_path / 'nothing'}")), tmp_path / "r")
+    with pytest.raises(OfaError, match="kernel choice"):
+        load_recipe(tiny_recipe("digits", phases=[{"name": "a", "epochs": 1, "lr": 0.1, "kernels": [7]}]))
+
+
+def test_corrupt_or_foreign_checkpoint_is_refused(tmp_path, image_folder):
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", phases=[
+        {"name": "full", "epochs": 1, "lr": 0.01, "resolutions": [16]}]))
+    train_supernet(recipe, tmp_path / "run")
+    weights = tmp_path / "run" / "checkpoints" / "last.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(OfaError, match="truncated|checksum"):
+        train_supernet(recipe, tmp_path / "run", resume=True)
+    info = tmp_path / "run" / "run.json"
+    info.write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(OfaError, match="not an ofa supernet run"):
+        load_supernet(tmp_path / "run")
+
+
+def test_cli_train_and_evaluate(run_cli, tmp_path, image_folder):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe(f"imagefolder:{image_folder}", phases=[
+        {"name": "full", "epochs": 1, "lr": 0.05, "resolutions": [16]}])))
+    out = tmp_path / "run"
+    code, stdout, err = run_cli("train-supernet", "--recipe", str(recipe), "--out", str(out), "-q")
+    assert code == 0, err
+    assert "top-1" in stdout
+    code, stdout, err = run_cli("evaluate", "--supernet", str(out), "--subnet", "max", "--subnet", "min", "--json")
+    rows = [json.loads(line) for line in stdout.splitlines()]
+    assert code == 0 and len(rows) == 2 and rows[0]["images"] == 6
+    code, _, err = run_cli("train-supernet", "--recipe", str(recipe), "--out", str(out), "-q")
+    assert code == 2 and "already holds a run" in err
+    code, _, err = run_cli("train-supernet", "--recipe", str(recipe), "--out", str(out), "--resume", "--epochs", "3")
+    assert code == 2 and "drop the recipe overrides" in err
+    code, _, err = run_cli("train-supernet", "--recipe", "nope", "--out", str(tmp_path / "x"))
+    assert code == 2 and "recipe not found" in err
+    code, _, err = run_cli("train-supernet", "--recipe", str(recipe), "--set", "phases.0.kernal=3", "--out", str(tmp_path / "x"))
+    assert code == 2 and "kernal" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("evaluate", "--supernet", str(out), "--subnet", "r32:k7e2,k3e2,k3e2")
+    assert code == 2 and "kernel 7" in err
+    code, _, err = run_cli("train-supernet", "--data", "imagefolder:/no/such/dir", "--out", str(tmp_path / "y"))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "y" / "run.json").exists()
