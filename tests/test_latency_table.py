@@ -128,14 +128,14 @@ def test_build_measures_for_real_and_resumes_after_interruption(tmp_path, profil
 
     def stop_after_12(what, done, total):
         if done == 12:
-            raise Stop
+            raise Stop  # a crash right after the second chunk was saved
 
-    with pytest.raises(Stop):
-        measure_parts(table, space, profile, path, stop_after_12, save_every=5)
+    with pytest.raises(Stop):  # progress is reported after each saved chunk of 6
+        measure_parts(table, space, profile, path, stop_after_12, chunk=6)
     saved = load_table(path)
-    assert len(saved.entries) == 10  # saved every 5 parts; the rest was lost with the crash
+    assert len(saved.entries) == 12
     resumed = open_table(path, profile, space, [16, 32], 10, force=False)
-    assert measure_parts(resumed, space, profile, path) == total - 10
+    assert measure_parts(resumed, space, profile, path) == total - 12
     final = load_table(path)
     assert len(final.entries) == total
     for entry in final.entries.values():
@@ -195,3 +195,14 @@ def test_latency_cli_end_to_end(run_cli, tmp_path, profile, monkeypatch):
     table_path.write_text("not json")
     code, _, err = run_cli("latency", "show", "-d", device, "-s", "tiny")
     assert code == 2 and "corrupt" in err and len(err.strip().splitlines()) == 1
+
+
+def test_interleaved_timing_spreads_each_models_runs_over_rounds():
+    from ofa.latency.backends import time_interleaved
+
+    log = []
+    calls = [lambda i=i: log.append(i) for i in range(3)]
+    times = time_interleaved(calls, warmup=2, iterations=5, rounds=2)
+    assert [len(t) for t in times] == [5, 5, 5]
+    timed = log[6:]  # after 2 warm-up calls each
+    assert timed == [0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 1, 1, 2, 2]

@@ -26,6 +26,7 @@ class DeviceProfile:
     threads: int | None = None  # None: let the backend use every core
     warmup: int = 10
     iterations: int = 50
+    rounds: int = 5  # timed runs spread over this many passes through a batch of models
     resolutions: tuple[int, ...]
 
     def input_shape(self, resolution: int, channels: int = 3) -> tuple[int, int, int, int]:
@@ -121,4 +122,5 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
         threads=threads,
         warmup=_int_at_least(d.get("warmup", 10), 0, f"{source}.warmup"),
         iterations=_int_at_least(d.get("iterations", 50), 1, f"{source}.iterations"),
+        rounds=_int_at_least(d.get("rounds", 5), 1, f"{source}.rounds"),
     )

@@ -15,7 +15,7 @@ from ofa import __version__
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
 from ofa.latency.backends import get_backend
-from ofa.latency.measure import measure_part, measure_subnet
+from ofa.latency.measure import measure_many, measure_subnets, part_item
 from ofa.latency.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable, load_table, save_table
@@ -78,19 +78,22 @@ def open_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutio
 
 
 def measure_parts(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path,
-                  progress: Progress | None = None, save_every: int = 25) -> int:
-    """Measure the parts the table lacks; returns how many were measured now."""
+                  progress: Progress | None = None, chunk: int = 25) -> int:
+    """Measure the parts the table lacks, `chunk` at a time (interleaved), saving after each
+    chunk; returns how many were measured now."""
     todo = [(cfg, p) for cfg, p in all_parts(space, table.resolutions, table.num_classes)
             if p.key not in table.entries]
-    total = len(todo)
-    for i, (cfg, part) in enumerate(todo, 1):
-        table.entries[part.key] = measure_part(part, cfg, profile).to_dict()
-        if i % save_every == 0:
-            save_table(table, path)
+    for start in range(0, len(todo), chunk):
+        batch = todo[start : start + chunk]
+        stats = measure_many([part_item(part, cfg, profile) for cfg, part in batch], profile)
+        for (_, part), st in zip(batch, stats):
+            table.entries[part.key] = st.to_dict()
+        save_table(table, path)
         if progress:
-            progress("parts", i, total)
-    save_table(table, path)
-    return total
+            progress("parts", min(start + chunk, len(todo)), len(todo))
+    if not todo:
+        save_table(table, path)
+    return len(todo)
 
 
 def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path, count: int,
@@ -104,11 +107,7 @@ def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, p
     table.calibration = None
     predictor = LatencyPredictor(table, space)
     summed = predictor.predict(subnets, calibrated=False)
-    measured = []
-    for i, s in enumerate(subnets, 1):
-        measured.append(measure_subnet(space, s, profile, table.num_classes).median_ms)
-        if progress:
-            progress("calibration", i, len(subnets))
+    measured = measure_subnets(space, subnets, profile, table.num_classes, progress=progress, what="calibration")
     x, y = np.asarray(summed), np.asarray(measured)
     scale, offset = np.polyfit(x, y, 1) if len(subnets) >= 2 else (1.0, 0.0)
     table.calibration = Calibration(float(scale), float(offset),

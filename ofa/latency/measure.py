@@ -5,35 +5,56 @@ from __future__ import annotations
 import torch
 
 from ofa.devices import DeviceProfile
-from ofa.latency.backends import LatencyStats, get_backend
+from ofa.latency.backends import LatencyStats, get_backend, stats_from_times, time_interleaved
 from ofa.latency.parts import Part
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet
 from ofa.supernet.config import NetConfig, net_config
 
 
-def measure_part(part: Part, cfg: NetConfig, profile: DeviceProfile) -> LatencyStats:
-    """Time one part alone, as an ONNX model or (PyTorch backends) as a torch module."""
+def measure_many(items: list[tuple[object, tuple[int, ...]]], profile: DeviceProfile) -> list[LatencyStats]:
+    """Time many models: (ONNX ModelProto or torch module, input shape with batch) each.
+    Synchronous backends interleave their runs (see backends.time_interleaved)."""
     backend = get_backend(profile.backend)
     backend.require()
-    shape = (profile.batch_size, *part.input_shape)
     if backend.measure_module is not None:
-        return backend.measure_module(part.module(cfg), shape, profile)
-    return backend.measure(part.onnx(cfg, profile.batch_size).SerializeToString(), shape, profile)
+        return [backend.measure_module(m, shape, profile) for m, shape in items]
+    if backend.prepare is None:
+        return [backend.measure(m.SerializeToString(), shape, profile) for m, shape in items]
+    calls = [backend.prepare(m.SerializeToString(), shape, profile) for m, shape in items]
+    times = time_interleaved(calls, profile.warmup, profile.iterations, profile.rounds)
+    return [stats_from_times(t) for t in times]
 
 
-def measure_subnet(space: SearchSpace, subnet: Subnet, profile: DeviceProfile, num_classes: int,
-                   seed: int = 0) -> LatencyStats:
-    """End-to-end latency of the whole subnet as one network (random weights: only shapes matter)."""
+def part_item(part: Part, cfg: NetConfig, profile: DeviceProfile) -> tuple[object, tuple[int, ...]]:
+    shape = (profile.batch_size, *part.input_shape)
+    if get_backend(profile.backend).measure_module is not None:
+        return part.module(cfg), shape
+    return part.onnx(cfg, profile.batch_size), shape
+
+
+def subnet_item(space: SearchSpace, subnet: Subnet, profile: DeviceProfile, num_classes: int,
+                seed: int = 0) -> tuple[object, tuple[int, ...]]:
+    """The whole subnet as one network (random weights: only shapes matter for latency)."""
     from ofa.export.onnx_graph import static_to_onnx
     from ofa.supernet.static import StaticNet
 
-    cfg: NetConfig = net_config(space, subnet, num_classes)
+    cfg = net_config(space, subnet, num_classes)
     torch.manual_seed(seed)
     model = StaticNet(cfg).eval()
-    backend = get_backend(profile.backend)
-    backend.require()
     shape = (profile.batch_size, cfg.in_channels, cfg.resolution, cfg.resolution)
-    if backend.measure_module is not None:
-        return backend.measure_module(model, shape, profile)
-    return backend.measure(static_to_onnx(model, profile.batch_size).SerializeToString(), shape, profile)
+    if get_backend(profile.backend).measure_module is not None:
+        return model, shape
+    return static_to_onnx(model, profile.batch_size), shape
+
+
+def measure_subnets(space: SearchSpace, subnets: list[Subnet], profile: DeviceProfile, num_classes: int,
+                    chunk: int = 25, progress=None, what: str = "subnets") -> list[float]:
+    """End-to-end median latency of each subnet, measured interleaved in chunks."""
+    medians: list[float] = []
+    for start in range(0, len(subnets), chunk):
+        items = [subnet_item(space, s, profile, num_classes) for s in subnets[start : start + chunk]]
+        medians += [st.median_ms for st in measure_many(items, profile)]
+        if progress:
+            progress(what, len(medians), len(subnets))
+    return medians

@@ -9,7 +9,7 @@ import numpy as np
 
 from ofa.devices import DeviceProfile
 from ofa.latency.build import Progress
-from ofa.latency.measure import measure_subnet
+from ofa.latency.measure import measure_subnets
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import LatencyTable
 from ofa.spaces.space import SearchSpace
@@ -60,11 +60,7 @@ def validate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, n:
     rng = np.random.default_rng(seed)
     sub_space = space.restrict(resolutions=table.resolutions)
     subnets = [sample_subnet(sub_space, "uniform", rng) for _ in range(n)]
-    measured = []
-    for i, s in enumerate(subnets, 1):
-        measured.append(measure_subnet(space, s, profile, table.num_classes).median_ms)
-        if progress:
-            progress("subnets", i, n)
+    measured = measure_subnets(space, subnets, profile, table.num_classes, progress=progress)
     measured_arr = np.asarray(measured)
     summed = predictor.predict(subnets, calibrated=False)
     calibrated = predictor.predict(subnets, calibrated=True)

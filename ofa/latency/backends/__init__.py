@@ -13,6 +13,7 @@ from ofa.latency.backends.base import (
     check_input_shape,
     stats_from_times,
     time_calls,
+    time_interleaved,
 )
 from ofa.latency.backends.fp16 import to_fp16
 
@@ -25,6 +26,7 @@ def _from_module(module) -> Backend:
         why_unavailable=module.why_unavailable,
         measure=module.measure,
         measure_module=getattr(module, "measure_module", None),
+        prepare=getattr(module, "prepare", None),
     )
 
 
@@ -47,5 +49,5 @@ def get_backend(name: str) -> Backend:
 
 __all__ = [
     "BACKENDS", "Backend", "LatencyStats", "backend_names", "check_input_shape", "get_backend",
-    "stats_from_times", "time_calls", "to_fp16",
+    "stats_from_times", "time_calls", "time_interleaved", "to_fp16",
 ]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     MeasureOnnx = Callable[[bytes, Sequence[int], DeviceProfile], "LatencyStats"]
     MeasureModule = Callable[[Any, Sequence[int], DeviceProfile], "LatencyStats"]
+    Prepare = Callable[[bytes, Sequence[int], DeviceProfile], Callable[[], object]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,26 @@ def time_calls(call: Callable[[], object], warmup: int, iterations: int) -> list
     return times
 
 
+def time_interleaved(calls: Sequence[Callable[[], object]], warmup: int, iterations: int,
+                     rounds: int) -> list[list[float]]:
+    """Milliseconds of `iterations` calls of each, spread over `rounds` passes through all of
+    them. A shared machine's speed drifts from one second to the next; interleaving makes every
+    model see the same mix of fast and slow moments, so their latencies compare fairly."""
+    for call in calls:
+        for _ in range(warmup):
+            call()
+    rounds = max(1, min(rounds, iterations))
+    per_round = [iterations // rounds + (1 if r < iterations % rounds else 0) for r in range(rounds)]
+    times: list[list[float]] = [[] for _ in calls]
+    for n in per_round:
+        for call, out in zip(calls, times):
+            for _ in range(n):
+                start = time.perf_counter_ns()
+                call()
+                out.append((time.perf_counter_ns() - start) / 1e6)
+    return times
+
+
 def check_input_shape(declared: Sequence[Any], given: Sequence[int], model_input: str) -> tuple[int, ...]:
     """The shape to feed: `given`, if it fits the model's declared input (symbolic dims fit anything)."""
     given = tuple(int(d) for d in given)
@@ -94,6 +115,7 @@ class Backend:
     why_unavailable: Callable[[], str | None]  # one-line reason it cannot measure here, or None
     measure: MeasureOnnx  # (onnx_bytes, input_shape, profile) -> LatencyStats
     measure_module: MeasureModule | None = None  # backends that time torch modules directly
+    prepare: "Prepare | None" = None  # synchronous backends: (onnx_bytes, shape, profile) -> one call
 
     def available(self) -> bool:
         """Can it measure on this machine right now?"""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ofa.errors import OfaError
 from ofa.latency.backends.base import LatencyStats
@@ -11,6 +11,7 @@ from ofa.latency.backends.ort_session import (
     missing_provider,
     ort_version,
     prepare_model,
+    session_runner,
     time_session,
 )
 
@@ -32,8 +33,16 @@ def why_unavailable() -> str | None:
 
 def measure(onnx_bytes: bytes, input_shape: Sequence[int], profile: "DeviceProfile") -> LatencyStats:
     """Median of `profile.iterations` timed runs (perf_counter_ns) after `profile.warmup` runs."""
+    return time_session(_session(onnx_bytes, profile), input_shape, profile)
+
+
+def prepare(onnx_bytes: bytes, input_shape: Sequence[int], profile: "DeviceProfile") -> Callable[[], object]:
+    """A ready session as a call, for timing many models interleaved (see base.time_interleaved)."""
+    return session_runner(_session(onnx_bytes, profile), input_shape)
+
+
+def _session(onnx_bytes: bytes, profile: "DeviceProfile"):
     reason = why_unavailable()
     if reason:
         raise OfaError(reason)
-    session = make_session(prepare_model(onnx_bytes, profile), PROVIDER, profile)
-    return time_session(session, input_shape, profile)
+    return make_session(prepare_model(onnx_bytes, profile), PROVIDER, profile)

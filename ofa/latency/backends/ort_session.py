@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ofa.errors import OfaError
 from ofa.latency.backends.base import LatencyStats, check_input_shape, stats_from_times, time_calls
@@ -54,8 +54,8 @@ def make_session(onnx_bytes: bytes, provider: str, profile: "DeviceProfile"):
         raise OfaError(f"onnxruntime could not load the model on {provider}: {first}") from None
 
 
-def time_session(session, input_shape: Sequence[int], profile: "DeviceProfile") -> LatencyStats:
-    """Warm up, then time `profile.iterations` runs of one random input (fixed seed)."""
+def session_runner(session, input_shape: Sequence[int]) -> Callable[[], object]:
+    """One call = one inference on a fixed random input (seed 0) of the model's input type."""
     import numpy as np
 
     inputs = session.get_inputs()
@@ -70,7 +70,12 @@ def time_session(session, input_shape: Sequence[int], profile: "DeviceProfile") 
         )
     shape = check_input_shape(model_input.shape, input_shape, model_input.name)
     feed = {model_input.name: np.random.default_rng(0).standard_normal(shape).astype(dtype)}
-    times = time_calls(lambda: session.run(None, feed), profile.warmup, profile.iterations)
+    return lambda: session.run(None, feed)
+
+
+def time_session(session, input_shape: Sequence[int], profile: "DeviceProfile") -> LatencyStats:
+    """Warm up, then time `profile.iterations` runs of one random input (fixed seed)."""
+    times = time_calls(session_runner(session, input_shape), profile.warmup, profile.iterations)
     return stats_from_times(times)
 
 

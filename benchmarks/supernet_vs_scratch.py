@@ -1,0 +1,87 @@
+"""Supernet quality: the smallest, middle and largest subnets of a supernet trained with a recipe
+(BN re-calibrated, no fine-tuning) against the same three architectures trained from scratch for
+the same total number of epochs, on the same split, batch, augmentation and optimizer.
+
+    python benchmarks/supernet_vs_scratch.py --recipe benchmarks/cifar4k.yaml \
+        --data imagefolder:../shared/data/cifar10-4k/train --out runs/bench-cifar4k
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from ofa.data import get_dataset
+from ofa.spaces import get_space
+from ofa.supernet import StaticNet, net_config
+from ofa.train.evaluate import evaluate
+from ofa.train.losses import label_smoothing_ce
+from ofa.train.recipe import load_recipe
+from ofa.train.sampler import ResumableBatchSampler, steps_per_epoch
+from ofa.train.schedule import phase_lr
+from ofa.train.trainer import build_optimizer, train_supernet, validation_subnets
+
+
+def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: float, data_root=None) -> dict:
+    torch.manual_seed(recipe.seed)
+    space = get_space(recipe.space)
+    train = get_dataset(recipe.data, "train", recipe.resolution, augment=recipe.augment, root=data_root, seed=recipe.seed)
+    val = get_dataset(recipe.data, "val", recipe.resolution, root=data_root, seed=recipe.seed)
+    model = StaticNet(net_config(space, subnet, train.num_classes)).train()
+    optimizer = build_optimizer(model, recipe)
+    sampler = ResumableBatchSampler(len(train.dataset), recipe.batch_size, recipe.seed)
+    spe = steps_per_epoch(len(train.dataset), recipe.batch_size)
+    step = 0
+    for epoch in range(epochs):
+        sampler.set_position(epoch, 0)
+        loader = torch.utils.data.DataLoader(train.dataset, batch_sampler=sampler, num_workers=recipe.workers)
+        for x, y in loader:
+            for g in optimizer.param_groups:
+                g["lr"] = phase_lr(lr, step, epochs * spe, int(warmup_epochs * spe))
+            x = torch.nn.functional.interpolate(x, size=subnet.resolution, mode="bilinear", antialias=True) \
+                if subnet.resolution != x.shape[-1] else x
+            optimizer.zero_grad(set_to_none=True)
+            label_smoothing_ce(model(x), y, recipe.label_smoothing).backward()
+            optimizer.step()
+            step += 1
+    acc = evaluate(model, torch.utils.data.DataLoader(val.dataset, batch_size=200), subnet.resolution)
+    return {"top1": acc.top1, "top5": acc.top5, "loss": acc.loss}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--recipe", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    recipe = load_recipe(args.recipe, {"data": args.data})
+    total_epochs = sum(p.epochs for p in recipe.phases)
+    out = Path(args.out)
+
+    start = time.perf_counter()
+    result = train_supernet(recipe, out / "supernet", force=True)
+    supernet_s = time.perf_counter() - start
+    supernet = {r["name"]: r for r in result.final}
+
+    nets = validation_subnets(get_space(recipe.space), recipe.seed)
+    first = recipe.phases[0]
+    rows = []
+    for name in ("min", "mid", "max"):
+        start = time.perf_counter()
+        scratch = train_from_scratch(recipe, nets[name], total_epochs, recipe.phase_lr(0), first.warmup_epochs)
+        rows.append({"subnet": name, "arch": str(nets[name]), "supernet_top1": supernet[name]["top1"],
+                     "scratch_top1": scratch["top1"], "scratch_seconds": round(time.perf_counter() - start)})
+    report = {"recipe": args.recipe, "data": args.data, "epochs": total_epochs, "supernet_seconds": round(supernet_s),
+              "rows": rows}
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
