@@ -202,7 +202,17 @@ def test_interleaved_timing_spreads_each_models_runs_over_rounds():
 
     log = []
     calls = [lambda i=i: log.append(i) for i in range(3)]
-    times = time_interleaved(calls, warmup=2, iterations=5, rounds=2)
+    times = time_interleaved(calls, warmup=2, iterations=5, rounds=2, rewarm=1)
     assert [len(t) for t in times] == [5, 5, 5]
-    timed = log[6:]  # after 2 warm-up calls each
-    assert timed == [0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 1, 1, 2, 2]
+    rest = log[6:]  # after 2 warm-up calls each; each turn: 1 untimed call, then the timed ones
+    assert rest == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+
+def test_theil_sen_calibration_ignores_an_outlier():
+    from ofa.latency.build import theil_sen
+
+    x = np.linspace(1, 10, 30)
+    y = 1.2 * x + 0.3
+    y[0] = 25.0  # one subnet measured in a slow moment
+    scale, offset = theil_sen(x, y)
+    assert scale == pytest.approx(1.2, abs=1e-9) and offset == pytest.approx(0.3, abs=1e-9)

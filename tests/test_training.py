@@ -154,3 +154,31 @@ def test_cli_train_and_evaluate(run_cli, tmp_path, image_folder):
     code, _, err = run_cli("train-supernet", "--data", "imagefolder:/no/such/dir", "--out", str(tmp_path / "y"))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "y" / "run.json").exists()
+
+
+def test_external_teacher_and_subnet_lists(tmp_path, image_folder, run_cli):
+    from ofa.supernet import Supernet, save_static
+
+    torch.manual_seed(1)
+    teacher = Supernet(get_space("tiny"), 3).extract("max").eval()
+    save_static(teacher, tmp_path / "teacher")
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "teacher"),
+                                     phases=[{"name": "kernel", "epochs": 1, "lr": 0.02, "subnets_per_step": 1,
+                                              "kernels": [3, 5], "resolutions": [16]}]))
+    steps = []
+    train_supernet(recipe, tmp_path / "run", on_step=steps.append)
+    assert all(s["loss_min"] >= 0 for s in steps)
+    listing = tmp_path / "subnets.txt"
+    listing.write_text("# one per line\nmax\nr16:k3e2,k5e3,k3e2-k3e3\n")
+    code, out, err = run_cli("evaluate", "--supernet", str(tmp_path / "run"), "--subnet", str(listing), "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0, err
+    assert [r["subnet"] for r in rows][1] == "r16:k3e2,k5e3,k3e2-k3e3" and len(rows) == 2
+    bad = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "nowhere")))
+    with pytest.raises(OfaError, match="no config.json"):
+        train_supernet(bad, tmp_path / "run2")
+
+
+def test_unknown_data_set_is_one_line(run_cli, tmp_path):
+    code, _, err = run_cli("train-supernet", "--data", "mnist", "--out", str(tmp_path / "r"))
+    assert code == 2 and "unknown data set" in err.lower() and len(err.strip().splitlines()) == 1

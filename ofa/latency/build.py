@@ -96,20 +96,32 @@ def measure_parts(table: LatencyTable, space: SearchSpace, profile: DeviceProfil
     return len(todo)
 
 
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Robust line fit: slope = median of all pairwise slopes, offset = median residual."""
+    i, j = np.triu_indices(len(x), k=1)
+    keep = x[j] != x[i]
+    if not keep.any():
+        return 1.0, float(np.median(y - x))
+    slope = float(np.median((y[j] - y[i])[keep] / (x[j] - x[i])[keep]))
+    return slope, float(np.median(y - slope * x))
+
+
 def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path, count: int,
               seed: int = 10_000, progress: Progress | None = None) -> Calibration:
-    """Fit measured = scale * sum_of_parts + offset (least squares) on `count` random subnets;
-    the largest and smallest are always among them so the fit spans the whole range."""
+    """Fit measured = scale * sum_of_parts + offset on `count` random subnets; the largest and
+    smallest are among them so the fit spans the whole range. The fit is Theil-Sen (median of
+    pairwise slopes): one subnet measured in a slow moment cannot tilt it."""
     sub_space = space.restrict(resolutions=table.resolutions)
     rng = np.random.default_rng(seed)
     subnets = [sample_subnet(sub_space, "max"), sample_subnet(sub_space, "min")]
     subnets += [sample_subnet(sub_space, "uniform", rng) for _ in range(max(0, count - 2))]
+    subnets = [subnets[i] for i in rng.permutation(len(subnets))]
     table.calibration = None
     predictor = LatencyPredictor(table, space)
     summed = predictor.predict(subnets, calibrated=False)
     measured = measure_subnets(space, subnets, profile, table.num_classes, progress=progress, what="calibration")
     x, y = np.asarray(summed), np.asarray(measured)
-    scale, offset = np.polyfit(x, y, 1) if len(subnets) >= 2 else (1.0, 0.0)
+    scale, offset = theil_sen(x, y) if len(subnets) >= 2 else (1.0, 0.0)
     table.calibration = Calibration(float(scale), float(offset),
                                     tuple((str(s), float(a), float(b)) for s, a, b in zip(subnets, x, y)))
     table.provenance["calibrated"] = _now()

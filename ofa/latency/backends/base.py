@@ -71,10 +71,11 @@ def time_calls(call: Callable[[], object], warmup: int, iterations: int) -> list
 
 
 def time_interleaved(calls: Sequence[Callable[[], object]], warmup: int, iterations: int,
-                     rounds: int) -> list[list[float]]:
+                     rounds: int, rewarm: int = 2) -> list[list[float]]:
     """Milliseconds of `iterations` calls of each, spread over `rounds` passes through all of
     them. A shared machine's speed drifts from one second to the next; interleaving makes every
-    model see the same mix of fast and slow moments, so their latencies compare fairly."""
+    model see the same mix of fast and slow moments, so their latencies compare fairly. Each
+    turn starts with `rewarm` untimed calls, so caches hold that model again before timing."""
     for call in calls:
         for _ in range(warmup):
             call()
@@ -83,6 +84,8 @@ def time_interleaved(calls: Sequence[Callable[[], object]], warmup: int, iterati
     times: list[list[float]] = [[] for _ in calls]
     for n in per_round:
         for call, out in zip(calls, times):
+            for _ in range(rewarm if rounds > 1 else 0):
+                call()
             for _ in range(n):
                 start = time.perf_counter_ns()
                 call()
