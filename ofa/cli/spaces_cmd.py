@@ -60,19 +60,11 @@ def show_cmd(
 
 def _read_subnet(space, value: str):
     """A subnet given as 'max', 'min', its compact string, or a JSON file holding its dict."""
-    from pathlib import Path
-
-    from ofa.errors import OfaError
+    from ofa.files import read_json
     from ofa.spaces import to_subnet
 
     if value.endswith(".json"):
-        path = Path(value)
-        if not path.is_file():
-            raise OfaError(f"subnet file not found: {path}")
-        try:
-            value = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise OfaError(f"{path}: not valid JSON ({e})") from None
+        value = read_json(value, "subnet file")
     return to_subnet(space, value)
 
 

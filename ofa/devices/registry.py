@@ -6,25 +6,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 from ofa.devices.profile import DeviceProfile, profile_from_dict
 from ofa.errors import OfaError
+from ofa.files import read_yaml
 from ofa.resources import data_dir
 
 
 def load_profile(path: str | Path) -> DeviceProfile:
     """Read and validate one profile file (safe YAML only)."""
     path = Path(path)
-    if not path.is_file():
-        raise OfaError(f"device profile not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise OfaError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
-    return profile_from_dict(data, source=path.name)
+    return profile_from_dict(read_yaml(path, "device profile"), source=path.name)
 
 
 def build_index(paths: list[Path]) -> tuple[dict[str, DeviceProfile], dict[str, str]]:

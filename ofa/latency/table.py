@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ofa.errors import OfaError
+from ofa.files import read_json
 from ofa.resources import data_dir
 
 TABLE_FORMAT = "ofa-latency-table/1"
@@ -103,12 +104,10 @@ def find_table(device: str, space: str) -> Path:
 
 def load_table(path: str | Path) -> LatencyTable:
     path = Path(path)
-    if not path.is_file():
-        raise OfaError(f"latency table not found: {path}")
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise OfaError(f"{path} is a corrupt latency table (not valid JSON: {e})") from None
+        data = read_json(path, "latency table")
+    except OfaError as e:
+        raise OfaError(f"{e} (a corrupt latency table)" if path.is_file() else str(e)) from None
     return LatencyTable.from_dict(data, str(path))
 
 

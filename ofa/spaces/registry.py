@@ -6,9 +6,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 from ofa.errors import OfaError
+from ofa.files import read_yaml
 from ofa.spaces.space import SearchSpace, space_from_dict
 
 _BUILTIN = Path(__file__).resolve().parent / "builtin"
@@ -17,15 +17,7 @@ _REGISTERED: dict[str, SearchSpace] = {}
 
 def load_space_file(path: str | Path) -> SearchSpace:
     path = Path(path)
-    if not path.is_file():
-        raise OfaError(f"space file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise OfaError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
-    return space_from_dict(data, source=path.name)
+    return space_from_dict(read_yaml(path, "space file"), source=path.name)
 
 
 @lru_cache(maxsize=None)

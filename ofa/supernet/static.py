@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ofa.errors import OfaError
+from ofa.files import read_json
 from ofa.supernet.config import BlockConfig, NetConfig
 
 CONFIG_FILE = "config.json"
@@ -115,10 +116,7 @@ def load_static(folder: str | Path, map_location: str = "cpu") -> StaticNet:
     for path in (cfg_path, weights_path):
         if not path.is_file():
             raise OfaError(f"static model folder {folder} has no {path.name}")
-    try:
-        cfg = NetConfig.from_dict(json.loads(cfg_path.read_text()))
-    except json.JSONDecodeError as e:
-        raise OfaError(f"{cfg_path}: not valid JSON ({e})") from None
+    cfg = NetConfig.from_dict(read_json(cfg_path, "static network config"))
     model = StaticNet(cfg)
     try:
         state = load_file(str(weights_path), device=map_location)

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from ofa.errors import OfaError
+from ofa.files import read_yaml
 from ofa.resources import data_dir
 from ofa.spaces.registry import get_space
 from ofa.spaces.space import SearchSpace, _number
@@ -431,14 +432,7 @@ def load_recipe(source: str | Path | Mapping[str, Any], overrides: Mapping[str, 
     else:
         path = _find(source)
         label = path.name
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark else ""
-            raise OfaError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise OfaError(f"{path}: cannot read ({e})") from None
+        raw = read_yaml(path, "recipe")
         if not isinstance(raw, dict):
             raise OfaError(f"{path}: expected a mapping of recipe fields at the top level")
     if overrides:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ofa.errors import OfaError
+from ofa.files import read_json
 
 RUN_FORMAT = "ofa-supernet-run/1"
 
@@ -79,10 +80,7 @@ class RunFolder:
     def read_info(self) -> dict[str, Any]:
         if not self.info.is_file():
             raise OfaError(f"{self.root} is not a supernet run (no run.json)")
-        try:
-            info = json.loads(self.info.read_text())
-        except json.JSONDecodeError as e:
-            raise OfaError(f"{self.info}: not valid JSON ({e})") from None
+        info = read_json(self.info, "run.json")
         if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
             raise OfaError(f"{self.info} is not an ofa supernet run (expected format '{RUN_FORMAT}')")
         return info
