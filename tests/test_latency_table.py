@@ -8,7 +8,7 @@ import pytest
 from ofa.devices import get_device
 from ofa.errors import OfaError
 from ofa.latency.build import calibrate, measure_parts, open_table
-from ofa.latency.parts import all_parts, block_key, head_key, stem_key
+from ofa.latency.parts import all_parts, block_key, head_key, null_key, stem_key
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable, load_table, save_table
 from ofa.latency.validate import kendall_tau, plot_validation, validate
@@ -39,23 +39,31 @@ def synthetic_table(space_name="mbv3-w1.0", resolutions=(128, 160), classes=1000
     """A table with made-up entries: prediction logic is checked without measuring anything."""
     space = get_space(space_name)
     rng = np.random.default_rng(seed)
-    entries = {p.key: {"median_ms": float(rng.uniform(0.01, 1.0))} for _, p in all_parts(space, list(resolutions), classes)}
+    entries = {p.key: {"median_ms": float(rng.uniform(0.01, 1.0) if p.kind != "null" else rng.uniform(0.0, 0.05))}
+               for _, p in all_parts(space, list(resolutions), classes)}
     return LatencyTable("cpu", space.name, space.fingerprint(), classes, 1, list(resolutions), entries=entries)
 
 
 def sum_by_hand(table: LatencyTable, space, subnet) -> float:
-    """Walk the subnet's own static config, part by part."""
+    """Walk the subnet's own static config, part by part, each less the empty call on its input."""
     cfg = net_config(space, subnet, table.num_classes)
     sizes = cfg.feature_sizes()
-    keys = [stem_key(cfg)] + [block_key(b, s) for b, s in zip(cfg.blocks, sizes)] + [head_key(cfg, sizes[-1])]
-    return sum(table.entries[k]["median_ms"] for k in keys)
+    parts = [(stem_key(cfg), (3, cfg.resolution, cfg.resolution))]
+    parts += [(block_key(b, s), (b.in_channels, s, s)) for b, s in zip(cfg.blocks, sizes)]
+    parts += [(head_key(cfg, sizes[-1]), (cfg.blocks[-1].out_channels, sizes[-1], sizes[-1]))]
+    ms = lambda key: table.entries[key]["median_ms"]  # noqa: E731
+    return sum(max(0.0, ms(k) - ms(null_key(shape))) for k, shape in parts)
 
 
 def test_distinct_parts_of_tiny_counted_by_hand():
     space = get_space("tiny")
-    # per resolution: stem, first block, head, and per stage 2 slot kinds (first, rest) x 2 kernels x 2 expands
-    assert len(all_parts(space, [32], 10)) == 3 + 3 * 2 * 4
-    assert len(all_parts(space, [16, 32], 10)) == 2 * (3 + 3 * 2 * 4)
+    # per resolution: stem, first block, head, per stage 2 slot kinds (first, rest) x 2 kernels x
+    # 2 expands, and one empty model per distinct input: 3x32x32, 8x32x32, 16x16x16, 24x8x8, 32x4x4
+    parts = all_parts(space, [32], 10)
+    assert len([p for _, p in parts if p.kind != "null"]) == 3 + 3 * 2 * 4
+    assert sorted(p.key for _, p in parts if p.kind == "null") == [
+        "null:16x16x16", "null:24x8x8", "null:32x4x4", "null:3x32x32", "null:8x32x32"]
+    assert len(all_parts(space, [16, 32], 10)) == 2 * len(parts)
 
 
 @pytest.mark.parametrize("space_name, resolutions", [("mbv3-w1.0", (128, 160)), ("cifar-mbv3", (24, 32)), ("tiny", (16, 32))])

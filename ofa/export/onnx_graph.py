@@ -108,6 +108,14 @@ def static_to_onnx(model: StaticNet, batch_size: int = 1) -> onnx.ModelProto:
                    [batch_size, cfg.num_classes], "ofa_static_net")
 
 
+def identity_onnx(shape: tuple[int, ...], batch_size: int = 1) -> onnx.ModelProto:
+    """A model that returns its input: what running *any* model of this input size costs."""
+    g = _Graph({})
+    y = g.op("Identity", ["input"], "same")
+    full = [batch_size, *shape]
+    return g.model("input", y, full, full, "ofa_identity")
+
+
 def _random_state(build, seed: int) -> dict[str, torch.Tensor]:
     """Weights of a freshly built module; only the shapes matter for timing, the seed for tests."""
     torch.manual_seed(seed)

@@ -22,6 +22,11 @@ def stem_key(cfg: NetConfig) -> str:
     return f"stem:{cfg.resolution}:{cfg.in_channels}-{cfg.stem_width}:s{cfg.stem_stride}:{cfg.stem_act}"
 
 
+def null_key(shape: tuple[int, ...]) -> str:
+    """The empty model on this input: the fixed cost of one call, taken off every part."""
+    return "null:" + "x".join(str(d) for d in shape)
+
+
 def head_key(cfg: NetConfig, in_size: int) -> str:
     return (f"head:{in_size}:{cfg.blocks[-1].out_channels}-{cfg.head_width}-{cfg.feature_width}"
             f"-{cfg.num_classes}:{cfg.head_act}")
@@ -31,12 +36,14 @@ def head_key(cfg: NetConfig, in_size: int) -> str:
 class Part:
     key: str
     input_shape: tuple[int, ...]  # without the batch dimension
-    kind: str  # stem, block, head
+    kind: str  # stem, block, head, null
     block: BlockConfig | None = None
 
     def onnx(self, cfg: NetConfig, batch_size: int) -> onnx.ModelProto:
-        from ofa.export.onnx_graph import block_onnx, head_onnx, stem_onnx
+        from ofa.export.onnx_graph import block_onnx, head_onnx, identity_onnx, stem_onnx
 
+        if self.kind == "null":
+            return identity_onnx(self.input_shape, batch_size)
         if self.kind == "stem":
             return stem_onnx(cfg, batch_size)
         if self.kind == "head":
@@ -45,8 +52,12 @@ class Part:
 
     def module(self, cfg: NetConfig):
         """The same part as a torch module, for backends that time PyTorch directly."""
+        from torch import nn
+
         from ofa.supernet.static import Head, InvertedResidual, conv_bn
 
+        if self.kind == "null":
+            return nn.Identity()
         if self.kind == "stem":
             return conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act).eval()
         if self.kind == "head":
@@ -97,10 +108,12 @@ def slot_parts(space: SearchSpace, resolution: int) -> list[list[list[Part]]]:
 
 
 def all_parts(space: SearchSpace, resolutions: list[int], num_classes: int) -> list[tuple[NetConfig, Part]]:
-    """Every distinct part over the given resolutions, once each, with the config it came from."""
+    """Every distinct part over the given resolutions, once each, with the config it came from,
+    and the empty model for every input size they take."""
     seen: dict[str, tuple[NetConfig, Part]] = {}
     for r in resolutions:
         cfg, fixed = fixed_parts(space, r, num_classes)
         for part in fixed + [p for slot in slot_parts(space, r) for row in slot for p in row]:
             seen.setdefault(part.key, (cfg, part))
+            seen.setdefault(null_key(part.input_shape), (cfg, Part(null_key(part.input_shape), part.input_shape, "null")))
     return list(seen.values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.latency.parts import fixed_parts, slot_parts
+from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, active_slots, encode
@@ -24,22 +24,26 @@ class LatencyPredictor:
         self.slots = np.full((n_res, space.num_blocks, max_k, max_e), np.nan)
         missing = []
 
-        def lookup(key: str) -> float:
+        def median(key: str) -> float:
             entry = table.entries.get(key)
             if entry is None:
                 missing.append(key)
                 return np.nan
             return entry["median_ms"]
 
+        def lookup(part: Part) -> float:
+            """The part's own time: its call minus an empty call on the same input."""
+            return max(0.0, median(part.key) - median(null_key(part.input_shape)))
+
         for r_idx, r in enumerate(space.resolutions):
             if r not in table.resolutions:
                 continue
             _, parts = fixed_parts(space, r, table.num_classes)
-            self.fixed[r_idx] = sum(lookup(p.key) for p in parts)
+            self.fixed[r_idx] = sum(lookup(p) for p in parts)
             for s_idx, rows in enumerate(slot_parts(space, r)):
                 for k_idx, row in enumerate(rows):
                     for e_idx, part in enumerate(row):
-                        self.slots[r_idx, s_idx, k_idx, e_idx] = lookup(part.key)
+                        self.slots[r_idx, s_idx, k_idx, e_idx] = lookup(part)
         if missing:
             raise OfaError(f"latency table lacks {len(missing)} entries (first: {missing[0]}); "
                            f"resume the build to complete it")
@@ -48,7 +52,7 @@ class LatencyPredictor:
         self._e_pos = self._k_pos + space.num_blocks
 
     def sum_of_parts(self, genes: np.ndarray) -> np.ndarray:
-        """Uncalibrated: plain sum of the parts' median latencies, in ms."""
+        """Uncalibrated: sum of the parts' median latencies, each less the empty call, in ms."""
         genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
         res = genes[:, 0]
         if np.isnan(self.fixed[res]).any():
