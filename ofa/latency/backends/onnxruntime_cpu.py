@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from ofa.errors import OfaError
 from ofa.latency.backends.base import LatencyStats
-from ofa.latency.backends.ort_session import (
-    make_session,
-    missing_provider,
-    ort_version,
-    prepare_model,
-    session_runner,
-    time_session,
-)
+from ofa.latency.backends.ort_session import missing_provider, open_session, ort_version, session_runner, time_session
 
 if TYPE_CHECKING:
     from ofa.devices import DeviceProfile
@@ -21,6 +13,7 @@ if TYPE_CHECKING:
 NAME = "onnxruntime-cpu"
 SUMMARY = "this machine's CPU through ONNX Runtime (CPUExecutionProvider)"
 PROVIDER = "CPUExecutionProvider"
+INSTALL = "pip install onnxruntime"
 
 
 def version() -> str:
@@ -28,21 +21,14 @@ def version() -> str:
 
 
 def why_unavailable() -> str | None:
-    return missing_provider(NAME, PROVIDER, "pip install onnxruntime")
+    return missing_provider(NAME, PROVIDER, INSTALL)
 
 
 def measure(onnx_bytes: bytes, input_shape: Sequence[int], profile: "DeviceProfile") -> LatencyStats:
-    """Median of `profile.iterations` timed runs (perf_counter_ns) after `profile.warmup` runs."""
-    return time_session(_session(onnx_bytes, profile), input_shape, profile)
+    """Median of `profile.iterations` timed runs after `profile.warmup` runs."""
+    return time_session(open_session(onnx_bytes, profile, NAME, PROVIDER, INSTALL), input_shape, profile)
 
 
 def prepare(onnx_bytes: bytes, input_shape: Sequence[int], profile: "DeviceProfile") -> Callable[[], object]:
     """A ready session as a call, for timing many models interleaved (see base.time_interleaved)."""
-    return session_runner(_session(onnx_bytes, profile), input_shape)
-
-
-def _session(onnx_bytes: bytes, profile: "DeviceProfile"):
-    reason = why_unavailable()
-    if reason:
-        raise OfaError(reason)
-    return make_session(prepare_model(onnx_bytes, profile), PROVIDER, profile)
+    return session_runner(open_session(onnx_bytes, profile, NAME, PROVIDER, INSTALL), input_shape)

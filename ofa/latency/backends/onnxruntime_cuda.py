@@ -1,18 +1,13 @@
-"""onnxruntime-cuda: a CUDA GPU through ONNX Runtime's CUDAExecutionProvider (onnxruntime-gpu)."""
+"""onnxruntime-cuda: a CUDA GPU through ONNX Runtime's CUDAExecutionProvider (onnxruntime-gpu).
+
+session.run copies outputs back to the host, so each timed call is synchronous."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from ofa.errors import OfaError
 from ofa.latency.backends.base import LatencyStats
-from ofa.latency.backends.ort_session import (
-    make_session,
-    missing_provider,
-    ort_version,
-    prepare_model,
-    time_session,
-)
+from ofa.latency.backends.ort_session import missing_provider, open_session, ort_version, session_runner, time_session
 
 if TYPE_CHECKING:
     from ofa.devices import DeviceProfile
@@ -20,6 +15,7 @@ if TYPE_CHECKING:
 NAME = "onnxruntime-cuda"
 SUMMARY = "a CUDA GPU through ONNX Runtime (CUDAExecutionProvider)"
 PROVIDER = "CUDAExecutionProvider"
+INSTALL = "pip install onnxruntime-gpu in place of onnxruntime, on a machine with a CUDA GPU"
 
 
 def version() -> str:
@@ -27,18 +23,14 @@ def version() -> str:
 
 
 def why_unavailable() -> str | None:
-    return missing_provider(
-        NAME, PROVIDER, "pip install onnxruntime-gpu in place of onnxruntime, on a machine with a CUDA GPU"
-    )
+    return missing_provider(NAME, PROVIDER, INSTALL)
 
 
 def measure(onnx_bytes: bytes, input_shape: Sequence[int], profile: "DeviceProfile") -> LatencyStats:
-    """Like onnxruntime-cpu; session.run copies outputs back to the host, so it is synchronous."""
-    reason = why_unavailable()
-    if reason:
-        raise OfaError(reason)
-    session = make_session(prepare_model(onnx_bytes, profile), PROVIDER, profile)
-    if PROVIDER not in session.get_providers():
-        # onnxruntime-gpu lists the provider even where CUDA cannot start, then falls back to CPU.
-        raise OfaError(f"{NAME}: {PROVIDER} could not start here (no usable CUDA GPU); CPU timings would mislead")
-    return time_session(session, input_shape, profile)
+    """Median of `profile.iterations` timed runs after `profile.warmup` runs."""
+    return time_session(open_session(onnx_bytes, profile, NAME, PROVIDER, INSTALL), input_shape, profile)
+
+
+def prepare(onnx_bytes: bytes, input_shape: Sequence[int], profile: "DeviceProfile") -> Callable[[], object]:
+    """A ready session as a call, for timing many models interleaved (see base.time_interleaved)."""
+    return session_runner(open_session(onnx_bytes, profile, NAME, PROVIDER, INSTALL), input_shape)

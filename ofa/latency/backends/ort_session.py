@@ -79,6 +79,18 @@ def time_session(session, input_shape: Sequence[int], profile: "DeviceProfile") 
     return stats_from_times(times)
 
 
+def open_session(onnx_bytes: bytes, profile: "DeviceProfile", backend: str, provider: str, install: str):
+    """A session for one part on `provider` at the profile's precision, or a one-line OfaError."""
+    reason = missing_provider(backend, provider, install)
+    if reason:
+        raise OfaError(reason)
+    session = make_session(prepare_model(onnx_bytes, profile), provider, profile)
+    if provider not in session.get_providers():
+        # onnxruntime-gpu lists CUDA even where it cannot start, then silently falls back to the CPU.
+        raise OfaError(f"{backend}: {provider} could not start here; timings of another provider would mislead")
+    return session
+
+
 def prepare_model(onnx_bytes: bytes, profile: "DeviceProfile") -> bytes:
     """The model at the profile's precision (fp16 profiles get an fp16 model)."""
     if profile.precision == "fp16":
