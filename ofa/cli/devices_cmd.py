@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ofa.cli.listing import first_sentence, listing
+
 app = typer.Typer(help="Device profiles: where and how latency is measured.", no_args_is_help=True)
 
 
@@ -26,11 +28,12 @@ def list_cmd() -> None:
 
     profiles = list_devices()
     ready = {b: _availability(b)[0] for b in sorted({p.backend for p in profiles.values()})}
-    table = Table("name", "aliases", "backend", "precision", "batch", "available here", "description")
+    table = listing("name (aliases)", "backend, precision, batch", "here", "description")
     for name, p in sorted(profiles.items()):
+        aliases = f"\n[dim]({', '.join(p.aliases)})[/dim]" if p.aliases else ""
         table.add_row(
-            name, ", ".join(p.aliases) or "-", p.backend, p.precision, str(p.batch_size),
-            "[green]yes[/green]" if ready[p.backend] else "[red]no[/red]", escape(p.description),
+            name + aliases, f"{p.backend}\n{p.precision}, batch {p.batch_size}",
+            "[green]yes[/green]" if ready[p.backend] else "[red]no[/red]", escape(first_sentence(p.description)),
         )
     Console().print(table)
 

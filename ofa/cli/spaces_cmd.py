@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ofa.cli.listing import first_sentence, listing
+
 app = typer.Typer(help="Search spaces: what a supernet may become.", no_args_is_help=True)
 
 
@@ -16,12 +18,12 @@ def list_cmd() -> None:
     """List the registered search spaces with their size."""
     from ofa.spaces import list_spaces
 
-    table = Table("name", "stages", "block slots", "architectures", "resolutions", "description")
+    table = listing("name", "stages", "slots", "architectures", "resolutions", "description")
     for name, s in sorted(list_spaces().items()):
         res = s.resolutions
         table.add_row(
             name, str(len(s.stages)), str(s.num_blocks), f"{s.num_architectures:.3e}",
-            f"{res[0]}..{res[-1]} ({len(res)})", s.description,
+            f"{res[0]}..{res[-1]} ({len(res)})", first_sentence(s.description),
         )
     Console().print(table)
 
