@@ -78,6 +78,21 @@ def test_sandwich_step_trains_max_min_and_random_subnets(image_folder):
     assert any(k.startswith("head.") for k in changed)
 
 
+def test_sandwich_step_of_a_single_architecture_trains_it_once(image_folder):
+    # a full phase at one resolution: the smallest subnet is the largest, so it is not distilled from itself
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", phases=[
+        {"name": "full", "epochs": 1, "lr": 0.01, "resolutions": [16]}]))
+    from ofa.supernet import Supernet
+
+    torch.manual_seed(0)
+    model = Supernet(get_space("tiny"), 3).train()
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 3, (8,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = _sandwich_step(recipe, model, model, None, recipe.phase_space(0), 0, x, y, opt,
+                         torch.autocast("cpu", enabled=False), 0)
+    assert set(out) == {"loss_max"}
+
+
 def test_sampler_resumes_mid_epoch_and_splits_ranks():
     full = list(ResumableBatchSampler(40, 8, seed=3))
     s = ResumableBatchSampler(40, 8, seed=3)

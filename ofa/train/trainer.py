@@ -341,7 +341,9 @@ def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.
             soft = teacher(resize(x, teacher.config.resolution)).float()
     else:
         soft = logits.detach()
-    students = [sample_subnet(phase_space, "min")] + [sample_subnet(phase_space, "uniform", rng) for _ in range(n_random)]
+    smallest = sample_subnet(phase_space, "min")
+    students = ([] if smallest == largest else [smallest]) + [sample_subnet(phase_space, "uniform", rng)
+                                                              for _ in range(n_random)]
     divergences = []
     for subnet in students:
         model.set_active(subnet)
@@ -352,8 +354,9 @@ def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.
         divergences.append(loss.item())
     optimizer.step()
     model.set_active(largest)
-    if divergences:
+    if students and students[0] == smallest:
         out["loss_min"] = divergences[0]
+    if divergences:
         out["loss_subnets"] = float(np.mean(divergences))
     if not all(math.isfinite(v) for v in out.values()):
         raise OfaError(f"training diverged at step {global_step + 1} (loss {out}); lower the learning rate")
