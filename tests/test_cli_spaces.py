@@ -55,3 +55,21 @@ def test_bad_input_is_one_line_exit_2(run_cli, tmp_path):
     assert "kernel 7" in one_error_line(*run_cli("spaces", "cost", "tiny", "r32:k7e3,k3e3,k3e3")[::2])
     assert "not found" in one_error_line(*run_cli("spaces", "show", str(tmp_path / "missing.yaml"))[::2])
     assert "not found" in one_error_line(*run_cli("spaces", "cost", "tiny", "missing.json")[::2])
+
+
+def test_cost_and_evaluate_share_one_subnet_file_reader(run_cli, tmp_path):
+    from ofa.spaces import read_subnet_file, subnet_values
+
+    code, out, _ = run_cli("spaces", "cost", "tiny", "max", "--json")
+    row = json.loads(out)
+    for name, text in {"a.json": json.dumps([row]), "b.jsonl": json.dumps(row) + "\n",
+                       "c.txt": f"# largest\n{row['subnet']}\n", "d.json": json.dumps(row["subnet"])}.items():
+        (tmp_path / name).write_text(text)
+        code2, out2, err = run_cli("spaces", "cost", "tiny", str(tmp_path / name), "--json")
+        assert code2 == 0 and json.loads(out2) == row, (name, err)
+    (tmp_path / "two.txt").write_text("max\nmin\n")
+    assert "holds 2 subnets" in one_error_line(*run_cli("spaces", "cost", "tiny", str(tmp_path / "two.txt"))[::2])
+    (tmp_path / "num.json").write_text("[3]")
+    assert "subnet 1 is int" in one_error_line(*run_cli("spaces", "cost", "tiny", str(tmp_path / "num.json"))[::2])
+    assert read_subnet_file(tmp_path / "two.txt") == ["max", "min"]
+    assert subnet_values(["max", str(tmp_path / "a.json"), "min"]) == ["max", row, "min"]

@@ -197,3 +197,81 @@ def test_external_teacher_and_subnet_lists(tmp_path, image_folder, run_cli):
 def test_unknown_data_set_is_one_line(run_cli, tmp_path):
     code, _, err = run_cli("train-supernet", "--data", "mnist", "--out", str(tmp_path / "r"))
     assert code == 2 and "unknown data set" in err.lower() and len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, image_folder):
+    """One epoch of the full network on the 3-class image folder: enough to evaluate."""
+    out = tmp_path_factory.mktemp("short") / "run"
+    train_supernet(load_recipe(tiny_recipe(f"imagefolder:{image_folder}", phases=[
+        {"name": "full", "epochs": 1, "lr": 0.05, "resolutions": [16]}])), out)
+    return out
+
+
+def test_force_with_bad_input_leaves_the_old_run_alone(run_cli, tmp_path, image_folder):
+    from ofa.supernet import Supernet, save_static
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "run.json").write_text('{"old": true}')
+    (old / "supernet.safetensors").write_bytes(b"old weights")
+    code, _, err = run_cli("train-supernet", "--force", "--data", "imagefolder:/no/such", "--out", str(old), "-q")
+    assert code == 2 and "not found" in err and len(err.strip().splitlines()) == 1
+    assert (old / "run.json").read_text() == '{"old": true}'
+    save_static(Supernet(get_space("tiny"), 4).extract("max"), tmp_path / "teacher4")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "teacher4"))))
+    code, _, err = run_cli("train-supernet", "--force", "--recipe", str(recipe), "--out", str(old), "-q")
+    assert code == 2 and "teacher" in err and len(err.strip().splitlines()) == 1
+    assert (old / "run.json").read_text() == '{"old": true}'
+    assert (old / "supernet.safetensors").read_bytes() == b"old weights"
+
+
+def test_teacher_with_other_classes_is_refused_up_front(tmp_path, image_folder):
+    from ofa.supernet import Supernet, save_static
+
+    save_static(Supernet(get_space("tiny"), 5).extract("min"), tmp_path / "teacher")
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "teacher")))
+    with pytest.raises(OfaError, match=r"predicts 5 classes but the data set has 3") as e:
+        train_supernet(recipe, tmp_path / "run")
+    assert "\n" not in str(e.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_reads_json_jsonl_and_text_subnet_files(run_cli, tmp_path, short_run):
+    code, out, _ = run_cli("spaces", "sample", "tiny", "-n", "2", "--seed", "3", "--json")
+    sampled = [json.loads(line) for line in out.splitlines()]
+    names = [r["subnet"] for r in sampled]
+    files = {
+        "list.json": json.dumps([sampled[0], names[1], "min"]),
+        "one.json": json.dumps(sampled[0]),
+        "rows.jsonl": out + "\n" + json.dumps("min") + "\n",
+        "plain.txt": f"# comment\n{names[0]}\n\n  {names[1]}\nmin\n",
+    }
+    expected = {"list.json": names + ["r16:k3e2,k3e2,k3e2"], "one.json": names[:1],
+                "rows.jsonl": names + ["r16:k3e2,k3e2,k3e2"], "plain.txt": names + ["r16:k3e2,k3e2,k3e2"]}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        code, out, err = run_cli("evaluate", "--supernet", str(short_run), "--subnet", str(tmp_path / name), "--json")
+        assert code == 0, (name, err)
+        assert [json.loads(line)["subnet"] for line in out.splitlines()] == expected[name], name
+    (tmp_path / "bad.jsonl").write_text(names[0] + "\n")
+    code, _, err = run_cli("evaluate", "--supernet", str(short_run), "--subnet", str(tmp_path / "bad.jsonl"))
+    assert code == 2 and "line 1: not valid JSON" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_refuses_data_with_other_class_names(run_cli, tmp_path, short_run):
+    from conftest import make_image_folder
+
+    from ofa.data.dataset import DataSet
+    from ofa.train.evaluation import check_classes
+
+    other = make_image_folder(tmp_path / "other")
+    (other / "class2").rename(other / "zebra")
+    code, _, err = run_cli("evaluate", "--supernet", str(short_run), "--data", f"imagefolder:{other}")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "class 2 is 'zebra' there but 'class2' in the run" in err
+    swapped = DataSet("swapped", "val", [], 3, ("class1", "class0", "class2"))
+    with pytest.raises(OfaError, match="class 0 is 'class1'"):
+        check_classes(swapped, 3, ["class0", "class1", "class2"])
+    check_classes(swapped, 3, None)  # runs from before run.json kept the names: count only

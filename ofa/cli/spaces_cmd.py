@@ -61,13 +61,14 @@ def show_cmd(
 
 
 def _read_subnet(space, value: str):
-    """A subnet given as 'max', 'min', its compact string, or a JSON file holding its dict."""
-    from ofa.files import read_json
-    from ofa.spaces import to_subnet
+    """A subnet given as 'max', 'min', its compact string, or a subnet file holding exactly one."""
+    from ofa.errors import OfaError
+    from ofa.spaces import subnet_values, to_subnet
 
-    if value.endswith(".json"):
-        value = read_json(value, "subnet file")
-    return to_subnet(space, value)
+    values = subnet_values([value])
+    if len(values) != 1:
+        raise OfaError(f"{value} holds {len(values)} subnets; `ofa spaces cost` takes one")
+    return to_subnet(space, values[0])
 
 
 def _subnet_row(space, subnet, num_classes: int) -> dict:
@@ -117,7 +118,7 @@ def sample_cmd(
 @app.command("cost")
 def cost_cmd(
     name: str = typer.Argument(..., help="Space name or YAML file."),
-    subnet: str = typer.Argument(..., help="'max', 'min', a compact subnet like r160:k3e4-k5e6,... or a .json file."),
+    subnet: str = typer.Argument(..., help="'max', 'min', a compact subnet like r160:k3e4-k5e6,... or a file holding one (.json, .jsonl, .txt)."),
     num_classes: int = typer.Option(1000, help="Classifier size used for the cost."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

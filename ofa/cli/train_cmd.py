@@ -68,7 +68,7 @@ def train_supernet_cmd(
 
 def evaluate_cmd(
     supernet: Path = typer.Option(..., "--supernet", help="A run folder written by `ofa train-supernet`."),
-    subnet: list[str] = typer.Option(["max"], "--subnet", help="max, min, a compact subnet string, or a file with one per line (repeatable)."),
+    subnet: list[str] = typer.Option(["max"], "--subnet", help="max, min, a compact subnet string, or a subnet file: .json (one or a list), .jsonl, or text with one per line (repeatable)."),
     data: Optional[str] = typer.Option(None, help="Data set to evaluate on (default: the run's own validation split)."),
     split: str = typer.Option("val", help="Split of --data: train or val."),
     calib_images: Optional[int] = typer.Option(None, help="Training images for BN re-calibration (default: the recipe's)."),
@@ -77,18 +77,10 @@ def evaluate_cmd(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per subnet."),
 ) -> None:
     """Top-1 / top-5 of subnets of a trained supernet, each after BN re-calibration on the run's training data."""
+    from ofa.spaces import subnet_values
     from ofa.train.evaluation import evaluate_run
 
-    names = []
-    for item in subnet:
-        path = Path(item)
-        if path.suffix in (".txt", ".json", ".jsonl") or path.is_file():
-            if not path.is_file():
-                raise OfaError(f"subnet list not found: {path}")
-            names += [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-        else:
-            names.append(item)
-    for row in evaluate_run(supernet, names, data, split, calib_images, data_root, download):
+    for row in evaluate_run(supernet, subnet_values(subnet), data, split, calib_images, data_root, download):
         if as_json:
             typer.echo(json.dumps(row))
         else:

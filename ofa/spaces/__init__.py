@@ -9,12 +9,14 @@ from ofa.spaces.subnet import (
     decode,
     encode,
     gene_bounds,
+    read_subnet_file,
     sample_subnet,
+    subnet_values,
     to_subnet,
 )
 
 __all__ = [
     "SearchSpace", "StageSpec", "Subnet", "active_slots", "check_subnet", "decode", "encode",
     "gene_bounds", "get_space", "list_spaces", "load_space_file", "make_divisible",
-    "register_space", "sample_subnet", "space_from_dict", "to_subnet",
+    "read_subnet_file", "register_space", "sample_subnet", "space_from_dict", "subnet_values", "to_subnet",
 ]

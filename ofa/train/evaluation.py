@@ -42,7 +42,20 @@ def load_supernet(run: str | Path, device: torch.device | str = "cpu") -> tuple[
     return model.to(device).eval(), info
 
 
-def evaluate_run(run: str | Path, subnets: list[str], data: str | None = None, split: str = "val",
+def check_classes(target, num_classes: int, run_classes: list[str] | None) -> None:
+    """Labels are class numbers: another count, or other names in that order, would be scored
+    against the wrong outputs without a word."""
+    if target.num_classes != num_classes:
+        raise OfaError(f"{target.name} has {target.num_classes} classes, the supernet {num_classes}")
+    if run_classes is None:  # a run written before run.json kept the names
+        return
+    for i, (mine, theirs) in enumerate(zip(target.classes, run_classes)):
+        if mine != theirs:
+            raise OfaError(f"{target.name} does not have the run's classes: class {i} is '{mine}' there "
+                           f"but '{theirs}' in the run; evaluate on data with the same class names and order")
+
+
+def evaluate_run(run: str | Path, subnets: list[str | dict[str, Any]], data: str | None = None, split: str = "val",
                  calib_images: int | None = None, data_root: str | None = None, download: bool = False,
                  device: str = "auto") -> list[dict[str, Any]]:
     from ofa.data import get_dataset
@@ -54,8 +67,7 @@ def evaluate_run(run: str | Path, subnets: list[str], data: str | None = None, s
     calib = get_dataset(recipe.data, "train", recipe.resolution, root=data_root, download=download, seed=recipe.seed)
     target = get_dataset(data or recipe.data, split, recipe.resolution, root=data_root, download=download,
                          seed=recipe.seed)
-    if target.num_classes != model.num_classes:
-        raise OfaError(f"{target.name} has {target.num_classes} classes, the supernet {model.num_classes}")
+    check_classes(target, model.num_classes, info.get("classes"))
     n_calib = calib_images or recipe.bn_calib_images
     g = torch.Generator().manual_seed(recipe.seed)
     subset = torch.utils.data.Subset(calib.dataset, torch.randperm(len(calib.dataset), generator=g)[:n_calib].tolist())

@@ -161,12 +161,17 @@ def validate_subnets(model: Supernet, subnets: dict[str, Subnet], loaders: _Load
     return results
 
 
-def load_teacher(path: str | None, device: torch.device) -> nn.Module | None:
+def load_teacher(path: str | None, device: torch.device, num_classes: int) -> nn.Module | None:
+    """A frozen static model; its classes must be the data set's, or distillation is meaningless."""
     if path is None:
         return None
     from ofa.supernet.static import load_static
 
-    teacher = load_static(path).to(device).eval()
+    teacher = load_static(path)
+    if teacher.config.num_classes != num_classes:
+        raise OfaError(f"teacher {path} predicts {teacher.config.num_classes} classes but the data set "
+                       f"has {num_classes}; use a teacher trained on the same classes")
+    teacher = teacher.to(device).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     return teacher
@@ -197,16 +202,17 @@ def train_supernet(
 
 
 def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_step, device, world, space) -> TrainResult:
+    # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
+    loaders = _Loaders(recipe, world, data_root, download)
+    teacher = load_teacher(recipe.teacher, device, loaders.train.num_classes)
     if world.is_main:
         folder.prepare(resume, force)
     barrier(world)
     torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed)
-    loaders = _Loaders(recipe, world, data_root, download)
     model = Supernet(space, loaders.train.num_classes).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    teacher = load_teacher(recipe.teacher, device)
     position = Position()
     optimizer_state = None
     if resume:
