@@ -7,11 +7,12 @@ import pytest
 
 from ofa.devices import get_device
 from ofa.errors import OfaError
-from ofa.latency.build import calibrate, measure_parts, open_table
+from ofa.latency.build import calibrate, check_same_measurement, measure_parts, open_table
 from ofa.latency.parts import all_parts, block_key, head_key, null_key, stem_key
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable, load_table, save_table
 from ofa.latency.validate import kendall_tau, plot_validation, validate
+from ofa.resources import data_dir
 from ofa.spaces import encode, get_space, sample_subnet
 from ofa.supernet import net_config
 
@@ -92,6 +93,23 @@ def test_calibration_is_applied_and_missing_resolution_refused():
         predictor.predict([sample_subnet(space, "max")])  # 224 was not measured
 
 
+def test_prediction_uses_the_tables_statistic(tmp_path):
+    table = synthetic_table()
+    for entry in table.entries.values():
+        entry["p10_ms"] = entry["median_ms"] / 2
+    space = get_space("mbv3-w1.0")
+    nets = [sample_subnet(space.restrict(resolutions=[128, 160]), "uniform", s) for s in range(5)]
+    median = LatencyPredictor(table, space).predict(nets)
+    table.statistic = "p10"
+    again = load_table(save_table(table, tmp_path / "t.json"))
+    assert again.statistic == "p10"
+    assert LatencyPredictor(again, space).predict(nets) == pytest.approx(median / 2)
+    bad = again.to_dict() | {"statistic": "mean"}
+    (tmp_path / "t.json").write_text(json.dumps(bad))
+    with pytest.raises(OfaError, match="statistic 'mean'"):
+        load_table(tmp_path / "t.json")
+
+
 def test_incomplete_table_is_refused():
     table = synthetic_table()
     table.entries.pop(next(iter(table.entries)))
@@ -159,6 +177,14 @@ def test_build_measures_for_real_and_resumes_after_interruption(tmp_path, profil
     with pytest.raises(OfaError, match="batch 1"):
         open_table(path, other, space, [16], 10, force=False)
     assert open_table(path, other, space, [16], 10, force=True).entries == {}
+    # timings taken another way never mix with these: resuming or validating refuses
+    for changed in (replace(profile, iterations=7), replace(profile, statistic="p10")):
+        with pytest.raises(OfaError, match="pass --force to measure again"):
+            open_table(path, changed, space, [16], 10, force=False)
+        with pytest.raises(OfaError, match="rebuild it with --force"):
+            validate(final, space, changed, n=1)
+    fresh = open_table(path, replace(profile, statistic="p10"), space, [16], 10, force=True)
+    assert fresh.statistic == "p10"
 
 
 def test_validate_reports_and_plots(tmp_path, profile):
@@ -224,3 +250,19 @@ def test_theil_sen_calibration_ignores_an_outlier():
     y[0] = 25.0  # one subnet measured in a slow moment
     scale, offset = theil_sen(x, y)
     assert scale == pytest.approx(1.2, abs=1e-9) and offset == pytest.approx(0.3, abs=1e-9)
+
+
+SHIPPED = sorted(p for p in data_dir("latency").glob("*/*.json") if not p.name.endswith(".validate.json"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_shipped_tables_match_todays_spaces_and_profiles_and_predict(path):
+    """A shipped table that drifted from its space or device profile would be refused at use."""
+    table = load_table(path)
+    space, profile = get_space(table.space), get_device(table.device)
+    table.check(profile.name, space.name, space.fingerprint(), str(path))
+    check_same_measurement(table, profile, str(path), "rebuild it")
+    assert table.calibration is not None
+    nets = [sample_subnet(space.restrict(resolutions=table.resolutions), "uniform", s) for s in range(20)]
+    ms = LatencyPredictor(table, space).predict(nets)
+    assert np.isfinite(ms).all() and (ms > 0).all()

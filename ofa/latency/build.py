@@ -61,28 +61,46 @@ def resolutions_for(space: SearchSpace, profile: DeviceProfile, wanted: list[int
     return common or list(space.resolutions)
 
 
+# Profile fields that change what a measurement means: entries taken under others do not mix.
+MEASUREMENT_FIELDS = ("backend", "precision", "batch_size", "threads", "warmup", "iterations", "rounds", "statistic")
+
+
+def check_same_measurement(table: LatencyTable, profile: DeviceProfile, source: str, remedy: str) -> None:
+    """Refuse to mix a table's timings with new ones taken another way."""
+    then = {"statistic": table.statistic, **table.provenance.get("profile", {})}
+    for f in MEASUREMENT_FIELDS:
+        if then.get(f) != getattr(profile, f):
+            raise OfaError(f"{source} was measured with {f}={then.get(f)!r}, but device profile "
+                           f"'{profile.name}' now says {getattr(profile, f)!r}; {remedy}")
+
+
 def open_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int],
                num_classes: int, force: bool) -> LatencyTable:
-    """Resume the table at `path` if it is for the same device, space and head; else start one."""
+    """Resume the table at `path` if it is for the same device, space, head and way of measuring;
+    else start one."""
     fresh = LatencyTable(profile.name, space.name, space.fingerprint(), num_classes, profile.batch_size,
-                         sorted(resolutions), provenance(profile))
+                         sorted(resolutions), provenance(profile), statistic=profile.statistic)
     if not path.exists() or force:
         return fresh
     table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
     if (table.num_classes, table.batch_size) != (num_classes, profile.batch_size):
         raise OfaError(f"{path} was measured with {table.num_classes} classes and batch {table.batch_size}; "
                        f"pass --force to start again")
+    check_same_measurement(table, profile, str(path), "pass --force to measure again")
     table.resolutions = sorted(set(table.resolutions) | set(resolutions))
     table.provenance["updated"] = _now()
     return table
 
 
 def measure_parts(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path,
-                  progress: Progress | None = None, chunk: int = 25) -> int:
+                  progress: Progress | None = None, chunk: int = 200) -> int:
     """Measure the parts the table lacks, `chunk` at a time (interleaved), saving after each
-    chunk; returns how many were measured now."""
+    chunk; returns how many were measured now. Chunks are large and shuffled: a machine's speed
+    can change every second or so, and a chunk of small parts that all ran in one slow second
+    would bias every part of one resolution alike."""
     todo = [(cfg, p) for cfg, p in all_parts(space, table.resolutions, table.num_classes)
             if p.key not in table.entries]
+    todo = [todo[i] for i in np.random.default_rng(0).permutation(len(todo))]
     for start in range(0, len(todo), chunk):
         batch = todo[start : start + chunk]
         stats = measure_many([part_item(part, cfg, profile) for cfg, part in batch], profile)

@@ -50,11 +50,11 @@ def subnet_item(space: SearchSpace, subnet: Subnet, profile: DeviceProfile, num_
 
 def measure_subnets(space: SearchSpace, subnets: list[Subnet], profile: DeviceProfile, num_classes: int,
                     chunk: int = 25, progress=None, what: str = "subnets") -> list[float]:
-    """End-to-end median latency of each subnet, measured interleaved in chunks."""
-    medians: list[float] = []
+    """End-to-end latency of each subnet (the profile's statistic), measured interleaved in chunks."""
+    latencies: list[float] = []
     for start in range(0, len(subnets), chunk):
         items = [subnet_item(space, s, profile, num_classes) for s in subnets[start : start + chunk]]
-        medians += [st.median_ms for st in measure_many(items, profile)]
+        latencies += [st.value(profile.statistic) for st in measure_many(items, profile)]
         if progress:
-            progress(what, len(medians), len(subnets))
-    return medians
+            progress(what, len(latencies), len(subnets))
+    return latencies

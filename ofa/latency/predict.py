@@ -24,16 +24,18 @@ class LatencyPredictor:
         self.slots = np.full((n_res, space.num_blocks, max_k, max_e), np.nan)
         missing = []
 
-        def median(key: str) -> float:
+        field = f"{table.statistic}_ms"
+
+        def entry_ms(key: str) -> float:
             entry = table.entries.get(key)
             if entry is None:
                 missing.append(key)
                 return np.nan
-            return entry["median_ms"]
+            return entry[field]
 
         def lookup(part: Part) -> float:
             """The part's own time: its call minus an empty call on the same input."""
-            return max(0.0, median(part.key) - median(null_key(part.input_shape)))
+            return max(0.0, entry_ms(part.key) - entry_ms(null_key(part.input_shape)))
 
         for r_idx, r in enumerate(space.resolutions):
             if r not in table.resolutions:
@@ -52,7 +54,7 @@ class LatencyPredictor:
         self._e_pos = self._k_pos + space.num_blocks
 
     def sum_of_parts(self, genes: np.ndarray) -> np.ndarray:
-        """Uncalibrated: sum of the parts' median latencies, each less the empty call, in ms."""
+        """Uncalibrated: sum of the parts' latencies, each less the empty call, in ms."""
         genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
         res = genes[:, 0]
         if np.isnan(self.fixed[res]).any():

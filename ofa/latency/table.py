@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ofa.devices.profile import STATISTICS
 from ofa.errors import OfaError
 from ofa.files import read_json
 from ofa.resources import data_dir
@@ -40,6 +41,7 @@ class LatencyTable:
     provenance: dict[str, Any] = field(default_factory=dict)
     entries: dict[str, dict[str, float]] = field(default_factory=dict)
     calibration: Calibration | None = None
+    statistic: str = "median"  # which summary of each entry's timed runs predictions use
 
     def to_dict(self) -> dict[str, Any]:
         cal = None
@@ -49,7 +51,7 @@ class LatencyTable:
         return {
             "format": TABLE_FORMAT, "device": self.device, "space": self.space,
             "space_fingerprint": self.space_fingerprint, "num_classes": self.num_classes,
-            "batch_size": self.batch_size, "resolutions": self.resolutions,
+            "batch_size": self.batch_size, "resolutions": self.resolutions, "statistic": self.statistic,
             "provenance": self.provenance, "calibration": cal, "entries": self.entries,
         }
 
@@ -59,7 +61,7 @@ class LatencyTable:
             raise OfaError(f"{source} is not a latency table (expected format '{TABLE_FORMAT}')")
         try:
             cal = d.get("calibration")
-            return cls(
+            table = cls(
                 device=d["device"], space=d["space"], space_fingerprint=d["space_fingerprint"],
                 num_classes=int(d["num_classes"]), batch_size=int(d["batch_size"]),
                 resolutions=[int(r) for r in d["resolutions"]], provenance=dict(d.get("provenance", {})),
@@ -67,9 +69,14 @@ class LatencyTable:
                 calibration=None if cal is None else Calibration(
                     float(cal["scale"]), float(cal["offset_ms"]),
                     tuple((str(s), float(a), float(b)) for s, a, b in cal.get("points", []))),
+                statistic=str(d.get("statistic", "median")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise OfaError(f"{source} is a corrupt latency table ({type(e).__name__}: {e})") from None
+        if table.statistic not in STATISTICS:
+            raise OfaError(f"{source} is a corrupt latency table (statistic {table.statistic!r}; "
+                           f"expected one of {list(STATISTICS)})")
+        return table
 
     def check(self, device: str, space_name: str, fingerprint: str, source: str = "latency table") -> "LatencyTable":
         """Refuse a table measured for another device or space, or for a space since changed."""

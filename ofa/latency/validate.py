@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ofa.devices import DeviceProfile
-from ofa.latency.build import Progress
+from ofa.latency.build import Progress, check_same_measurement
 from ofa.latency.measure import measure_subnets
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import LatencyTable
@@ -55,7 +55,9 @@ class Validation:
 
 def validate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, n: int, seed: int = 0,
              progress: Progress | None = None) -> Validation:
-    """Measure `n` random subnets (at the table's resolutions) end to end."""
+    """Measure `n` random subnets (at the table's resolutions) end to end, the same way the
+    table's parts were measured."""
+    check_same_measurement(table, profile, "the latency table", "rebuild it with --force")
     predictor = LatencyPredictor(table, space)
     rng = np.random.default_rng(seed)
     sub_space = space.restrict(resolutions=table.resolutions)

@@ -31,6 +31,10 @@ class LatencyStats:
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
+    def value(self, statistic: str) -> float:
+        """The summary a profile asks for ('median' or 'p10'), in ms."""
+        return getattr(self, f"{statistic}_ms")
+
 
 def _quantile(ordered: list[float], q: float) -> float:
     """Linear interpolation between the closest ranks (numpy's default), on sorted data."""
@@ -71,7 +75,7 @@ def time_calls(call: Callable[[], object], warmup: int, iterations: int) -> list
 
 
 def time_interleaved(calls: Sequence[Callable[[], object]], warmup: int, iterations: int,
-                     rounds: int, rewarm: int = 2) -> list[list[float]]:
+                     rounds: int, rewarm: int = 1) -> list[list[float]]:
     """Milliseconds of `iterations` calls of each, spread over `rounds` passes through all of
     them. A shared machine's speed drifts from one second to the next; interleaving makes every
     model see the same mix of fast and slow moments, so their latencies compare fairly. Each
