@@ -236,10 +236,13 @@ def test_interleaved_timing_spreads_each_models_runs_over_rounds():
 
     log = []
     calls = [lambda i=i: log.append(i) for i in range(3)]
-    times = time_interleaved(calls, warmup=2, iterations=5, rounds=2, rewarm=1)
+    times = time_interleaved(calls, warmup=2, iterations=5, rounds=2)
     assert [len(t) for t in times] == [5, 5, 5]
-    rest = log[6:]  # after 2 warm-up calls each; each turn: 1 untimed call, then the timed ones
-    assert rest == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert log[:6] == [0, 0, 1, 1, 2, 2]  # warm-up, then turns with no re-warming
+    assert log[6:] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 1, 1, 2, 2]
+    log.clear()
+    time_interleaved(calls, warmup=0, iterations=3, rounds=9)  # at most one timed call per turn
+    assert log == [0, 1, 2] * 3
 
 
 def test_theil_sen_calibration_ignores_an_outlier():

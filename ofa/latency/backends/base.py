@@ -75,11 +75,15 @@ def time_calls(call: Callable[[], object], warmup: int, iterations: int) -> list
 
 
 def time_interleaved(calls: Sequence[Callable[[], object]], warmup: int, iterations: int,
-                     rounds: int, rewarm: int = 1) -> list[list[float]]:
+                     rounds: int) -> list[list[float]]:
     """Milliseconds of `iterations` calls of each, spread over `rounds` passes through all of
     them. A shared machine's speed drifts from one second to the next; interleaving makes every
-    model see the same mix of fast and slow moments, so their latencies compare fairly. Each
-    turn starts with `rewarm` untimed calls, so caches hold that model again before timing."""
+    model see the same mix of fast and slow moments, so their latencies compare fairly.
+
+    Nothing re-warms a model between turns: its first call in a turn finds the caches full of
+    other models' weights, as each layer of a whole network finds them full of the other
+    layers'. With `rounds == iterations` every timed call is such a call, which is what makes
+    the small parts of a table add up to whole subnets (see BENCHMARKS.md)."""
     for call in calls:
         for _ in range(warmup):
             call()
@@ -88,8 +92,6 @@ def time_interleaved(calls: Sequence[Callable[[], object]], warmup: int, iterati
     times: list[list[float]] = [[] for _ in calls]
     for n in per_round:
         for call, out in zip(calls, times):
-            for _ in range(rewarm if rounds > 1 else 0):
-                call()
             for _ in range(n):
                 start = time.perf_counter_ns()
                 call()
