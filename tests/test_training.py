@@ -121,6 +121,20 @@ def test_bn_recalibration_estimates_plain_averages():
     assert torch.allclose(model[1].running_mean, torch.stack(per_batch).mean(0), atol=1e-5)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_learns_in_bf16_and_its_run_evaluates_on_cpu(tmp_path, image_folder):
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", device="cuda"))
+    steps = []
+    result = train_supernet(recipe, tmp_path / "run", on_step=steps.append)
+    assert all(torch.isfinite(torch.tensor(v)) for s in steps for k, v in s.items() if k.startswith("loss"))
+    final = {r["name"]: r for r in result.final}
+    assert final["max"]["top1"] > 100 / 3 + 10
+    # the weights written on the GPU rebuild the same supernet on a CPU-only machine
+    again = evaluate_run(tmp_path / "run", ["max"], device="cpu")[0]
+    assert again["top1"] == pytest.approx(final["max"]["top1"], abs=2 * 100 / again["images"])  # bf16 vs fp32
+
+
 def test_training_refuses_bad_input(tmp_path, image_folder):
     if not torch.cuda.is_available():
         with pytest.raises(OfaError, match="no CUDA GPU"):
