@@ -71,3 +71,62 @@ def tiny_recipe(data_spec: str, **overrides) -> dict:
     }
     recipe.update(overrides)
     return recipe
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, image_folder):
+    """A finished tiny supernet run (3 classes, every resolution, sandwich phase): enough for
+    collecting, checking and searching, in seconds."""
+    from ofa.train.recipe import load_recipe
+    from ofa.train.trainer import train_supernet
+
+    out = tmp_path_factory.mktemp("trained") / "run"
+    recipe = tiny_recipe(f"imagefolder:{image_folder}", resolution=24, validate_every=0, phases=[
+        {"name": "full", "epochs": 1, "lr": 0.05, "resolutions": [16, 24]},
+        {"name": "all", "epochs": 1, "lr": 0.02, "subnets_per_step": 1, "kernels": [3, 5], "depths": [1, 2],
+         "expands": [2, 3]}])
+    train_supernet(load_recipe(recipe), out)
+    return out
+
+
+def synthetic_accuracy(space, genes, seed: int = 0):
+    """Labels a predictor can learn: more MACs, more accuracy, plus noise of 0.5 points."""
+    import numpy as np
+
+    from ofa.supernet.cost import CostTable
+
+    macs = CostTable(space, 3).macs_params(genes)[:, 0]
+    scaled = (macs - macs.min()) / max(macs.max() - macs.min(), 1)
+    return 40 + 30 * np.sqrt(scaled) + np.random.default_rng(seed).normal(0, 0.5, len(macs))
+
+
+def write_synthetic_data(run, n: int = 120, seed: int = 0):
+    """An accuracy data file bound to `run` with synthetic labels of n stratified subnets."""
+    import itertools
+
+    import numpy as np
+
+    from ofa.predictor.accuracy_data import default_data_path, open_accuracy_data, supernet_fingerprint
+    from ofa.predictor.sampling import stratified_stream
+    from ofa.spaces import decode, get_space
+
+    space = get_space("tiny")
+    genes = np.stack(list(itertools.islice(stratified_stream(space, seed, 3), n)))
+    top1 = synthetic_accuracy(space, genes, seed)
+    path = default_data_path(run)
+    path.unlink(missing_ok=True)
+    data = open_accuracy_data(path, supernet_fingerprint(run), {"data": None, "split": "val"})
+    for i, (g, acc) in enumerate(zip(genes, top1)):
+        data.append({"index": i, "source": "collect", "subnet": str(decode(space, g)), "top1": float(acc)})
+    return data
+
+
+def write_tiny_table(root, num_classes: int = 3, device: str = "cpu"):
+    """A latency table for `tiny` with made-up entries at latency/<device>/tiny.json under root."""
+    from ofa.latency.table import save_table
+
+    from test_latency_table import synthetic_table
+
+    table = synthetic_table("tiny", (16, 24, 32), num_classes)
+    table.device = device
+    return save_table(table, root / "latency" / device / "tiny.json")

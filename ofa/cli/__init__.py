@@ -22,7 +22,7 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from ofa.cli import data_cmd, devices_cmd, latency_cmd, spaces_cmd, train_cmd
+    from ofa.cli import data_cmd, devices_cmd, latency_cmd, predictor_cmd, search_cmd, spaces_cmd, train_cmd
 
     app.add_typer(spaces_cmd.app, name="spaces")
     app.add_typer(devices_cmd.app, name="devices")
@@ -30,6 +30,8 @@ def _mount() -> None:
     app.add_typer(data_cmd.app, name="data")
     app.command("train-supernet")(train_cmd.train_supernet_cmd)
     app.command("evaluate")(train_cmd.evaluate_cmd)
+    app.add_typer(predictor_cmd.app, name="predictor")
+    app.command("search")(search_cmd.search_cmd)
 
 
 _mount()

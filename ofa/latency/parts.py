@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import onnx
 
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import sample_subnet
-from ofa.supernet.config import BlockConfig, NetConfig, first_block_config, net_config
+from ofa.supernet.config import BlockConfig, NetConfig, first_block_config, slot_blocks, template_config
 
 
 def block_key(b: BlockConfig, in_size: int) -> str:
@@ -66,15 +65,9 @@ class Part:
         return InvertedResidual(self.block).eval()
 
 
-def _template(space: SearchSpace, resolution: int, num_classes: int) -> NetConfig:
-    """The largest subnet at this resolution: its block sizes give every slot's input size."""
-    big = sample_subnet(space, "max")
-    return net_config(space, type(big)(resolution, big.kernels, big.expands), num_classes)
-
-
 def fixed_parts(space: SearchSpace, resolution: int, num_classes: int) -> tuple[NetConfig, list[Part]]:
     """Stem, fixed first block and head: in every subnet at this resolution."""
-    cfg = _template(space, resolution, num_classes)
+    cfg = template_config(space, resolution, num_classes)
     sizes = cfg.feature_sizes()
     first = first_block_config(space)
     return cfg, [
@@ -84,27 +77,10 @@ def fixed_parts(space: SearchSpace, resolution: int, num_classes: int) -> tuple[
     ]
 
 
-def _with_choice(space: SearchSpace, base: BlockConfig, kernel: int, expand: float) -> BlockConfig:
-    mid = space.mid_channels(base.in_channels, expand)
-    return BlockConfig(base.in_channels, mid, base.out_channels, kernel, base.stride, base.act,
-                       space.se_channels(mid) if base.se_channels else 0)
-
-
 def slot_parts(space: SearchSpace, resolution: int) -> list[list[list[Part]]]:
     """parts[slot][kernel index][expand index]: the block each slot becomes for each choice."""
-    cfg = _template(space, resolution, 1)
-    sizes = cfg.feature_sizes()
-    table, slot = [], 1  # block 0 is the fixed first block
-    for stage in space.stages:
-        for _ in range(stage.max_depth):
-            base, size = cfg.blocks[slot], sizes[slot]
-            rows = []
-            for k in stage.kernels:
-                blocks = [_with_choice(space, base, k, e) for e in stage.expands]
-                rows.append([Part(block_key(b, size), (b.in_channels, size, size), "block", b) for b in blocks])
-            table.append(rows)
-            slot += 1
-    return table
+    return [[[Part(block_key(b, size), (b.in_channels, size, size), "block", b) for b in row] for row in rows]
+            for size, rows in slot_blocks(space, resolution)]
 
 
 def all_parts(space: SearchSpace, resolutions: list[int], num_classes: int) -> list[tuple[NetConfig, Part]]:

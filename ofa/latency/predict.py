@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ofa.errors import OfaError
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, active_slots, encode
+from ofa.spaces.subnet import Subnet, encode, gather_slots
 
 
 class LatencyPredictor:
@@ -49,9 +51,6 @@ class LatencyPredictor:
         if missing:
             raise OfaError(f"latency table lacks {len(missing)} entries (first: {missing[0]}); "
                            f"resume the build to complete it")
-        n_stages = len(space.stages)
-        self._k_pos = 1 + n_stages
-        self._e_pos = self._k_pos + space.num_blocks
 
     def sum_of_parts(self, genes: np.ndarray) -> np.ndarray:
         """Uncalibrated: sum of the parts' latencies, each less the empty call, in ms."""
@@ -61,11 +60,7 @@ class LatencyPredictor:
             bad = sorted({self.space.resolutions[i] for i in res[np.isnan(self.fixed[res])]})
             raise OfaError(f"latency table has no entries at resolution(s) {bad}; "
                            f"measured: {self.table.resolutions}")
-        k = genes[:, self._k_pos : self._e_pos]
-        e = genes[:, self._e_pos : self._e_pos + self.space.num_blocks]
-        slot = np.arange(self.space.num_blocks)[None, :]
-        per_slot = self.slots[res[:, None], slot, k, e]
-        return self.fixed[res] + np.where(active_slots(self.space, genes), per_slot, 0.0).sum(axis=1)
+        return gather_slots(self.space, self.fixed, self.slots, genes)
 
     def predict_genes(self, genes: np.ndarray, calibrated: bool = True) -> np.ndarray:
         summed = self.sum_of_parts(genes)
@@ -76,3 +71,15 @@ class LatencyPredictor:
     def predict(self, subnets: list[Subnet], calibrated: bool = True) -> np.ndarray:
         genes = np.stack([encode(self.space, s) for s in subnets])
         return self.predict_genes(genes, calibrated)
+
+
+def device_predictor(device: str, space: SearchSpace, table_path: str | Path | None = None):
+    """(predictor, table path, profile name) for a device name or alias: its table from
+    ./latency, else the packaged one, checked against the device and the space."""
+    from ofa.devices import get_device
+    from ofa.latency.table import find_table, load_table
+
+    profile = get_device(device)
+    path = Path(table_path or find_table(profile.name, space.name))
+    table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
+    return LatencyPredictor(table, space), path, profile.name

@@ -5,9 +5,11 @@ from ofa.spaces.space import SearchSpace, StageSpec, make_divisible, space_from_
 from ofa.spaces.subnet import (
     Subnet,
     active_slots,
+    canonical_genes,
     check_subnet,
     decode,
     encode,
+    gather_slots,
     gene_bounds,
     read_subnet_file,
     sample_subnet,
@@ -16,7 +18,7 @@ from ofa.spaces.subnet import (
 )
 
 __all__ = [
-    "SearchSpace", "StageSpec", "Subnet", "active_slots", "check_subnet", "decode", "encode",
+    "SearchSpace", "StageSpec", "Subnet", "active_slots", "canonical_genes", "check_subnet", "decode", "encode", "gather_slots",
     "gene_bounds", "get_space", "list_spaces", "load_space_file", "make_divisible",
     "read_subnet_file", "register_space", "sample_subnet", "space_from_dict", "subnet_values", "to_subnet",
 ]

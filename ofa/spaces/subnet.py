@@ -249,3 +249,29 @@ def active_slots(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
         depth = np.asarray(s.depths)[genes[:, 1 + i]]
         masks.append(np.arange(s.max_depth)[None, :] < depth[:, None])
     return np.concatenate(masks, axis=1)
+
+
+def gather_slots(space: SearchSpace, fixed: np.ndarray, slots: np.ndarray, genes: np.ndarray) -> np.ndarray:
+    """Per gene vector: fixed[resolution] plus slots[resolution, slot, kernel, expand] summed over
+    the slots in use. Tables may carry trailing dimensions (e.g. MACs and parameters together).
+    One gather for a whole population: this is what makes search evaluation vectorized."""
+    genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
+    n_stages, n_blocks = len(space.stages), space.num_blocks
+    res = genes[:, 0]
+    k = genes[:, 1 + n_stages : 1 + n_stages + n_blocks]
+    e = genes[:, 1 + n_stages + n_blocks : 1 + n_stages + 2 * n_blocks]
+    per_slot = slots[res[:, None], np.arange(n_blocks)[None, :], k, e]
+    mask = active_slots(space, genes)
+    mask = mask.reshape(mask.shape + (1,) * (per_slot.ndim - 2))
+    return fixed[res] + np.where(mask, per_slot, 0).sum(axis=1)
+
+
+def canonical_genes(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
+    """Slots past a stage's depth set to 0, so that one subnet has one gene vector (what
+    duplicate elimination and encode() rely on)."""
+    genes = np.atleast_2d(np.asarray(genes, dtype=np.int64)).copy()
+    n_stages, n_blocks = len(space.stages), space.num_blocks
+    mask = active_slots(space, genes)
+    for start in (1 + n_stages, 1 + n_stages + n_blocks):
+        genes[:, start : start + n_blocks] *= mask
+    return genes

@@ -8,7 +8,7 @@ from typing import Any
 
 from ofa.errors import OfaError
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, check_subnet
+from ofa.spaces.subnet import Subnet, check_subnet, sample_subnet
 
 CONFIG_FORMAT = "ofa-static-net/1"
 
@@ -89,6 +89,34 @@ def first_block_config(space: SearchSpace) -> BlockConfig:
         act=space.first_block_act,
         expand=False,
     )
+
+
+def template_config(space: SearchSpace, resolution: int, num_classes: int) -> NetConfig:
+    """The largest subnet at this resolution: its blocks give every slot's input size."""
+    big = sample_subnet(space, "max")
+    return net_config(space, Subnet(resolution, big.kernels, big.expands), num_classes)
+
+
+def block_with_choice(space: SearchSpace, base: BlockConfig, kernel: int, expand: float) -> BlockConfig:
+    """The block that a slot shaped like `base` becomes with this kernel and expand ratio."""
+    mid = space.mid_channels(base.in_channels, expand)
+    return BlockConfig(base.in_channels, mid, base.out_channels, kernel, base.stride, base.act,
+                       space.se_channels(mid) if base.se_channels else 0)
+
+
+def slot_blocks(space: SearchSpace, resolution: int) -> list[tuple[int, list[list[BlockConfig]]]]:
+    """Per elastic block slot: (input size, blocks[kernel index][expand index]). Everything that
+    sums over slots (latency tables, MACs of gene vectors) is laid out this way."""
+    cfg = template_config(space, resolution, 1)
+    sizes = cfg.feature_sizes()
+    out, slot = [], 1  # block 0 is the fixed first block
+    for stage in space.stages:
+        for _ in range(stage.max_depth):
+            base = cfg.blocks[slot]
+            out.append((sizes[slot], [[block_with_choice(space, base, k, e) for e in stage.expands]
+                                      for k in stage.kernels]))
+            slot += 1
+    return out
 
 
 def net_config(space: SearchSpace, subnet: Subnet, num_classes: int) -> NetConfig:

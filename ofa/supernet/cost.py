@@ -63,3 +63,36 @@ def net_cost(cfg: NetConfig) -> Cost:
 
 def subnet_cost(space: SearchSpace, subnet: Subnet, num_classes: int = 1000) -> Cost:
     return net_cost(net_config(space, subnet, num_classes))
+
+
+class CostTable:
+    """MACs and parameters of whole populations of gene vectors in one gather, laid out like a
+    latency table (fixed parts per resolution, one entry per slot, kernel and expand)."""
+
+    def __init__(self, space: SearchSpace, num_classes: int):
+        import numpy as np
+
+        from ofa.supernet.config import slot_blocks, template_config
+
+        self.space = space
+        n_res = len(space.resolutions)
+        max_k = max(len(s.kernels) for s in space.stages)
+        max_e = max(len(s.expands) for s in space.stages)
+        self.fixed = np.zeros((n_res, 2))
+        self.slots = np.zeros((n_res, space.num_blocks, max_k, max_e, 2))
+        for r_idx, r in enumerate(space.resolutions):
+            cfg = template_config(space, r, num_classes)
+            sizes = cfg.feature_sizes()
+            c = stem_cost(cfg) + block_cost(cfg.blocks[0], sizes[0]) + head_cost(cfg, sizes[-1])
+            self.fixed[r_idx] = (c.macs, c.params)
+            for s_idx, (size, rows) in enumerate(slot_blocks(space, r)):
+                for k_idx, row in enumerate(rows):
+                    for e_idx, block in enumerate(row):
+                        c = block_cost(block, size)
+                        self.slots[r_idx, s_idx, k_idx, e_idx] = (c.macs, c.params)
+
+    def macs_params(self, genes):
+        """(n, 2) array: MACs and parameters of each gene vector."""
+        from ofa.spaces.subnet import gather_slots
+
+        return gather_slots(self.space, self.fixed, self.slots, genes)

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 
 from ofa.errors import OfaError
-from ofa.spaces import get_space, to_subnet
+from ofa.spaces import Subnet, get_space, to_subnet
 from ofa.supernet.supernet import Supernet
-from ofa.train.bn_calibration import recalibrate_bn
+from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import load_checkpoint
 from ofa.train.evaluate import evaluate
 from ofa.train.recipe import load_recipe
@@ -55,27 +55,70 @@ def check_classes(target, num_classes: int, run_classes: list[str] | None) -> No
                            f"but '{theirs}' in the run; evaluate on data with the same class names and order")
 
 
+# Evaluation sets up to this size are decoded once and kept in memory (resized per resolution):
+# measuring hundreds of subnets then costs forward passes only.
+_CACHE_BYTES = 1 << 30
+
+
+class SubnetMeter:
+    """Top-1 / top-5 of any subnet of one run: extracted, BN re-calibrated on a fixed seeded set of
+    training images, evaluated on `split` of `data`. Built once, then used for many subnets."""
+
+    def __init__(self, run: str | Path, data: str | None = None, split: str = "val",
+                 calib_images: int | None = None, data_root: str | None = None, download: bool = False,
+                 device: str = "auto"):
+        from ofa.data import get_dataset
+
+        if calib_images is not None and calib_images <= 0:
+            raise OfaError(f"--calib-images must be a positive number of images, got {calib_images}")
+        self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
+                                   else ("cpu" if device == "auto" else device))
+        self.model, self.info = load_supernet(run, self.device)
+        recipe = load_recipe(RunFolder(Path(run)).recipe)
+        calib = get_dataset(recipe.data, "train", recipe.resolution, root=data_root, download=download,
+                            seed=recipe.seed)
+        target = get_dataset(data or recipe.data, split, recipe.resolution, root=data_root, download=download,
+                             seed=recipe.seed)
+        check_classes(target, self.model.num_classes, self.info.get("classes"))
+        self.calib_images = min(calib_images or recipe.bn_calib_images, len(calib.dataset))
+        g = torch.Generator().manual_seed(recipe.seed)
+        order = torch.randperm(len(calib.dataset), generator=g)[: self.calib_images].tolist()
+        self._calib = _Batches(torch.utils.data.Subset(calib.dataset, order), 100)
+        self._target = _Batches(target.dataset, 200)
+        self.settings = {"data": data or recipe.data, "split": split, "data_name": target.name,
+                         "images": len(target.dataset), "calib_images": self.calib_images,
+                         "calib_seed": recipe.seed, "split_seed": recipe.seed}
+
+    def measure(self, subnet: str | dict | Subnet) -> dict[str, Any]:
+        net = to_subnet(self.model.space, subnet)
+        static = self.model.extract(net).to(self.device)
+        recalibrate_bn(static, self._calib.at(net.resolution), self.calib_images, net.resolution, self.device)
+        acc = evaluate(static, self._target.at(net.resolution), net.resolution, self.device)
+        return {"subnet": str(net), "top1": acc.top1, "top5": acc.top5, "loss": acc.loss, "images": acc.images}
+
+
+class _Batches:
+    """A data set's batches, held in memory per resolution when small enough, else re-read."""
+
+    def __init__(self, dataset, batch_size: int):
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+        first = dataset[0][0] if len(dataset) else torch.zeros(1)
+        self.cached = len(dataset) * first.numel() * 4 <= _CACHE_BYTES
+        self._at: dict[int, list] = {}
+
+    def at(self, resolution: int):
+        if not self.cached:
+            return self.loader
+        if not self._at:
+            self._base = list(self.loader)
+        if resolution not in self._at:
+            self._at[resolution] = [(resize(x, resolution), y) for x, y in self._base]
+        return self._at[resolution]
+
+
 def evaluate_run(run: str | Path, subnets: list[str | dict[str, Any]], data: str | None = None, split: str = "val",
                  calib_images: int | None = None, data_root: str | None = None, download: bool = False,
                  device: str = "auto") -> list[dict[str, Any]]:
-    from ofa.data import get_dataset
-
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
-    model, info = load_supernet(run, dev)
-    recipe = load_recipe(RunFolder(Path(run)).recipe)
-    nets = [to_subnet(model.space, s) for s in subnets]
-    calib = get_dataset(recipe.data, "train", recipe.resolution, root=data_root, download=download, seed=recipe.seed)
-    target = get_dataset(data or recipe.data, split, recipe.resolution, root=data_root, download=download,
-                         seed=recipe.seed)
-    check_classes(target, model.num_classes, info.get("classes"))
-    n_calib = calib_images or recipe.bn_calib_images
-    g = torch.Generator().manual_seed(recipe.seed)
-    subset = torch.utils.data.Subset(calib.dataset, torch.randperm(len(calib.dataset), generator=g)[:n_calib].tolist())
-    rows = []
-    for net in nets:
-        static = model.extract(net).to(dev)
-        recalibrate_bn(static, torch.utils.data.DataLoader(subset, batch_size=100), n_calib, net.resolution, dev)
-        acc = evaluate(static, torch.utils.data.DataLoader(target.dataset, batch_size=200), net.resolution, dev)
-        rows.append({"subnet": str(net), "top1": acc.top1, "top5": acc.top5, "loss": acc.loss, "images": acc.images,
-                     "data": target.name, "split": split})
-    return rows
+    meter = SubnetMeter(run, data, split, calib_images, data_root, download, device)
+    nets = [to_subnet(meter.model.space, s) for s in subnets]
+    return [{**meter.measure(net), "data": meter.settings["data_name"], "split": split} for net in nets]

@@ -1,0 +1,125 @@
+"""`ofa predictor`: measure subnets' real accuracy, fit an accuracy predictor, show its report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ofa.errors import OfaError
+
+app = typer.Typer(
+    help=(
+        "Accuracy predictors for search. `collect` measures the real top-1 of subnets spread over the "
+        "whole size range (BN re-calibrated, on images training never used); `train` fits a model on "
+        "them and reports how well it ranks held-out subnets; `show` prints that report.\n\n"
+        "  ofa predictor collect --supernet runs/quick -n 200\n\n"
+        "  ofa predictor train --supernet runs/quick --model ensemble"
+    ),
+    no_args_is_help=True,
+)
+
+SUPERNET = typer.Option(..., "--supernet", help="A finished run folder of `ofa train-supernet`.")
+
+
+@app.command("collect")
+def collect_cmd(
+    supernet: Path = SUPERNET,
+    n: int = typer.Option(500, "-n", min=1, help="Subnets to have measured in all (a re-run measures only the missing ones)."),
+    data: Optional[str] = typer.Option(None, help="Data set to measure on (default: the run's own)."),
+    split: str = typer.Option("val", help="Split of the data: the run's 'val' split is held out from training."),
+    calib_images: Optional[int] = typer.Option(None, min=1, help="Training images for BN re-calibration of each subnet (default: the recipe's)."),
+    seed: int = typer.Option(0, help="Seed of the stratified subnet stream (a data file keeps one seed)."),
+    out: Optional[Path] = typer.Option(None, help="Data file (default: RUN/predictor/accuracy.jsonl)."),
+    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Measure the top-1 of subnets spread evenly over the MACs range; resumable.
+
+    Each subnet is extracted, its BatchNorm re-calibrated on training images, and evaluated on the
+    held-out split; one JSON line per subnet is appended at once, so a killed run loses nothing.
+    The file is bound to the run's weights and to these settings: other settings are refused.
+    """
+    from ofa.cli.progress import progress_bar
+    from ofa.predictor.collect import collect
+
+    with progress_bar(quiet) as progress:
+        records = collect(supernet, n, seed, data, split, calib_images, out, data_root, progress=progress)
+    rows = [r for r in records.rows if r.get("source") == "collect"]
+    top1 = [r["top1"] for r in rows]
+    typer.echo(f"{records.path}: {len(rows)} subnets measured on {records.settings['data_name']} "
+               f"{records.settings['split']} ({records.settings['images']} images); top-1 {min(top1):.1f}-{max(top1):.1f}%")
+
+
+@app.command("train")
+def train_cmd(
+    supernet: Path = SUPERNET,
+    model: str = typer.Option("ensemble", "--model", "-m", help="mlp, ensemble, trees or boosting (see `ofa predictor models`)."),
+    data: Optional[Path] = typer.Option(None, help="Accuracy data file (default: RUN/predictor/accuracy.jsonl)."),
+    out: Optional[Path] = typer.Option(None, help="Predictor file (default: RUN/predictor/predictor.json, beside .safetensors and .png)."),
+    device: Optional[str] = typer.Option(None, "--device", "-d", help="Rank quality inside bins of latency on this device (default: bins of MACs)."),
+    seed: int = typer.Option(0, help="Seed of the held-out split and the model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Fit an accuracy predictor and report its quality on 20% held-out subnets.
+
+    The report (RMSE, Kendall tau, Spearman, precision of the predicted top 10%, tau inside bins of
+    similar latency) is measured on held-out subnets; the saved model is then refit on all of them.
+    """
+    from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
+    from ofa.predictor.train import train_predictor
+
+    records = read_accuracy_data(data or default_data_path(supernet))
+    path, meta = train_predictor(supernet, records, model, out, device, seed)
+    if as_json:
+        typer.echo(json.dumps({"predictor": str(path), **meta}))
+        return
+    typer.echo(format_report(model, meta))
+    typer.echo(f"predictor: {path} (+ .safetensors, plot .png)")
+
+
+@app.command("show")
+def show_cmd(
+    supernet: Optional[Path] = typer.Option(None, "--supernet", help="Run folder whose predictor to show."),
+    predictor: Optional[Path] = typer.Option(None, "--predictor", help="A predictor .json file instead."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
+) -> None:
+    """Print a predictor's quality report and what it was trained on."""
+    from ofa.files import read_json
+    from ofa.predictor.store import PREDICTOR_FORMAT, default_predictor_path
+
+    if (supernet is None) == (predictor is None):
+        raise OfaError("give either --supernet RUN or --predictor FILE")
+    path = predictor or default_predictor_path(supernet)
+    info = read_json(path, "predictor")
+    if not isinstance(info, dict) or info.get("format") != PREDICTOR_FORMAT:
+        raise OfaError(f"{path} is not an accuracy predictor (expected format '{PREDICTOR_FORMAT}')")
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    typer.echo(f"{path}: {info.get('kind')} for space '{info.get('space')}'")
+    typer.echo(format_report(info.get("kind", "?"), info))
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the predictor models."""
+    from ofa.predictor.models import MODELS
+
+    for name, (text, _) in MODELS.items():
+        typer.echo(f"{name:<9} {text}")
+
+
+def format_report(kind: str, meta: dict) -> str:
+    r = meta.get("report", {})
+    lines = [f"held out: {meta.get('trained_on', {}).get('holdout', '?')}",
+             f"  RMSE {r.get('rmse', float('nan')):.3f} points   MAE {r.get('mae', float('nan')):.3f}",
+             f"  Kendall tau {r.get('kendall_tau', float('nan')):.3f}   Spearman {r.get('spearman', float('nan')):.3f}",
+             f"  top-10% precision {r.get('top10_precision', float('nan')):.2f}   "
+             f"tau inside {r.get('bins_by', '?')} bins {r.get('tau_in_bins', float('nan')):.3f}"]
+    if "within_1_spread" in r:
+        lines.append(f"  uncertainty: mean spread {r['mean_spread']:.2f} points, {r['within_1_spread']:.0%} of "
+                     f"errors within one spread")
+    return "\n".join(lines)

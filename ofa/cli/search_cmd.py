@@ -1,0 +1,110 @@
+"""`ofa search`: the Pareto front of predicted accuracy against latency (and MACs, parameters)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ofa.errors import OfaError
+
+
+def search_cmd(
+    supernet: Path = typer.Option(..., "--supernet", help="A finished run folder with a trained predictor."),
+    device: list[str] = typer.Option(..., "--device", "-d", help="Device whose latency table to use (repeat for one latency objective per device)."),
+    latency: Optional[list[str]] = typer.Option(None, "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device)."),
+    objectives: str = typer.Option("acc,latency", help="Comma list from acc, latency, macs, params."),
+    strategy: str = typer.Option("nsga2", help="nsga2, random, evolution or reinforce."),
+    generations: int = typer.Option(100, min=1, help="Generations (evaluations = population x generations)."),
+    population: int = typer.Option(100, min=2, help="Population size."),
+    mutation_rate: float = typer.Option(0.1, help="Share of genes a mutation changes (random reset)."),
+    seed: int = typer.Option(0, help="Same seed, same front."),
+    predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search)."),
+    check: int = typer.Option(0, min=0, help="Measure the real accuracy of this many subnets along the front."),
+    refine: int = typer.Option(0, min=0, help="Rounds of: add the checked subnets to the predictor data, refit, search again."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Search the supernet's subnets for the best trade-offs of accuracy and latency.
+
+    Accuracy comes from the run's predictor, latency from each device's table, both for a whole
+    population per call. Writes the front (JSON, CSV), its hypervolume and a plot of the front
+    over random subnets. With --latency, also the most accurate subnet within every budget.
+
+      ofa search --supernet runs/quick --device cpu --latency 2ms
+
+      ofa search --supernet runs/quick -d cpu -d gpu-ort --objectives acc,latency,macs --check 8
+    """
+    from ofa.cli.progress import progress_bar
+    from ofa.search.budget import parse_budgets
+    from ofa.search.evaluator import objective_columns
+    from ofa.search.run import make_evaluator, open_run_predictor, random_cloud, search
+    from ofa.search.result import write_result
+    from ofa.search.strategies import STRATEGIES, Settings
+
+    if strategy not in STRATEGIES:
+        raise OfaError(f"unknown strategy '{strategy}'; choose one of: {', '.join(STRATEGIES)}")
+    if refine and not check:
+        raise OfaError("--refine learns from the subnets that --check measures: give --check K too")
+    from ofa.devices import get_device
+
+    devices = [get_device(d).name for d in device]
+    columns = objective_columns(objectives.split(","), devices)
+    budgets = parse_budgets(latency or [], devices)
+    settings = Settings(population, generations, seed, mutation_rate)
+    pred, pred_path, num_classes = open_run_predictor(supernet, predictor)
+    out = out or Path(supernet) / "search"
+    checks = []
+    with progress_bar(quiet) as progress:
+        for round_ in range(refine + 1):
+            evaluator, tables = make_evaluator(pred.space, pred, devices, num_classes)
+            result = search(evaluator, columns, budgets, strategy, settings, progress)
+            if check:
+                from ofa.search.check import check_front
+
+                checks.append({"round": round_, **check_front(supernet, result, check, progress=progress)})
+            if round_ < refine:
+                from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
+                from ofa.predictor.store import load_predictor
+                from ofa.predictor.train import train_predictor
+
+                train_predictor(supernet, read_accuracy_data(default_data_path(supernet)), pred.model.kind,
+                                pred_path, seed=pred.meta.get("seed", 0))
+                pred = load_predictor(pred_path, pred.space)
+    result.info.update({"predictor": str(pred_path), "tables": {d: str(p) for d, p in tables.items()}})
+    if checks:
+        result.info["check"] = checks[-1]
+        if refine:
+            result.info["refine"] = [{k: c[k] for k in ("round", "k", "mae", "kendall_tau")} for c in checks]
+    paths = write_result(result, out, random_cloud(evaluator, seed=seed))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    report(result, paths)
+
+
+def report(result, paths) -> None:
+    front = result.front()
+    typer.echo(f"{result.info['strategy']}: {result.problem.evaluations} subnets evaluated in "
+               f"{result.info['seconds']:.2f} s; front of {len(front)}, hypervolume {result.hypervolume:.4f}")
+    for i in sorted({0, len(front) // 2, len(front) - 1}) if front else []:
+        typer.echo("  " + _point(front[i]))
+    if result.problem.budgets:
+        best = result.best()
+        budgets = ", ".join(f"{d} {b:g} ms" for d, b in result.problem.budgets.items())
+        typer.echo(f"best within {budgets}: " + (_point(best) if best else "none found"))
+    if "check" in result.info:
+        c = result.info["check"]
+        typer.echo(f"check: {c['k']} subnets measured along the front: mean |predicted - measured| "
+                   f"{c['mae']:.2f} points, Kendall tau {c['kendall_tau']:.3f}")
+        for r in result.info.get("refine", [])[:-1]:
+            typer.echo(f"  round {r['round']} (before refit): MAE {r['mae']:.2f}, tau {r['kendall_tau']:.3f}")
+    typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _point(p: dict) -> str:
+    lat = " ".join(f"{d} {ms:.3f} ms" for d, ms in p["latency_ms"].items())
+    return f"top-1 {p['accuracy']:.2f}% (±{p['accuracy_std']:.2f})  {lat}  {p['macs'] / 1e6:.1f} MMACs  {p['subnet']}"

@@ -1,0 +1,40 @@
+"""Latency budgets as people write them: `20ms`, `20 ms`, `0.02s`, `20000us`, or `DEVICE=20ms`."""
+
+from __future__ import annotations
+
+import re
+
+from ofa.errors import OfaError
+
+_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001}
+
+
+def parse_latency(text: str) -> float:
+    """Milliseconds; a bare number is refused, since 20 could mean seconds or milliseconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*(ms|s|us|µs)?\s*", str(text), flags=re.IGNORECASE)
+    if not m:
+        raise OfaError(f"cannot read latency {text!r}; write it with a unit, e.g. 20ms, 0.02s or 20000us")
+    if m.group(2) is None:
+        raise OfaError(f"latency {text!r} has no unit; write {text}ms (or s, us)")
+    ms = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not 0 < ms < 1e7:
+        raise OfaError(f"latency {text!r} must be positive and finite")
+    return ms
+
+
+def parse_budgets(values: list[str], devices: list[str]) -> dict[str, float]:
+    """One budget per device: `DEVICE=20ms`, or plain `20ms` for the devices in order."""
+    budgets: dict[str, float] = {}
+    plain = [v for v in values if "=" not in v]
+    named = [v for v in values if "=" in v]
+    if plain and len(plain) > len(devices):
+        raise OfaError(f"{len(plain)} latency budgets for {len(devices)} device(s); give one per device "
+                       f"(or name it: --latency {devices[0]}=20ms)")
+    for device, value in zip(devices, plain):
+        budgets[device] = parse_latency(value)
+    for value in named:
+        device, _, amount = value.partition("=")
+        if device not in devices:
+            raise OfaError(f"--latency {value}: '{device}' is not one of the searched devices ({', '.join(devices)})")
+        budgets[device] = parse_latency(amount)
+    return budgets

@@ -1,0 +1,56 @@
+"""Everything search knows about a population of gene vectors, computed in one call each: predicted
+accuracy and its spread, latency on every device, MACs and parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ofa.errors import OfaError
+from ofa.latency.predict import LatencyPredictor
+from ofa.predictor.store import AccuracyPredictor
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import encode, sample_subnet
+from ofa.supernet.cost import CostTable
+
+# Objective names as `--objectives` takes them; `latency` stands for one objective per device.
+OBJECTIVES = ("acc", "latency", "macs", "params")
+
+
+@dataclass
+class Evaluator:
+    space: SearchSpace
+    predictor: AccuracyPredictor
+    latency: dict[str, LatencyPredictor]  # device name -> its table's predictor
+    costs: CostTable
+
+    def __call__(self, genes: np.ndarray) -> dict[str, np.ndarray]:
+        acc, spread = self.predictor.predict_genes(genes)
+        macs_params = self.costs.macs_params(genes)
+        values = {"acc": acc, "acc_std": spread, "macs": macs_params[:, 0], "params": macs_params[:, 1]}
+        for device, table in self.latency.items():
+            values[f"latency:{device}"] = table.predict_genes(genes)
+        return values
+
+    def extremes(self) -> dict[str, dict[str, float]]:
+        """Every value of the smallest and the largest subnet: the feasible range of each cost."""
+        genes = np.stack([encode(self.space, sample_subnet(self.space, k)) for k in ("min", "max")])
+        values = self(genes)
+        return {"min": {k: float(v[0]) for k, v in values.items()}, "max": {k: float(v[1]) for k, v in values.items()}}
+
+
+def objective_columns(names: list[str], devices: list[str]) -> list[str]:
+    """`acc,latency,macs` -> ['acc', 'latency:cpu', 'latency:gpu', 'macs']; acc is always searched."""
+    columns: list[str] = []
+    for name in (n.strip().lower() for n in names):
+        if name not in OBJECTIVES:
+            raise OfaError(f"unknown objective '{name}'; choose from: {', '.join(OBJECTIVES)}")
+        columns += [f"latency:{d}" for d in devices] if name == "latency" else [name]
+    if "acc" not in columns:
+        raise OfaError("--objectives must include acc: search trades accuracy against cost")
+    if len(columns) < 2:
+        raise OfaError("--objectives needs a cost besides acc (latency, macs or params)")
+    if len(set(columns)) != len(columns):
+        raise OfaError(f"--objectives names an objective twice: {','.join(names)}")
+    return columns

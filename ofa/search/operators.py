@@ -1,0 +1,78 @@
+"""Variation operators that really change 3-way genes.
+
+pymoo's polynomial mutation perturbs a real value and rounds it: with its default eta a gene of
+three choices almost never moves, so populations collapse to one architecture. Random reset
+replaces each gene, with probability `rate`, by one of its *other* choices, so the share of
+changed genes is exactly the rate. The repair keeps one gene vector per subnet (slots past a
+stage's depth set to 0), which is what duplicate elimination compares.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymoo.core.duplicate import DuplicateElimination
+from pymoo.core.mutation import Mutation
+from pymoo.core.repair import Repair
+from pymoo.core.sampling import Sampling
+
+from ofa.spaces.subnet import canonical_genes
+
+# Default per-gene mutation rate. Over the 46 genes of the MobileNetV3 spaces, 0.1 changes about
+# 4.6 genes a child (as once-for-all's evolution does); benchmarks/search_strategies.py compares rates.
+MUTATION_RATE = 0.1
+
+
+def random_reset(genes: np.ndarray, upper: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Each gene w.p. `rate` moved to a uniformly drawn different value in [0, upper]."""
+    genes = np.asarray(genes, dtype=np.int64)
+    hit = (rng.random(genes.shape) < rate) & (upper > 0)
+    shift = 1 + (rng.random(genes.shape) * np.maximum(upper, 1)).astype(np.int64)  # 1..upper
+    moved = (genes + shift) % (upper + 1)
+    return np.where(hit, moved, genes)
+
+
+def uniform_crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.where(rng.random(a.shape) < 0.5, a, b)
+
+
+class RandomResetMutation(Mutation):
+    def __init__(self, rate: float = MUTATION_RATE):
+        super().__init__(prob=1.0, prob_var=None)
+        self.rate = rate
+
+    def _do(self, problem, x, random_state=None, **kwargs):
+        rng = random_state if random_state is not None else np.random.default_rng()
+        return random_reset(np.rint(x).astype(np.int64), problem.upper, self.rate, rng)
+
+
+class CanonicalRepair(Repair):
+    def _do(self, problem, x, **kwargs):
+        return canonical_genes(problem.evaluator.space, np.rint(x).astype(np.int64))
+
+
+class CanonicalSampling(Sampling):
+    """Uniformly random genes, repaired: every subnet of the space is reachable."""
+
+    def _do(self, problem, n_samples, random_state=None, **kwargs):
+        rng = random_state if random_state is not None else np.random.default_rng()
+        return random_genes(problem, n_samples, rng)
+
+
+def random_genes(problem, n: int, rng: np.random.Generator) -> np.ndarray:
+    genes = (rng.random((n, problem.upper.size)) * (problem.upper + 1)).astype(np.int64)
+    return canonical_genes(problem.evaluator.space, genes)
+
+
+class HashDuplicates(DuplicateElimination):
+    """Exact duplicates by row hashing, O(n) instead of pymoo's O(n^2) pairwise distances
+    (repaired integer genes need no tolerance)."""
+
+    def _do(self, pop, other, is_duplicate):
+        x = np.rint(pop.get("X")).astype(np.int64)
+        seen = set() if other is None else {row.tobytes() for row in np.rint(other.get("X")).astype(np.int64)}
+        for i, row in enumerate(x):
+            key = row.tobytes()
+            if key in seen:
+                is_duplicate[i] = True
+            seen.add(key)
+        return is_duplicate

@@ -1,0 +1,43 @@
+"""The front drawn over a cloud of random subnets: one panel per device (or per cost)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def plot_front(result, cloud: tuple[np.ndarray, dict[str, np.ndarray]], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, cloud_values = cloud
+    costs = [c for c in result.problem.columns if c != "acc"]
+    fig, axes = plt.subplots(1, len(costs), figsize=(5.2 * len(costs), 4.2), dpi=120, squeeze=False)
+    best = result.best()
+    for ax, cost in zip(axes[0], costs):
+        scale, unit = (1e6, "M") if cost in ("macs", "params") else (1.0, "ms")
+        ax.scatter(cloud_values[cost] / scale, cloud_values["acc"], s=6, color="0.75",
+                   label=f"{len(cloud_values['acc'])} random subnets")
+        order = np.argsort(result.values[cost]) if len(result.genes) else []
+        x, y = result.values.get(cost, np.zeros(0))[order] / scale, result.values.get("acc", np.zeros(0))[order]
+        ax.errorbar(x, y, yerr=result.values["acc_std"][order] if len(order) and result.values["acc_std"].max() > 0
+                    else None, fmt="-o", ms=3, lw=1, color="tab:blue", label=f"front ({len(x)} subnets)")
+        device = cost.split(":", 1)[1] if cost.startswith("latency:") else None
+        if device and device in result.problem.budgets:
+            ax.axvline(result.problem.budgets[device], color="tab:red", lw=0.8, ls="--",
+                       label=f"budget {result.problem.budgets[device]:g} ms")
+        if best is not None:
+            bx = best["latency_ms"][device] if device else best[cost] / scale
+            ax.scatter([bx], [best["accuracy"]], marker="*", s=140, color="tab:red", zorder=5, label="best within budget")
+        ax.set_xlabel(f"{device} latency (ms)" if device else f"{cost} ({unit})")
+        ax.set_ylabel("predicted top-1 (%)")
+        ax.legend(fontsize=7, loc="lower right")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{result.info.get('strategy', '')}: hypervolume {result.hypervolume:.4f}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

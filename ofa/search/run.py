@@ -1,0 +1,91 @@
+"""From a run folder (or a space and a predictor bound to it) to a search result."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ofa.errors import OfaError
+from ofa.predictor.accuracy_data import describe, supernet_fingerprint
+from ofa.predictor.store import AccuracyPredictor, default_predictor_path, load_predictor
+from ofa.search.evaluator import Evaluator
+from ofa.search.problem import SubnetProblem
+from ofa.search.result import SearchResult, collect_result
+from ofa.search.strategies import Settings, run_strategy
+from ofa.spaces.space import SearchSpace
+from ofa.supernet.cost import CostTable
+
+
+def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int, tables: dict[str, Path] | None = None):
+    """device name -> (its table's predictor, table path); a table of another space, device or
+    head size is refused (the head entry is timed with a given number of classes)."""
+    from ofa.latency.predict import device_predictor
+
+    out = {}
+    for device in devices:
+        latency, path, name = device_predictor(device, space, (tables or {}).get(device))
+        if name in out:
+            raise OfaError(f"--device {device} is given twice")
+        if latency.table.num_classes != num_classes:
+            raise OfaError(f"{path} times a {latency.table.num_classes}-class head, the supernet has {num_classes} "
+                           f"classes; build a table with: ofa latency build --device {name} --space {space.name} "
+                           f"--num-classes {num_classes}")
+        out[name] = (latency, path)
+    return out
+
+
+def open_run_predictor(run: Path, predictor_path: Path | None) -> tuple[AccuracyPredictor, Path, int]:
+    """The predictor bound to this run's weights, its path, and the run's class count."""
+    from ofa.spaces import get_space
+    from ofa.train.run_folder import RunFolder
+
+    fingerprint = supernet_fingerprint(run)
+    space = get_space(fingerprint["space"])
+    path = Path(predictor_path or default_predictor_path(run))
+    if not path.is_file():
+        raise OfaError(f"no predictor at {path}; make one with: ofa predictor collect --supernet {run} && "
+                       f"ofa predictor train --supernet {run}")
+    predictor = load_predictor(path, space)
+    if predictor.supernet is not None and predictor.supernet != fingerprint:
+        raise OfaError(f"{path} learned from another supernet ({describe(predictor.supernet)}), not {run} "
+                       f"({describe(fingerprint)}); collect and train again for this run")
+    return predictor, path, int(RunFolder(Path(run)).read_info()["num_classes"])
+
+
+def check_budgets(evaluator: Evaluator, budgets: dict[str, float]) -> None:
+    ends = evaluator.extremes()
+    for device, budget in budgets.items():
+        low, high = ends["min"][f"latency:{device}"], ends["max"][f"latency:{device}"]
+        if budget < low:
+            raise OfaError(f"no subnet runs within {budget:g} ms on {device}: the smallest subnet takes {low:.3g} ms "
+                           f"and the largest {high:.3g} ms")
+
+
+def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], strategy: str, settings: Settings,
+           progress=None) -> SearchResult:
+    check_budgets(evaluator, budgets)
+    problem = SubnetProblem(evaluator, columns, budgets)
+    start = time.perf_counter()
+    run_strategy(strategy, problem, settings, progress)
+    seconds = time.perf_counter() - start
+    return collect_result(problem, {
+        "strategy": strategy, "seed": settings.seed, "population": settings.population,
+        "generations": settings.generations, "mutation_rate": settings.mutation_rate,
+        "seconds": round(seconds, 4), "seconds_evaluating": round(problem.seconds_evaluating, 4)})
+
+
+def make_evaluator(space: SearchSpace, predictor: AccuracyPredictor, devices: list[str], num_classes: int,
+                   tables: dict[str, Path] | None = None) -> tuple[Evaluator, dict[str, Path]]:
+    found = latency_predictors(space, devices, num_classes, tables)
+    return (Evaluator(space, predictor, {d: p for d, (p, _) in found.items()}, CostTable(space, num_classes)),
+            {d: path for d, (_, path) in found.items()})
+
+
+def random_cloud(evaluator: Evaluator, n: int = 1000, seed: int = 0):
+    """Random subnets across the whole size range, for the picture behind the front."""
+    from ofa.predictor.sampling import biased_genes
+
+    genes = biased_genes(evaluator.space, n, np.random.default_rng(seed))
+    return genes, evaluator(genes)

@@ -1,0 +1,166 @@
+"""Search strategies: one registry, one signature. Each spends `population x generations`
+evaluations of the same problem; what they found is the problem's archive.
+
+Single-objective strategies (evolution, REINFORCE) maximize accuracy under a cost budget. Given
+budgets, they search under them; given none, they split their evaluations over budgets spread
+across the range of the first cost objective, so that their archive forms a front too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ofa.errors import OfaError
+from ofa.search.operators import (MUTATION_RATE, CanonicalRepair, CanonicalSampling, HashDuplicates,
+                                  RandomResetMutation, random_genes, random_reset, uniform_crossover)
+from ofa.search.problem import SubnetProblem
+from ofa.spaces.subnet import active_slots, canonical_genes
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    population: int = 100
+    generations: int = 100
+    seed: int = 0
+    mutation_rate: float = MUTATION_RATE
+
+    @property
+    def evaluations(self) -> int:
+        return self.population * self.generations
+
+
+def _nsga2(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.operators.crossover.ux import UX
+    from pymoo.optimize import minimize
+
+    algorithm = NSGA2(pop_size=s.population, sampling=CanonicalSampling(), crossover=UX(),
+                      mutation=RandomResetMutation(s.mutation_rate), repair=CanonicalRepair(),
+                      eliminate_duplicates=HashDuplicates())
+    minimize(problem, algorithm, ("n_gen", s.generations), seed=s.seed, verbose=False,
+             callback=lambda alg: progress("search", alg.n_gen, s.generations))
+
+
+def _random(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+    rng = np.random.default_rng(s.seed)
+    for gen in range(1, s.generations + 1):
+        problem.evaluate_genes(random_genes(problem, s.population, rng))
+        progress("search", gen, s.generations)
+
+
+def budget_targets(problem: SubnetProblem, count: int = 5) -> list[tuple[str, dict[str, float]]]:
+    """The budgets single-objective strategies search under: the given ones, else `count`
+    budgets on the first cost, evenly between its smallest and largest subnet."""
+    if problem.budgets:
+        return [("latency", dict(problem.budgets))]
+    cost = next(c for c in problem.columns if c != "acc")
+    ends = problem.evaluator.extremes()
+    low, high = ends["min"][cost], ends["max"][cost]
+    return [(cost, {cost: float(b)}) for b in np.linspace(low, high, count + 2)[1:-1]]
+
+
+def _feasible(values: dict[str, np.ndarray], cost: str, budget: dict[str, float]) -> np.ndarray:
+    ok = np.ones(len(values["acc"]), dtype=bool)
+    for key, limit in budget.items():
+        ok &= values[key if cost != "latency" else f"latency:{key}"] <= limit
+    return ok
+
+
+def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+    """Once-for-all's evolution: keep the best quarter as parents, refill with half mutants and
+    the rest uniform crossovers; only subnets within the budget enter the population."""
+    rng = np.random.default_rng(s.seed)
+    space = problem.evaluator.space
+    targets = budget_targets(problem)
+    share = s.evaluations // len(targets)
+    n_parents, n_mutants = max(2, s.population // 4), s.population // 2
+    done = 0
+    for cost, budget in targets:
+        start = problem.evaluations
+        pop_genes = np.zeros((0, problem.n_var), dtype=np.int64)
+        pop_acc = np.zeros(0)
+        while len(pop_genes) < s.population and problem.evaluations - start < share:
+            genes = random_genes(problem, s.population, rng)
+            _, _, v = problem.evaluate_genes(genes)
+            ok = _feasible(v, cost, budget)
+            pop_genes, pop_acc = np.concatenate([pop_genes, genes[ok]]), np.concatenate([pop_acc, v["acc"][ok]])
+        while problem.evaluations - start < share and len(pop_genes) >= 2:
+            order = np.argsort(-pop_acc)[:n_parents]
+            parents, parent_acc = pop_genes[order], pop_acc[order]
+            mutants = random_reset(parents[rng.integers(0, len(parents), n_mutants)], problem.upper,
+                                   s.mutation_rate, rng)
+            pairs = rng.integers(0, len(parents), (s.population - n_parents - n_mutants, 2))
+            children = np.concatenate([mutants, uniform_crossover(parents[pairs[:, 0]], parents[pairs[:, 1]], rng)])
+            children = canonical_genes(space, children[: max(0, share - (problem.evaluations - start))])
+            _, _, v = problem.evaluate_genes(children)
+            ok = _feasible(v, cost, budget)
+            pop_genes = np.concatenate([parents, children[ok]])
+            pop_acc = np.concatenate([parent_acc, v["acc"][ok]])
+            progress("search", min(s.generations, (done + problem.evaluations - start) // s.population), s.generations)
+        done += problem.evaluations - start
+    progress("search", s.generations, s.generations)
+
+
+def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: float = 0.2) -> None:
+    """REINFORCE: an independent categorical distribution per gene, updated with the policy
+    gradient of reward = accuracy - 100 x (relative overshoot of the budget), against a
+    moving-average baseline; genes of unused slots get no gradient (they change nothing)."""
+    rng = np.random.default_rng(s.seed)
+    space = problem.evaluator.space
+    width = int(problem.upper.max()) + 1
+    valid = np.arange(width)[None, :] <= problem.upper[:, None]
+    n_stages, n_blocks = len(space.stages), space.num_blocks
+    targets = budget_targets(problem)
+    share = s.evaluations // len(targets)
+    done = 0
+    for cost, budget in targets:
+        logits = np.where(valid, 0.0, -np.inf)
+        baseline = None
+        start = problem.evaluations
+        while problem.evaluations - start < share:
+            n = min(s.population, share - (problem.evaluations - start))
+            p = np.exp(logits - logits.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            draws = (rng.random((n, problem.n_var, 1)) > np.cumsum(p, axis=1)[None]).sum(axis=2)
+            genes = np.minimum(draws, problem.upper)
+            _, _, v = problem.evaluate_genes(genes)
+            overshoot = np.zeros(n)
+            for key, limit in budget.items():
+                value = v[key if cost != "latency" else f"latency:{key}"]
+                overshoot = np.maximum(overshoot, value / limit - 1.0)
+            reward = v["acc"] - 100.0 * np.maximum(overshoot, 0.0)
+            baseline = reward.mean() if baseline is None else 0.9 * baseline + 0.1 * reward.mean()
+            advantage = (reward - baseline) / (reward.std() + 1e-8)
+            used = np.ones((n, problem.n_var), dtype=bool)
+            slots = active_slots(space, genes)
+            used[:, 1 + n_stages : 1 + n_stages + n_blocks] = slots
+            used[:, 1 + n_stages + n_blocks :] = slots
+            onehot = np.arange(width)[None, None, :] == genes[:, :, None]
+            grad = ((onehot - p[None]) * (advantage[:, None] * used)[:, :, None]).mean(axis=0)
+            logits = np.where(valid, logits + lr * grad * width, -np.inf)
+            progress("search", min(s.generations, (done + problem.evaluations - start) // s.population), s.generations)
+        done += problem.evaluations - start
+    progress("search", s.generations, s.generations)
+
+
+STRATEGIES: dict[str, tuple[str, Callable[[SubnetProblem, Settings, Progress], None]]] = {
+    "nsga2": ("NSGA-II (pymoo): uniform crossover, random-reset mutation, no duplicates", _nsga2),
+    "random": ("uniformly random subnets", _random),
+    "evolution": ("once-for-all's evolution: best accuracy under a budget", _evolution),
+    "reinforce": ("REINFORCE policy gradient over per-gene choices, under a budget", _reinforce),
+}
+
+
+def run_strategy(name: str, problem: SubnetProblem, settings: Settings, progress: Progress | None = None) -> None:
+    if name not in STRATEGIES:
+        raise OfaError(f"unknown strategy '{name}'; choose one of: {', '.join(STRATEGIES)}")
+    if settings.population < 2 or settings.generations < 1:
+        raise OfaError("--population must be at least 2 and --generations at least 1")
+    if not 0 < settings.mutation_rate <= 1:
+        raise OfaError(f"--mutation-rate must be in (0, 1], got {settings.mutation_rate}")
+    STRATEGIES[name][1](problem, settings, progress or (lambda *a: None))
