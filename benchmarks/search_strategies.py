@@ -16,7 +16,8 @@ import argparse
 import statistics
 
 from ofa.search.run import make_evaluator, open_run_predictor, search
-from ofa.search.strategies import STRATEGIES, Settings
+from ofa.search.settings import Settings
+from ofa.search.strategies import STRATEGIES
 
 
 def main() -> None:

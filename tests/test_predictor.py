@@ -133,7 +133,7 @@ def test_report_metrics_on_hand_made_rankings():
     by = np.repeat(np.arange(4), 5)
     predicted = np.concatenate([np.arange(5)[::-1] + 10 * b for b in range(4)]).astype(float)
     assert tau_in_bins(measured, predicted, by, bins=4) == pytest.approx(-1.0)
-    assert kendall_tau(measured, predicted) > 0.7
+    assert kendall_tau(measured, predicted) > 0.5
 
 
 def test_cli_train_and_show_report(run_cli, trained_run):

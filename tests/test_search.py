@@ -15,7 +15,8 @@ from ofa.search.evaluator import objective_columns
 from ofa.search.operators import random_reset, uniform_crossover
 from ofa.search.problem import SubnetProblem
 from ofa.search.run import make_evaluator, open_run_predictor, search
-from ofa.search.strategies import STRATEGIES, Settings
+from ofa.search.settings import Settings
+from ofa.search.strategies import STRATEGIES
 from ofa.spaces import encode, gene_bounds, get_space, sample_subnet
 from ofa.supernet import subnet_cost
 
@@ -50,7 +51,9 @@ def test_random_reset_changes_genes_at_the_rate_set(rate):
     assert abs(changed.mean() - rate) < 0.01  # every selected gene really moves
     assert ((children >= 0) & (children <= upper)).all()
     other = uniform_crossover(parents, children, rng)
-    assert ((other == parents) | (other == children)).all() and 0.4 < (other == parents).mean() < 0.6 + rate
+    differ = parents != children
+    assert ((other == parents) | (other == children)).all()
+    assert 0.45 < (other == parents)[differ].mean() < 0.55  # where the parents differ, half from each
 
 
 def test_pymoo_polynomial_mutation_barely_moves_three_way_genes():
@@ -70,7 +73,7 @@ def test_problem_evaluates_a_population_in_one_call_as_subnets_one_by_one(evalua
     space = evaluator.space
     subnets = [sample_subnet(space, "uniform", i) for i in range(25)] + [sample_subnet(space, k) for k in ("max", "min")]
     genes = np.stack([encode(space, s) for s in subnets])
-    problem = SubnetProblem(evaluator, ["acc", "latency:cpu", "macs"], {"cpu": 1.0})
+    problem = SubnetProblem(evaluator, ["acc", "latency:cpu", "macs"], {"cpu": 4.4})
     f, g, values = problem.evaluate_genes(genes)
     table = load_table(searchable[1] / "latency" / "cpu" / "tiny.json")
     for i, s in enumerate(subnets):
@@ -78,26 +81,26 @@ def test_problem_evaluates_a_population_in_one_call_as_subnets_one_by_one(evalua
         assert f[i, 0] == pytest.approx(100 - acc[0])
         assert f[i, 1] == pytest.approx(LatencyPredictor(table, space).predict([s])[0])
         assert f[i, 2] == subnet_cost(space, s, 3).macs
-        assert g[i, 0] == pytest.approx(f[i, 1] - 1.0)
+        assert g[i, 0] == pytest.approx(f[i, 1] - 4.4)
     assert problem.evaluations == len(subnets)
 
 
 def test_nsga2_front_is_feasible_non_dominated_and_reproducible(evaluator):
-    runs = [search(evaluator, ["acc", "latency:cpu"], {"cpu": 1.5}, "nsga2", Settings(30, 15, seed)) for seed in (3, 3, 4)]
+    runs = [search(evaluator, ["acc", "latency:cpu"], {"cpu": 4.4}, "nsga2", Settings(30, 15, seed)) for seed in (3, 3, 4)]
     a, b, c = runs
     assert [p["subnet"] for p in a.front()] == [p["subnet"] for p in b.front()]  # same seed, same front
     assert a.hypervolume == b.hypervolume and 0 < a.hypervolume <= 1
     assert [p["subnet"] for p in a.front()] != [p["subnet"] for p in c.front()]
     lat, err = a.values["latency:cpu"], 100 - a.values["acc"]
-    assert (lat <= 1.5).all() and (np.diff(lat) >= 0).all() and (np.diff(err) < 0).all()  # a staircase
-    assert a.problem.evaluations == 30 * 15
+    assert (lat <= 4.4).all() and (np.diff(lat) >= 0).all() and (np.diff(err) < 0).all()  # a staircase
+    assert 0.95 * 30 * 15 <= a.problem.evaluations <= 30 * 15  # duplicates may leave a generation short
     best = a.best()
-    assert best["accuracy"] == max(p["accuracy"] for p in a.front()) and best["latency_ms"]["cpu"] <= 1.5
+    assert best["accuracy"] == max(p["accuracy"] for p in a.front()) and best["latency_ms"]["cpu"] <= 4.4
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_every_strategy_spends_its_evaluations_and_finds_a_front(evaluator, strategy):
-    for budgets in ({}, {"cpu": 1.5}):
+    for budgets in ({}, {"cpu": 4.4}):
         result = search(evaluator, ["acc", "latency:cpu"], budgets, strategy, Settings(20, 10, 0))
         assert 0 < result.problem.evaluations <= 200 and len(result.front()) > 0 and result.hypervolume > 0
         assert all(p["latency_ms"]["cpu"] <= budgets.get("cpu", np.inf) for p in result.front())
@@ -117,7 +120,7 @@ def test_three_objectives_and_two_devices(evaluator, searchable, monkeypatch):
     two, _ = make_evaluator(predictor.space, predictor, ["cpu", "cuda-torch"], classes)
     columns = objective_columns(["acc", "latency", "macs"], ["cpu", "cuda-torch"])
     assert columns == ["acc", "latency:cpu", "latency:cuda-torch", "macs"]
-    result = search(two, columns, {"cpu": 2.0, "cuda-torch": 2.0}, "nsga2", Settings(20, 5, 0))
+    result = search(two, columns, {"cpu": 4.4, "cuda-torch": 4.4}, "nsga2", Settings(20, 5, 0))
     point = result.front()[0]
     assert set(point["latency_ms"]) == {"cpu", "cuda-torch"} and point["macs"] > 0 and point["params"] > 0
 
@@ -136,12 +139,12 @@ def test_cli_search_writes_front_json_csv_and_plot(run_cli, searchable, monkeypa
     run, tables = searchable
     monkeypatch.chdir(tables)
     out = tmp_path / "s"
-    code, stdout, err = run_cli("search", "--supernet", str(run), "--device", "cpu", "--latency", "1.5ms",
+    code, stdout, err = run_cli("search", "--supernet", str(run), "--device", "cpu", "--latency", "4.4ms",
                                 "--objectives", "acc,latency,macs", "--generations", "10", "--population", "20",
                                 "--out", str(out), "--json", "-q")
     assert code == 0, err
     result = json.loads(stdout)
-    assert {"hypervolume", "front", "best"} <= set(result) and result["best"]["latency_ms"]["cpu"] <= 1.5
+    assert {"hypervolume", "front", "best"} <= set(result) and result["best"]["latency_ms"]["cpu"] <= 4.4
     assert set(result["front"][0]) == {"subnet", "accuracy", "accuracy_std", "latency_ms", "macs", "params"}
     assert json.loads((out / "front.json").read_text())["front"] == result["front"]
     assert (out / "front.csv").read_text().count("\n") == len(result["front"]) + 1
@@ -178,7 +181,7 @@ def test_cli_search_refuses_a_predictor_of_other_weights_or_a_table_of_other_cla
     info = json.loads((run / "predictor" / "predictor.json").read_text())
     other = dict(info, supernet=dict(info["supernet"], weights_sha256="f" * 64))
     (tmp_path / "p.json").write_text(json.dumps(other))
-    (tmp_path / "p.safetensors").write_bytes((run / "predictor" / "predictor.safetensors").read_bytes())
+    (tmp_path / info["weights"]).write_bytes((run / "predictor" / info["weights"]).read_bytes())
     code, _, err = run_cli("search", "--supernet", str(run), "-d", "cpu", "--predictor", str(tmp_path / "p.json"))
     assert code == 2 and "another supernet" in err and len(err.strip().splitlines()) == 1
 

@@ -16,7 +16,7 @@ app = typer.Typer(
         "whole size range (BN re-calibrated, on images training never used); `train` fits a model on "
         "them and reports how well it ranks held-out subnets; `show` prints that report.\n\n"
         "  ofa predictor collect --supernet runs/quick -n 200\n\n"
-        "  ofa predictor train --supernet runs/quick --model ensemble"
+        "  ofa predictor train --supernet runs/quick"
     ),
     no_args_is_help=True,
 )
@@ -56,7 +56,7 @@ def collect_cmd(
 @app.command("train")
 def train_cmd(
     supernet: Path = SUPERNET,
-    model: str = typer.Option("ensemble", "--model", "-m", help="mlp, ensemble, trees or boosting (see `ofa predictor models`)."),
+    model: str = typer.Option("trees", "--model", "-m", help="mlp, ensemble, trees or boosting (see `ofa predictor models`); trees ranks best in BENCHMARKS.md."),
     data: Optional[Path] = typer.Option(None, help="Accuracy data file (default: RUN/predictor/accuracy.jsonl)."),
     out: Optional[Path] = typer.Option(None, help="Predictor file (default: RUN/predictor/predictor.json, beside .safetensors and .png)."),
     device: Optional[str] = typer.Option(None, "--device", "-d", help="Rank quality inside bins of latency on this device (default: bins of MACs)."),

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from ofa.errors import OfaError
+from ofa.search.settings import MUTATION_RATE
 
 
 def search_cmd(
@@ -19,7 +20,7 @@ def search_cmd(
     strategy: str = typer.Option("nsga2", help="nsga2, random, evolution or reinforce."),
     generations: int = typer.Option(100, min=1, help="Generations (evaluations = population x generations)."),
     population: int = typer.Option(100, min=2, help="Population size."),
-    mutation_rate: float = typer.Option(0.1, help="Share of genes a mutation changes (random reset)."),
+    mutation_rate: float = typer.Option(MUTATION_RATE, help="NSGA-II: share of genes a mutation changes (random reset)."),
     seed: int = typer.Option(0, help="Same seed, same front."),
     predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
     out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search)."),
@@ -43,7 +44,8 @@ def search_cmd(
     from ofa.search.evaluator import objective_columns
     from ofa.search.run import make_evaluator, open_run_predictor, random_cloud, search
     from ofa.search.result import write_result
-    from ofa.search.strategies import STRATEGIES, Settings
+    from ofa.search.settings import Settings
+    from ofa.search.strategies import STRATEGIES
 
     if strategy not in STRATEGIES:
         raise OfaError(f"unknown strategy '{strategy}'; choose one of: {', '.join(STRATEGIES)}")

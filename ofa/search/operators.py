@@ -15,11 +15,8 @@ from pymoo.core.mutation import Mutation
 from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 
+from ofa.search.settings import MUTATION_RATE
 from ofa.spaces.subnet import canonical_genes
-
-# Default per-gene mutation rate. Over the 46 genes of the MobileNetV3 spaces, 0.1 changes about
-# 4.6 genes a child (as once-for-all's evolution does); benchmarks/search_strategies.py compares rates.
-MUTATION_RATE = 0.1
 
 
 def random_reset(genes: np.ndarray, upper: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:

@@ -24,11 +24,19 @@ def plot_front(result, cloud: tuple[np.ndarray, dict[str, np.ndarray]], path: Pa
         order = np.argsort(result.values[cost]) if len(result.genes) else []
         x, y = result.values.get(cost, np.zeros(0))[order] / scale, result.values.get("acc", np.zeros(0))[order]
         ax.errorbar(x, y, yerr=result.values["acc_std"][order] if len(order) and result.values["acc_std"].max() > 0
-                    else None, fmt="-o", ms=3, lw=1, color="tab:blue", label=f"front ({len(x)} subnets)")
+                    else None, fmt="-o", ms=3, lw=1, color="tab:blue", ecolor=(0.12, 0.47, 0.71, 0.25),
+                    label=f"front ({len(x)} subnets, ± predictor spread)")
         device = cost.split(":", 1)[1] if cost.startswith("latency:") else None
         if device and device in result.problem.budgets:
             ax.axvline(result.problem.budgets[device], color="tab:red", lw=0.8, ls="--",
                        label=f"budget {result.problem.budgets[device]:g} ms")
+        checked = result.info.get("check", {}).get("points", [])
+        if checked:
+            where = {p["subnet"]: p for p in result.front()}
+            cx = [where[c["subnet"]]["latency_ms"][device] if device else where[c["subnet"]][cost] / scale
+                  for c in checked]
+            ax.scatter(cx, [c["measured"] for c in checked], marker="x", s=30, color="tab:orange", zorder=4,
+                       label=f"measured (--check {len(checked)})")
         if best is not None:
             bx = best["latency_ms"][device] if device else best[cost] / scale
             ax.scatter([bx], [best["accuracy"]], marker="*", s=140, color="tab:red", zorder=5, label="best within budget")

@@ -13,7 +13,8 @@ from ofa.predictor.store import AccuracyPredictor, default_predictor_path, load_
 from ofa.search.evaluator import Evaluator
 from ofa.search.problem import SubnetProblem
 from ofa.search.result import SearchResult, collect_result
-from ofa.search.strategies import Settings, run_strategy
+from ofa.search.settings import Settings
+from ofa.search.strategies import run_strategy
 from ofa.spaces.space import SearchSpace
 from ofa.supernet.cost import CostTable
 

@@ -8,30 +8,18 @@ across the range of the first cost objective, so that their archive forms a fron
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.search.operators import (MUTATION_RATE, CanonicalRepair, CanonicalSampling, HashDuplicates,
+from ofa.search.operators import (CanonicalRepair, CanonicalSampling, HashDuplicates,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
 from ofa.search.problem import SubnetProblem
+from ofa.search.settings import Settings
 from ofa.spaces.subnet import active_slots, canonical_genes
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Settings:
-    population: int = 100
-    generations: int = 100
-    seed: int = 0
-    mutation_rate: float = MUTATION_RATE
-
-    @property
-    def evaluations(self) -> int:
-        return self.population * self.generations
 
 
 def _nsga2(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
@@ -71,9 +59,13 @@ def _feasible(values: dict[str, np.ndarray], cost: str, budget: dict[str, float]
     return ok
 
 
+OFA_MUTATE_PROB = 0.1  # once-for-all's evolution mutates each gene with this probability
+
+
 def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
-    """Once-for-all's evolution: keep the best quarter as parents, refill with half mutants and
-    the rest uniform crossovers; only subnets within the budget enter the population."""
+    """Once-for-all's evolution at its own settings: keep the best quarter as parents, refill with
+    half mutants (each gene reset w.p. 0.1) and the rest uniform crossovers; only subnets within
+    the budget enter the population."""
     rng = np.random.default_rng(s.seed)
     space = problem.evaluator.space
     targets = budget_targets(problem)
@@ -93,7 +85,7 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
             order = np.argsort(-pop_acc)[:n_parents]
             parents, parent_acc = pop_genes[order], pop_acc[order]
             mutants = random_reset(parents[rng.integers(0, len(parents), n_mutants)], problem.upper,
-                                   s.mutation_rate, rng)
+                                   OFA_MUTATE_PROB, rng)
             pairs = rng.integers(0, len(parents), (s.population - n_parents - n_mutants, 2))
             children = np.concatenate([mutants, uniform_crossover(parents[pairs[:, 0]], parents[pairs[:, 1]], rng)])
             children = canonical_genes(space, children[: max(0, share - (problem.evaluations - start))])
