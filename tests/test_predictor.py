@@ -160,3 +160,7 @@ def test_cli_collect_prints_a_summary(run_cli, trained_run, tmp_path):
     assert "2 subnets measured" in out
     code, _, err = run_cli("predictor", "collect", "--supernet", str(tmp_path), "-n", "2")
     assert code == 2 and "not a supernet run" in err
+    (tmp_path / "file").write_text("x")
+    for out, message in ((tmp_path, "is a folder"), (tmp_path / "file" / "c.jsonl", "cannot write")):
+        code, _, err = run_cli("predictor", "collect", "--supernet", str(trained_run), "-n", "1", "--out", str(out))
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -59,6 +59,8 @@ def search_cmd(
     settings = Settings(population, generations, seed, mutation_rate)
     pred, pred_path, num_classes = open_run_predictor(supernet, predictor)
     out = out or Path(supernet) / "search"
+    if out.exists() and not out.is_dir():
+        raise OfaError(f"--out {out} is a file; give a folder for front.json, front.csv and front.png")
     checks = []
     with progress_bar(quiet) as progress:
         for round_ in range(refine + 1):

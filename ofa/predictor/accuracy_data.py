@@ -99,10 +99,15 @@ def open_accuracy_data(path: Path, supernet: dict[str, str], settings: dict[str,
     """The data file at `path`, created if absent; refused when it belongs to other weights or was
     measured with other settings (mixing them would train the predictor on two different tasks)."""
     path = Path(path)
+    if path.is_dir():
+        raise OfaError(f"{path} is a folder; give a file for the accuracy data (e.g. {path / 'accuracy.jsonl'})")
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"format": DATA_FORMAT, "supernet": supernet, "settings": settings}) + "\n",
-                        encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"format": DATA_FORMAT, "supernet": supernet, "settings": settings}) + "\n",
+                            encoding="utf-8")
+        except OSError as e:
+            raise OfaError(f"cannot write accuracy data to {path}: {e.strerror or e}") from None
         return AccuracyData(path, supernet, settings)
     data = read_accuracy_data(path)
     check_supernet(data.supernet, supernet, str(path))

@@ -43,7 +43,10 @@ def save_predictor(predictor: AccuracyPredictor, path: Path) -> Path:
     from safetensors.numpy import save_file
 
     path = Path(path).with_suffix(".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OfaError(f"cannot write the predictor to {path}: {e.strerror or e}") from None
     weights = path.with_suffix(".safetensors")
     tmp = weights.with_name(f".{weights.name}.tmp")
     save_file({k: np.ascontiguousarray(v) for k, v in predictor.model.arrays.items()}, str(tmp))
