@@ -213,4 +213,6 @@ def test_check_measures_along_the_front_and_refine_learns_from_it(run_cli, searc
     rows = read_accuracy_data(default_data_path(run)).rows
     assert len(rows) == before + sum(r["k"] for r in result["refine"])
     assert {r["source"] for r in rows[before:]} == {"check"}
+    measured = [r["subnet"] for r in rows]
+    assert len(set(measured)) == len(measured)  # a check never re-measures what the predictor learned
     assert (run / "predictor" / "predictor.safetensors").read_bytes() != predictor_before  # refit

@@ -20,16 +20,21 @@ def spread_along(n: int, k: int) -> np.ndarray:
 
 def check_front(run: Path, result: SearchResult, k: int, data_path: Path | None = None,
                 progress=None) -> dict[str, Any]:
-    """Measured with the same split and calibration as the predictor's labels; the rows are
-    appended to the accuracy data (source 'check'), so `--refine` can learn from them."""
+    """K front subnets not yet in the predictor's data, measured with the same split and calibration
+    as its labels; the rows are appended to the data (source 'check'), so `--refine` can learn
+    from them."""
     from ofa.predictor.collect import measure_rows, open_meter
 
     data = read_accuracy_data(Path(data_path or default_data_path(run)))
     check_supernet(data.supernet, supernet_fingerprint(run), str(data.path))
     s = data.settings
     meter = open_meter(run, s.get("data"), s.get("split", "val"), s.get("calib_images"))
-    idx = spread_along(len(result.genes), k)
-    subnets = [decode(result.problem.evaluator.space, result.genes[i]) for i in idx]
+    # only subnets the predictor has not learned from: a measured label it was fitted on says nothing
+    space = result.problem.evaluator.space
+    seen = data.measured()
+    fresh = np.array([i for i, g in enumerate(result.genes) if str(decode(space, g)) not in seen], dtype=int)
+    idx = fresh[spread_along(len(fresh), k)]
+    subnets = [decode(space, result.genes[i]) for i in idx]
     next_index = 1 + max((int(r.get("index", -1)) for r in data.rows if r.get("source") == "check"), default=-1)
     rows = measure_rows(meter, result.problem.evaluator.costs, subnets, "check", data, next_index, progress)
     predicted = result.values["acc"][idx]
