@@ -4,13 +4,12 @@ pymoo's polynomial mutation perturbs a real value and rounds it: with its defaul
 three choices almost never moves, so populations collapse to one architecture. Random reset
 replaces each gene, with probability `rate`, by one of its *other* choices, so the share of
 changed genes is exactly the rate. The repair keeps one gene vector per subnet (slots past a
-stage's depth set to 0), which is what duplicate elimination compares.
+stage's depth set to 0), so pymoo's duplicate elimination sees one gene vector per subnet.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from pymoo.core.duplicate import DuplicateElimination
 from pymoo.core.mutation import Mutation
 from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
@@ -58,18 +57,3 @@ class CanonicalSampling(Sampling):
 def random_genes(problem, n: int, rng: np.random.Generator) -> np.ndarray:
     genes = (rng.random((n, problem.upper.size)) * (problem.upper + 1)).astype(np.int64)
     return canonical_genes(problem.evaluator.space, genes)
-
-
-class HashDuplicates(DuplicateElimination):
-    """Exact duplicates by row hashing, O(n) instead of pymoo's O(n^2) pairwise distances
-    (repaired integer genes need no tolerance)."""
-
-    def _do(self, pop, other, is_duplicate):
-        x = np.rint(pop.get("X")).astype(np.int64)
-        seen = set() if other is None else {row.tobytes() for row in np.rint(other.get("X")).astype(np.int64)}
-        for i, row in enumerate(x):
-            key = row.tobytes()
-            if key in seen:
-                is_duplicate[i] = True
-            seen.add(key)
-        return is_duplicate

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.search.operators import (CanonicalRepair, CanonicalSampling, HashDuplicates,
+from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
 from ofa.search.problem import SubnetProblem
 from ofa.search.settings import Settings
@@ -29,7 +29,7 @@ def _nsga2(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
 
     algorithm = NSGA2(pop_size=s.population, sampling=CanonicalSampling(), crossover=UX(),
                       mutation=RandomResetMutation(s.mutation_rate), repair=CanonicalRepair(),
-                      eliminate_duplicates=HashDuplicates())
+                      eliminate_duplicates=True)
     minimize(problem, algorithm, ("n_gen", s.generations), seed=s.seed, verbose=False,
              callback=lambda alg: progress("search", alg.n_gen, s.generations))
 
