@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -18,11 +19,12 @@ from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
 from ofa.predictor.models import MODELS
 from ofa.predictor.train import design, evaluate_model, latency_of
 from ofa.spaces import get_space
+from ofa.train.run_folder import RunFolder
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--supernet", required=True)
+    ap.add_argument("--supernet", required=True, type=Path)
     ap.add_argument("--train", type=int, nargs="+", default=[100, 250, 500])
     ap.add_argument("--test", type=int, default=200)
     ap.add_argument("--device", default=None)
@@ -31,8 +33,9 @@ def main() -> None:
     data = read_accuracy_data(default_data_path(args.supernet))
     rows = sorted((r for r in data.rows if r.get("source") == "collect"), key=lambda r: r["index"])
     space = get_space(data.supernet["space"])
-    genes, top1, _ = design(space, rows)
-    by, by_name = latency_of(space, genes, args.device, 10)
+    genes, top1 = design(space, rows)
+    num_classes = int(RunFolder(args.supernet).read_info()["num_classes"])
+    by, by_name = latency_of(space, genes, args.device, num_classes)
     test = np.arange(len(top1) - args.test, len(top1))
     print(f"{len(top1)} subnets, top-1 {top1.min():.1f}-{top1.max():.1f}% (sd {top1.std():.2f}); "
           f"test: last {len(test)}; bins by {by_name}")

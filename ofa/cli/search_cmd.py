@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -62,9 +63,9 @@ def search_cmd(
     if out.exists() and not out.is_dir():
         raise OfaError(f"--out {out} is a file; give a folder for front.json, front.csv and front.png")
     checks = []
+    evaluator, tables = make_evaluator(pred.space, pred, devices, num_classes)
     with progress_bar(quiet) as progress:
         for round_ in range(refine + 1):
-            evaluator, tables = make_evaluator(pred.space, pred, devices, num_classes)
             result = search(evaluator, columns, budgets, strategy, settings, progress)
             if check:
                 from ofa.search.check import check_front
@@ -78,6 +79,7 @@ def search_cmd(
                 train_predictor(supernet, read_accuracy_data(default_data_path(supernet)), pred.model.kind,
                                 pred_path, seed=pred.meta.get("seed", 0))
                 pred = load_predictor(pred_path, pred.space)
+                evaluator = replace(evaluator, predictor=pred)  # the tables stay as they are
     result.info.update({"predictor": str(pred_path), "tables": {d: str(p) for d, p in tables.items()}})
     if checks:
         result.info["check"] = checks[-1]

@@ -21,13 +21,11 @@ from ofa.spaces.subnet import encode, to_subnet
 HOLDOUT = 0.2
 
 
-def design(space: SearchSpace, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gene vectors, measured top-1 and MACs of the rows (each subnet once: the latest row wins)."""
+def design(space: SearchSpace, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Gene vectors and measured top-1 of the rows (each subnet once: the latest row wins)."""
     latest = {r["subnet"]: r for r in rows}
     genes = np.stack([encode(space, to_subnet(space, s)) for s in latest])
-    top1 = np.array([float(r["top1"]) for r in latest.values()])
-    macs = np.array([float(r.get("macs", 0)) for r in latest.values()])
-    return genes, top1, macs
+    return genes, np.array([float(r["top1"]) for r in latest.values()])
 
 
 def holdout_split(n: int, seed: int, share: float = HOLDOUT) -> tuple[np.ndarray, np.ndarray]:
@@ -57,12 +55,12 @@ def latency_of(space: SearchSpace, genes: np.ndarray, device: str | None, num_cl
     return latency.predict_genes(genes), f"latency on {name}"
 
 
-def train_predictor(run: Path, data: AccuracyData, kind: str = "mlp", out: Path | None = None,
+def train_predictor(run: Path, data: AccuracyData, kind: str = "trees", out: Path | None = None,
                     device: str | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
     fingerprint = supernet_fingerprint(run)
     check_supernet(data.supernet, fingerprint, str(data.path))
     space = get_space(fingerprint["space"])
-    genes, top1, _ = design(space, data.rows)
+    genes, top1 = design(space, data.rows)
     if len(top1) < 10:
         raise OfaError(f"{data.path} holds {len(top1)} measured subnets; collect at least 10 to train a predictor")
     from ofa.train.run_folder import RunFolder

@@ -41,22 +41,27 @@ def _random(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
         progress("search", gen, s.generations)
 
 
-def budget_targets(problem: SubnetProblem, count: int = 5) -> list[tuple[str, dict[str, float]]]:
-    """The budgets single-objective strategies search under: the given ones, else `count`
-    budgets on the first cost, evenly between its smallest and largest subnet."""
+def budget_targets(problem: SubnetProblem, count: int = 5) -> list[dict[str, float]]:
+    """The budgets single-objective strategies search under, keyed by the value they limit
+    ('latency:cpu', 'macs'): the given ones, else `count` budgets on the first cost, evenly
+    between its smallest and largest subnet."""
     if problem.budgets:
-        return [("latency", dict(problem.budgets))]
+        return [{f"latency:{d}": b for d, b in problem.budgets.items()}]
     cost = next(c for c in problem.columns if c != "acc")
     ends = problem.evaluator.extremes()
     low, high = ends["min"][cost], ends["max"][cost]
-    return [(cost, {cost: float(b)}) for b in np.linspace(low, high, count + 2)[1:-1]]
+    return [{cost: float(b)} for b in np.linspace(low, high, count + 2)[1:-1]]
 
 
-def _feasible(values: dict[str, np.ndarray], cost: str, budget: dict[str, float]) -> np.ndarray:
+def _feasible(values: dict[str, np.ndarray], budget: dict[str, float]) -> np.ndarray:
     ok = np.ones(len(values["acc"]), dtype=bool)
     for key, limit in budget.items():
-        ok &= values[key if cost != "latency" else f"latency:{key}"] <= limit
+        ok &= values[key] <= limit
     return ok
+
+
+def _progress(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+    progress("search", min(s.generations, problem.evaluations // s.population), s.generations)
 
 
 OFA_MUTATE_PROB = 0.1  # once-for-all's evolution mutates each gene with this probability
@@ -71,15 +76,14 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
     targets = budget_targets(problem)
     share = s.evaluations // len(targets)
     n_parents, n_mutants = max(2, s.population // 4), s.population // 2
-    done = 0
-    for cost, budget in targets:
+    for budget in targets:
         start = problem.evaluations
         pop_genes = np.zeros((0, problem.n_var), dtype=np.int64)
         pop_acc = np.zeros(0)
         while len(pop_genes) < s.population and problem.evaluations - start < share:
             genes = random_genes(problem, s.population, rng)
             _, _, v = problem.evaluate_genes(genes)
-            ok = _feasible(v, cost, budget)
+            ok = _feasible(v, budget)
             pop_genes, pop_acc = np.concatenate([pop_genes, genes[ok]]), np.concatenate([pop_acc, v["acc"][ok]])
         while problem.evaluations - start < share and len(pop_genes) >= 2:
             order = np.argsort(-pop_acc)[:n_parents]
@@ -90,11 +94,10 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
             children = np.concatenate([mutants, uniform_crossover(parents[pairs[:, 0]], parents[pairs[:, 1]], rng)])
             children = canonical_genes(space, children[: max(0, share - (problem.evaluations - start))])
             _, _, v = problem.evaluate_genes(children)
-            ok = _feasible(v, cost, budget)
+            ok = _feasible(v, budget)
             pop_genes = np.concatenate([parents, children[ok]])
             pop_acc = np.concatenate([parent_acc, v["acc"][ok]])
-            progress("search", min(s.generations, (done + problem.evaluations - start) // s.population), s.generations)
-        done += problem.evaluations - start
+            _progress(problem, s, progress)
     progress("search", s.generations, s.generations)
 
 
@@ -109,8 +112,7 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: floa
     n_stages, n_blocks = len(space.stages), space.num_blocks
     targets = budget_targets(problem)
     share = s.evaluations // len(targets)
-    done = 0
-    for cost, budget in targets:
+    for budget in targets:
         logits = np.where(valid, 0.0, -np.inf)
         baseline = None
         start = problem.evaluations
@@ -123,8 +125,7 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: floa
             _, _, v = problem.evaluate_genes(genes)
             overshoot = np.zeros(n)
             for key, limit in budget.items():
-                value = v[key if cost != "latency" else f"latency:{key}"]
-                overshoot = np.maximum(overshoot, value / limit - 1.0)
+                overshoot = np.maximum(overshoot, v[key] / limit - 1.0)
             reward = v["acc"] - 100.0 * np.maximum(overshoot, 0.0)
             baseline = reward.mean() if baseline is None else 0.9 * baseline + 0.1 * reward.mean()
             advantage = (reward - baseline) / (reward.std() + 1e-8)
@@ -135,8 +136,7 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: floa
             onehot = np.arange(width)[None, None, :] == genes[:, :, None]
             grad = ((onehot - p[None]) * (advantage[:, None] * used)[:, :, None]).mean(axis=0)
             logits = np.where(valid, logits + lr * grad * width, -np.inf)
-            progress("search", min(s.generations, (done + problem.evaluations - start) // s.population), s.generations)
-        done += problem.evaluations - start
+            _progress(problem, s, progress)
     progress("search", s.generations, s.generations)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet
-from ofa.supernet.config import BlockConfig, NetConfig, conv_out, net_config
+from ofa.spaces.subnet import Subnet, gather_slots
+from ofa.supernet.config import BlockConfig, NetConfig, conv_out, net_config, slot_blocks, template_config
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,6 @@ class CostTable:
     latency table (fixed parts per resolution, one entry per slot, kernel and expand)."""
 
     def __init__(self, space: SearchSpace, num_classes: int):
-        import numpy as np
-
-        from ofa.supernet.config import slot_blocks, template_config
-
         self.space = space
         n_res = len(space.resolutions)
         max_k = max(len(s.kernels) for s in space.stages)
@@ -93,6 +91,4 @@ class CostTable:
 
     def macs_params(self, genes):
         """(n, 2) array: MACs and parameters of each gene vector."""
-        from ofa.spaces.subnet import gather_slots
-
         return gather_slots(self.space, self.fixed, self.slots, genes)
