@@ -123,10 +123,13 @@ def write_synthetic_data(run, n: int = 120, seed: int = 0):
 
 def write_tiny_table(root, num_classes: int = 3, device: str = "cpu"):
     """A latency table for `tiny` with made-up entries at latency/<device>/tiny.json under root."""
-    from ofa.latency.table import save_table
+    from ofa.latency.host import this_host
+    from ofa.latency.table import Calibration, save_table
 
     from test_latency_table import synthetic_table
 
     table = synthetic_table("tiny", (16, 24, 32), num_classes)
     table.device = device
+    table.calibration = Calibration()  # fitted here: search uses it without recalibrating
+    table.provenance["calibrated_on"] = this_host()
     return save_table(table, root / "latency" / device / "tiny.json")

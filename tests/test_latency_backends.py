@@ -220,10 +220,17 @@ def test_fp16_refuses_ops_it_does_not_know():
         to_fp16(b"\xff\xfe garbage")
 
 
-def test_fp16_model_is_needed_only_on_tensorrt_11_and_later():
-    assert needs_fp16_model(11, "fp16") and needs_fp16_model(12, "fp16")
-    assert not needs_fp16_model(10, "fp16")
-    assert not needs_fp16_model(11, "fp32")
+def test_fp16_model_is_needed_only_where_the_fp16_builder_flag_is_gone():
+    from types import SimpleNamespace
+
+    from ofa.latency.backends.tensorrt_engine import strongly_typed_only
+
+    trt10 = SimpleNamespace(BuilderFlag=SimpleNamespace(FP16=1, TF32=2), __version__="10.9")
+    trt11 = SimpleNamespace(BuilderFlag=SimpleNamespace(TF32=2), __version__="11.0")
+    assert not strongly_typed_only(trt10) and strongly_typed_only(trt11)
+    assert needs_fp16_model(strongly_typed_only(trt11), "fp16")
+    assert not needs_fp16_model(strongly_typed_only(trt10), "fp16")
+    assert not needs_fp16_model(strongly_typed_only(trt11), "fp32")
 
 
 # -- backends that need what this machine may lack: one-line errors ------------------------------
@@ -306,12 +313,12 @@ def test_onnxruntime_cuda_measures_a_real_model(cuda, model_bytes, precision):
 @pytest.mark.tensorrt
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_tensorrt_builds_and_measures(tensorrt, model_bytes, precision):
-    from ofa.latency.backends.tensorrt_engine import build_engine, major_version
+    from ofa.latency.backends.tensorrt_engine import build_engine, strongly_typed_only
 
     engine_bytes = build_engine(model_bytes, (2, 3, 16, 16), precision)
     engine = tensorrt.Runtime(tensorrt.Logger(tensorrt.Logger.WARNING)).deserialize_cuda_engine(engine_bytes)
     assert engine is not None and engine.num_io_tensors == 2
-    if needs_fp16_model(major_version(tensorrt), precision):
+    if needs_fp16_model(strongly_typed_only(tensorrt), precision):
         assert engine.get_tensor_dtype("x") == tensorrt.DataType.HALF
     profile = quick("gpu-trt", precision=precision)
     assert_sane(get_backend("tensorrt").measure(model_bytes, profile.input_shape(16), profile), runs=7)

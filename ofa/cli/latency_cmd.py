@@ -34,7 +34,7 @@ def _resolve(device: str, space: str):
 def _load(profile, space, table_path: Optional[Path]):
     from ofa.latency.table import find_table, load_table
 
-    path = table_path or find_table(profile.name, space.name)
+    path = Path(table_path or find_table(profile.name, space.name))
     return path, load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
 
 
@@ -70,6 +70,37 @@ def build_cmd(
     if calibration_subnets:
         msg += f"; calibration: measured = {cal.scale:.3f} x sum + {cal.offset_ms:.3f} ms"
     typer.echo(f"{msg}; {took:.1f} s")
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
+    n: int = typer.Option(10, "-n", min=2, help="Whole subnets to measure (the largest and smallest among them)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Refit a table's calibration on this machine, in seconds, and record the host.
+
+    A table's parts keep their ratios from one machine to a sibling, but not their scale. Run this
+    when a table came from another machine (the shipped ones did); `ofa search` and `ofa specialize`
+    do it themselves for a local device's table calibrated elsewhere. A packaged table is left as
+    it is: the recalibrated copy goes to latency/<device>/<space>.json.
+    """
+    import time
+
+    from ofa.cli.progress import progress_bar
+    from ofa.latency.recalibrate import recalibrate
+
+    profile, space_ = _resolve(device, space)
+    path, t = _load(profile, space_, table)
+    before = t.calibration
+    start = time.perf_counter()
+    with progress_bar(quiet) as progress:
+        out = recalibrate(t, space_, profile, path, n, progress)
+    cal = t.calibration
+    was = f" (was {before.scale:.3f} x sum + {before.offset_ms:.3f} ms)" if before else ""
+    typer.echo(f"{out}: measured = {cal.scale:.3f} x sum + {cal.offset_ms:.3f} ms on host "
+               f"{t.provenance['calibrated_on']['host']}{was}; {len(cal.points)} subnets, "
+               f"{time.perf_counter() - start:.1f} s")
 
 
 @app.command("show")

@@ -27,6 +27,7 @@ def search_cmd(
     out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search)."),
     check: int = typer.Option(0, min=0, help="Measure the real accuracy of this many subnets along the front."),
     refine: int = typer.Option(0, min=0, help="Rounds of: add the checked subnets to the predictor data, refit, search again."),
+    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host (10 subnets, seconds); --no-calibrate uses it as it is, with a warning."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -63,8 +64,9 @@ def search_cmd(
     if out.exists() and not out.is_dir():
         raise OfaError(f"--out {out} is a file; give a folder for front.json, front.csv and front.png")
     checks = []
-    evaluator, tables = make_evaluator(pred.space, pred, devices, num_classes)
     with progress_bar(quiet) as progress:
+        evaluator, tables = make_evaluator(pred.space, pred, devices, num_classes, auto_calibrate=calibrate,
+                                           progress=progress, warn=warn)
         for round_ in range(refine + 1):
             result = search(evaluator, columns, budgets, strategy, settings, progress)
             if check:
@@ -90,6 +92,10 @@ def search_cmd(
         typer.echo(json.dumps(result.to_dict()))
         return
     report(result, paths)
+
+
+def warn(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 def report(result, paths) -> None:

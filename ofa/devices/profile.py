@@ -32,6 +32,9 @@ class DeviceProfile:
     rounds: int = 5  # timed runs spread over this many passes through a batch of models
     statistic: str = "median"  # which summary of the timed runs tables store and predict
     resolutions: tuple[int, ...]
+    # Hardware this profile is pinned to: text found in the CPU, GPU or board name of the machine
+    # (e.g. "Orin Nano"). None: whatever machine runs ofa and has the backend ("this CPU", "a GPU").
+    machine: str | None = None
 
     def input_shape(self, resolution: int, channels: int = 3) -> tuple[int, int, int, int]:
         """NCHW shape of one measured batch at `resolution`."""
@@ -119,8 +122,13 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
     if threads is not None:
         threads = _int_at_least(threads, 1, f"{source}.threads (or null for all cores)")
 
+    machine = d.get("machine")
+    if machine is not None and (not isinstance(machine, str) or not machine.strip()):
+        raise OfaError(f"{source}.machine: expected a non-empty piece of a CPU, GPU or board name, got {machine!r}")
+
     return DeviceProfile(
         name=name,
+        machine=machine.strip() if machine else None,
         backend=_backend(d["backend"], f"{source}.backend"),
         precision=precision,
         resolutions=tuple(sorted(res)),

@@ -15,6 +15,7 @@ from ofa import __version__
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
 from ofa.latency.backends import get_backend
+from ofa.latency.host import cpu_name, machine_id, this_host
 from ofa.latency.measure import measure_many, measure_subnets, part_item
 from ofa.latency.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
@@ -29,22 +30,12 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def provenance(profile: DeviceProfile) -> dict:
     backend = get_backend(profile.backend)
     return {
         "profile": profile.to_dict(),
         "backend": backend.name, "backend_version": backend.version(),
-        "host": socket.gethostname(), "platform": platform.platform(), "cpu": _cpu_name(),
+        "host": socket.gethostname(), "platform": platform.platform(), "cpu": cpu_name(), "machine": machine_id(),
         "ofa_version": __version__, "created": _now(),
     }
 
@@ -143,5 +134,6 @@ def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, p
     table.calibration = Calibration(float(scale), float(offset),
                                     tuple((str(s), float(a), float(b)) for s, a, b in zip(subnets, x, y)))
     table.provenance["calibrated"] = _now()
+    table.provenance["calibrated_on"] = this_host()
     save_table(table, path)
     return table.calibration

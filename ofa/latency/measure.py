@@ -58,3 +58,14 @@ def measure_subnets(space: SearchSpace, subnets: list[Subnet], profile: DevicePr
         if progress:
             progress(what, len(latencies), len(subnets))
     return latencies
+
+
+def measure_exported(onnx_path, model, profile: DeviceProfile) -> LatencyStats:
+    """An exported file on the profile's backend, as deployed: alone, at the profile's batch
+    (backends that time torch modules get the model it was exported from)."""
+    import onnx
+
+    backend = get_backend(profile.backend)
+    shape = profile.input_shape(model.config.resolution, model.config.in_channels)
+    item = model if backend.measure_module is not None else onnx.load(str(onnx_path))
+    return measure_many([(item, shape)], profile)[0]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ofa.errors import OfaError
@@ -71,15 +69,3 @@ class LatencyPredictor:
     def predict(self, subnets: list[Subnet], calibrated: bool = True) -> np.ndarray:
         genes = np.stack([encode(self.space, s) for s in subnets])
         return self.predict_genes(genes, calibrated)
-
-
-def device_predictor(device: str, space: SearchSpace, table_path: str | Path | None = None):
-    """(predictor, table path, profile name) for a device name or alias: its table from
-    ./latency, else the packaged one, checked against the device and the space."""
-    from ofa.devices import get_device
-    from ofa.latency.table import find_table, load_table
-
-    profile = get_device(device)
-    path = Path(table_path or find_table(profile.name, space.name))
-    table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
-    return LatencyPredictor(table, space), path, profile.name

@@ -49,10 +49,10 @@ def latency_of(space: SearchSpace, genes: np.ndarray, device: str | None, num_cl
         from ofa.supernet.cost import CostTable
 
         return CostTable(space, num_classes).macs_params(genes)[:, 0], "macs"
-    from ofa.latency.predict import device_predictor
+    from ofa.latency.recalibrate import open_device_table
 
-    latency, _, name = device_predictor(device, space)
-    return latency.predict_genes(genes), f"latency on {name}"
+    latency, _, profile = open_device_table(device, space, auto_calibrate=False)  # bins need ratios only
+    return latency.predict_genes(genes), f"latency on {profile.name}"
 
 
 def train_predictor(run: Path, data: AccuracyData, kind: str = "trees", out: Path | None = None,

@@ -19,21 +19,18 @@ from ofa.spaces.space import SearchSpace
 from ofa.supernet.cost import CostTable
 
 
-def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int, tables: dict[str, Path] | None = None):
-    """device name -> (its table's predictor, table path); a table of another space, device or
-    head size is refused (the head entry is timed with a given number of classes)."""
-    from ofa.latency.predict import device_predictor
+def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int, tables: dict[str, Path] | None = None,
+                       auto_calibrate: bool = True, progress=None, warn=None):
+    """device name -> (its table's predictor, table path), each opened by open_device_table."""
+    from ofa.latency.recalibrate import open_device_table
 
     out = {}
     for device in devices:
-        latency, path, name = device_predictor(device, space, (tables or {}).get(device))
-        if name in out:
+        latency, path, profile = open_device_table(device, space, (tables or {}).get(device), auto_calibrate,
+                                                   progress, warn, num_classes)
+        if profile.name in out:
             raise OfaError(f"--device {device} is given twice")
-        if latency.table.num_classes != num_classes:
-            raise OfaError(f"{path} times a {latency.table.num_classes}-class head, the supernet has {num_classes} "
-                           f"classes; build a table with: ofa latency build --device {name} --space {space.name} "
-                           f"--num-classes {num_classes}")
-        out[name] = (latency, path)
+        out[profile.name] = (latency, path)
     return out
 
 
@@ -78,8 +75,9 @@ def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], 
 
 
 def make_evaluator(space: SearchSpace, predictor: AccuracyPredictor, devices: list[str], num_classes: int,
-                   tables: dict[str, Path] | None = None) -> tuple[Evaluator, dict[str, Path]]:
-    found = latency_predictors(space, devices, num_classes, tables)
+                   tables: dict[str, Path] | None = None, **calibration) -> tuple[Evaluator, dict[str, Path]]:
+    """`calibration`: auto_calibrate, progress and warn, as latency_predictors takes them."""
+    found = latency_predictors(space, devices, num_classes, tables, **calibration)
     return (Evaluator(space, predictor, {d: p for d, (p, _) in found.items()}, CostTable(space, num_classes)),
             {d: path for d, (_, path) in found.items()})
 

@@ -44,20 +44,24 @@ def _tensorrt():
     return tensorrt
 
 
-def major_version(trt: Any) -> int:
-    return int(str(trt.__version__).split(".")[0])
+def strongly_typed_only(trt: Any) -> bool:
+    """TensorRT 11 dropped the FP16 builder flag (networks are strongly typed): told by the
+    feature itself, not by a version string."""
+    return not hasattr(trt.BuilderFlag, "FP16")
 
 
-def needs_fp16_model(trt_major: int, precision: str) -> bool:
-    """TensorRT >= 11 has no FP16 builder flag: FP16 must be in the model itself."""
-    return precision == "fp16" and trt_major >= 11
+def needs_fp16_model(strongly_typed: bool, precision: str) -> bool:
+    """Without an FP16 builder flag, FP16 must be in the model itself."""
+    return precision == "fp16" and strongly_typed
 
 
-def build_engine(onnx_bytes: bytes, input_shape: Sequence[int], precision: str = "fp32") -> bytes:
-    """A serialized engine for one fixed input shape (dynamic dims get a one-point profile)."""
+def build_engine(onnx_bytes: bytes, input_shape: Sequence[int], precision: str = "fp32",
+                 max_batch: int | None = None) -> bytes:
+    """A serialized engine for `input_shape`; with `max_batch`, a dynamic batch dimension may run
+    anything from 1 to `max_batch` images (tuned for `input_shape`'s batch)."""
     trt = _tensorrt()
-    major = major_version(trt)
-    if needs_fp16_model(major, precision):
+    strongly_typed = strongly_typed_only(trt)
+    if needs_fp16_model(strongly_typed, precision):
         from ofa.latency.backends.fp16 import to_fp16
 
         onnx_bytes = to_fp16(onnx_bytes)
@@ -75,11 +79,13 @@ def build_engine(onnx_bytes: bytes, input_shape: Sequence[int], precision: str =
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
-    if precision == "fp16" and major < 11:
+    if precision == "fp16" and not strongly_typed:
         config.set_flag(trt.BuilderFlag.FP16)
     if any(d < 0 for d in model_input.shape):
         opt = builder.create_optimization_profile()
-        opt.set_shape(model_input.name, shape, shape, shape)
+        low = (1, *shape[1:]) if max_batch else shape
+        high = (max(max_batch, shape[0]), *shape[1:]) if max_batch else shape
+        opt.set_shape(model_input.name, low, shape, high)
         config.add_optimization_profile(opt)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

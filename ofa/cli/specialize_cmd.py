@@ -1,0 +1,124 @@
+"""`ofa specialize` (the best subnet per device and budget, exported and verified) and `ofa export`
+(one chosen subnet)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ofa.errors import OfaError
+
+
+def _warn(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def specialize_cmd(
+    supernet: Path = typer.Option(..., "--supernet", help="A finished run folder with a trained predictor (`ofa predictor train`)."),
+    device: list[str] = typer.Option(..., "--device", "-d", help="Target device (repeat for a model family: one search serves all)."),
+    latency: list[str] = typer.Option(..., "--latency", "-l", help="Budget with a unit: 20ms, 0.02s, 20000us; DEVICE=20ms names the device (repeat: one model per device and budget)."),
+    out: Optional[Path] = typer.Option(None, help="Output folder, one subfolder per model (default: RUN/specialized)."),
+    finetune_epochs: int = typer.Option(0, min=0, help="Fine-tune each model this many epochs, distilled from the supernet's largest subnet (resumable)."),
+    formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt (tensorrt needs TensorRT here; else onnx writes build_engine.sh)."),
+    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host first (seconds); --no-calibrate warns instead."),
+    closed_loop: bool = typer.Option(True, "--closed-loop/--open-loop", help="On a device that is this machine, measure each exported model and take the next subnet when it misses the budget."),
+    generations: int = typer.Option(100, min=1, help="Search generations."),
+    population: int = typer.Option(100, min=2, help="Search population."),
+    seed: int = typer.Option(0, help="Same seed, same models."),
+    predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
+    force: bool = typer.Option(False, help="Replace an existing output folder (kept until the new one is complete)."),
+    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Cut the most accurate subnet within each latency budget out of a trained supernet, ready to deploy.
+
+    One search for all devices; then per (device, budget): extract the subnet, re-calibrate its
+    BatchNorm, optionally fine-tune it, export model.onnx (checked against PyTorch through ONNX
+    Runtime), model.safetensors + config.json, a TensorRT engine or build_engine.sh, and a model
+    card (card.md, card.json, pareto.png). On this machine's own devices the exported model is
+    measured, and a subnet that misses the budget is replaced by the next one. An interrupted run
+    continues when the same command is run again.
+
+      ofa specialize --supernet runs/quick --device cpu --latency 0.3ms
+
+      ofa specialize --supernet runs/c10 -d cpu -d jetson --latency cpu=2ms --latency jetson=1ms
+    """
+    from ofa.cli.progress import progress_bar
+    from ofa.devices import get_device
+    from ofa.search.settings import Settings
+    from ofa.specialize.package import refuse_existing
+    from ofa.specialize.run import Request, specialize
+    from ofa.specialize.targets import parse_targets
+
+    if not (Path(supernet) / "run.json").is_file():
+        raise OfaError(f"{supernet} is not a supernet run (no run.json); train one with: ofa train-supernet --out {supernet}")
+    refuse_existing(out or Path(supernet) / "specialized", force)
+    devices = list(dict.fromkeys(get_device(d).name for d in device))
+    latency = [f"{get_device(v.partition('=')[0]).name}={v.partition('=')[2]}" if "=" in v else v for v in latency]
+    req = Request(run=supernet, targets=parse_targets(devices, latency), out=out or Path(supernet) / "specialized",
+                  finetune_epochs=finetune_epochs, formats=[f.strip() for f in formats.split(",") if f.strip()],
+                  auto_calibrate=calibrate, closed_loop=closed_loop, predictor=predictor,
+                  settings=Settings(population, generations, seed), force=force, data_root=data_root)
+    with progress_bar(quiet) as progress:
+        summary = specialize(req, progress, _warn)
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    print_summary(summary)
+
+
+def print_summary(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table("model", "top-1 predicted", "top-1 measured", "latency predicted", "latency measured", "folder")
+    for m in summary["models"]:
+        acc, lat = m["accuracy"], m["latency"]
+        measured = acc.get("finetuned") or acc["bn_calibrated"]
+        ms = "—" if lat["measured_ms"] is None else (f"{lat['measured_ms']:.3f} ms"
+                                                     + ("" if lat["within_budget"] else " (over budget)"))
+        grid.add_row(m["label"], f"{acc['predicted']:.2f} ± {acc['predicted_std']:.2f}%", f"{measured['top1']:.2f}%",
+                     f"{lat['predicted_ms']:.3f} ms", ms, m["folder"])
+    Console().print(grid)
+    s = summary["seconds"]
+    typer.echo(f"{s['total']:.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in s.items() if k != "total"))
+
+
+def export_cmd(
+    supernet: Path = typer.Option(..., "--supernet", help="A finished run folder."),
+    subnet: str = typer.Option(..., "--subnet", help="max, min, or a compact subnet string such as r32:k3e2-k5e3,k3e3."),
+    formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt."),
+    out: Path = typer.Option(..., "--out", help="Output folder (never replaced without --force)."),
+    precision: str = typer.Option("fp32", help="TensorRT engine precision: fp32 or fp16."),
+    force: bool = typer.Option(False, help="Replace an existing output folder."),
+    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
+) -> None:
+    """Export one subnet of a supernet: BN re-calibrated, then ONNX (verified against PyTorch),
+    static weights, and a TensorRT engine or the build_engine.sh that makes one on the target.
+
+      ofa export --supernet runs/quick --subnet max --out models/quick-max
+    """
+    from ofa.spaces import get_space, to_subnet
+    from ofa.specialize.package import Staging, check_formats, refuse_existing, write_model
+    from ofa.train.evaluation import SubnetMeter
+    from ofa.train.run_folder import RunFolder
+
+    if precision not in ("fp32", "fp16"):
+        raise OfaError(f"--precision must be fp32 or fp16, got {precision!r}")
+    wanted = check_formats([f.strip() for f in formats.split(",") if f.strip()])
+    refuse_existing(out, force)
+    net = to_subnet(get_space(RunFolder(Path(supernet)).read_info()["space"]), subnet)
+    meter = SubnetMeter(supernet, data_root=data_root)
+    staging = Staging(out, force, {"supernet": str(supernet), "subnet": str(net), "formats": wanted})
+    static = meter.calibrated(net)
+    done = write_model(static, staging.partial, wanted, precision)
+    acc = meter.accuracy(static)
+    (staging.partial / "export.json").write_text(json.dumps({"subnet": str(net), "accuracy": acc, **done}, indent=2))
+    staging.commit()
+    check = done.get("onnx", {}).get("verification")
+    typer.echo(f"{out}: {', '.join(sorted(done['files'].values()))}; top-1 {acc['top1']:.2f}% after BN calibration"
+               + (f"; ONNX max |diff| {check['max_abs_diff']:.1e}" if check else ""))

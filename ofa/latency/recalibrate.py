@@ -1,0 +1,73 @@
+"""Tables for the device at hand: refit a table's calibration on this host, and open a device's
+table for search or specialize, recalibrated first when it came from another host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ofa.devices import DeviceProfile, get_device
+from ofa.errors import OfaError
+from ofa.latency.build import Progress, calibrate, check_same_measurement
+from ofa.latency.host import calibrated_on, needs_calibration, this_host
+from ofa.latency.predict import LatencyPredictor
+from ofa.latency.table import LatencyTable, default_table_path, find_table, load_table
+from ofa.resources import data_dir
+from ofa.spaces.space import SearchSpace
+
+RECALIBRATION_SUBNETS = 10  # ten whole subnets fitted 30 others to MAPE 2.8% on a new VM (BENCHMARKS.md)
+
+
+def writable_path(path: Path, device: str, space: str) -> Path:
+    """A packaged table is never changed in place: its recalibrated copy goes to ./latency."""
+    try:
+        Path(path).resolve().relative_to(data_dir("latency").resolve())
+    except ValueError:
+        return Path(path)
+    return default_table_path(device, space)
+
+
+def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path,
+                count: int = RECALIBRATION_SUBNETS, progress: Progress | None = None) -> Path:
+    """Measure `count` whole subnets here and refit scale and offset; the parts stay as measured.
+    Returns where the table was saved."""
+    if count < 2:
+        raise OfaError(f"a calibration needs at least 2 subnets, got {count}")
+    check_same_measurement(table, profile, str(path), f"rebuild it here with: ofa latency build --device "
+                           f"{profile.name} --space {space.name} --force")
+    out = writable_path(path, profile.name, space.name)
+    calibrate(table, space, profile, out, count, progress=progress)
+    return out
+
+
+def host_warning(table: LatencyTable, path: Path, profile: DeviceProfile, space: SearchSpace) -> str:
+    then, now = calibrated_on(table), this_host()
+    return (f"warning: {path} was calibrated on host {then.get('host')!r}, not on this one ({now['host']!r}): "
+            f"its latencies may be off by tens of percent here (35% on a second VM of the same CPU model); "
+            f"refit it in seconds with: ofa latency calibrate --device {profile.name} --space {space.name}")
+
+
+def open_device_table(device: str, space: SearchSpace, table_path: str | Path | None = None,
+                      auto_calibrate: bool = True, progress: Progress | None = None,
+                      warn: Callable[[str], None] | None = None,
+                      num_classes: int | None = None) -> tuple[LatencyPredictor, Path, DeviceProfile]:
+    """A device's table (`table_path`, else ./latency, else packaged) checked against the device,
+    the space and the head size (the head entry is timed with a given number of classes); when the
+    device is this machine and the table was calibrated on another host, it is recalibrated
+    first, or used as it is with a warning (`auto_calibrate=False`)."""
+    profile = get_device(device)
+    path = Path(table_path or find_table(profile.name, space.name))
+    table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
+    if num_classes is not None and table.num_classes != num_classes:
+        raise OfaError(f"{path} times a {table.num_classes}-class head, the supernet has {num_classes} classes; "
+                       f"build a table with: ofa latency build --device {profile.name} --space {space.name} "
+                       f"--num-classes {num_classes}")
+    if needs_calibration(table, profile):
+        if auto_calibrate:
+            if warn:
+                warn(f"{path} was calibrated on another host; recalibrating it on this one "
+                     f"({RECALIBRATION_SUBNETS} subnets)")
+            path = recalibrate(table, space, profile, path, progress=progress)
+        elif warn:
+            warn(host_warning(table, path, profile, space))
+    return LatencyPredictor(table, space), path, profile

@@ -1,0 +1,214 @@
+"""`ofa specialize`: from a trained supernet to one verified, deployable model per (device, budget).
+
+One search serves every target. For each, the most accurate subnet predicted within its budget is
+extracted, BN re-calibrated, exported and verified. Where the device is this machine, the exported
+file is measured and, if it misses the budget, the next subnet of the front is taken (each miss
+also tightens what later candidates must be predicted at). Then, optionally, fine-tuning, and the
+model card."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ofa.devices import get_device
+from ofa.errors import OfaError
+from ofa.files import read_json
+from ofa.search.settings import Settings
+from ofa.specialize.card import plot_choice, versions, write_card
+from ofa.specialize.package import Staging, check_formats, write_model
+from ofa.specialize.targets import Target, candidates
+from ofa.spaces.subnet import decode
+
+MAX_ATTEMPTS = 8  # subnets measured per target before the closed loop gives up
+
+
+@dataclass
+class Request:
+    run: Path
+    targets: list[Target]
+    out: Path
+    finetune_epochs: int = 0
+    formats: list[str] = field(default_factory=lambda: ["onnx", "static"])
+    auto_calibrate: bool = True
+    closed_loop: bool = True
+    predictor: Path | None = None
+    settings: Settings = field(default_factory=Settings)
+    force: bool = False
+    data_root: str | None = None
+    download: bool = False
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must match for an interrupted run's staging folder to be continued."""
+        return {"run": str(Path(self.run).resolve()), "targets": [asdict(t) for t in self.targets],
+                "finetune_epochs": self.finetune_epochs, "formats": sorted(self.formats),
+                "predictor": str(self.predictor), "settings": asdict(self.settings), "closed_loop": self.closed_loop}
+
+
+class Stopwatch:
+    """Seconds per stage, summed over targets."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] += now - self._last
+        self._last = now
+
+
+def table_error(table_path: Path, space: str) -> dict[str, float] | None:
+    """The table's own validation report (`ofa latency validate`), if one lies beside it."""
+    report = Path(table_path).parent / f"{space}.validate.json"
+    if not report.is_file():
+        return None
+    try:
+        d = read_json(report, "validation report")
+        acc = d.get("after") or d["before"]
+        return {"mape": float(acc["mape"]), "within_10pct": float(acc["within_10pct"]), "subnets": len(d["subnets"]),
+                "report": str(report)}
+    except (OfaError, KeyError, TypeError, ValueError):
+        return None
+
+
+def specialize(req: Request, progress: Callable | None = None, warn: Callable[[str], None] | None = None) -> dict:
+    from ofa.latency.host import is_local
+    from ofa.predictor.accuracy_data import supernet_fingerprint
+    from ofa.search.run import check_budgets, make_evaluator, open_run_predictor, random_cloud, search
+    from ofa.train.evaluation import SubnetMeter
+
+    clock = Stopwatch()
+    formats = check_formats(list(dict.fromkeys(["onnx", *req.formats])))
+    if req.finetune_epochs < 0:
+        raise OfaError(f"--finetune-epochs must be 0 or more, got {req.finetune_epochs}")
+    predictor, predictor_path, num_classes = open_run_predictor(req.run, req.predictor)
+    space = predictor.space
+    devices = list(dict.fromkeys(t.device for t in req.targets))
+    evaluator, tables = make_evaluator(space, predictor, devices, num_classes, auto_calibrate=req.auto_calibrate,
+                                       progress=progress, warn=warn)
+    for t in req.targets:
+        check_budgets(evaluator, {t.device: t.budget_ms})
+    staging = Staging(req.out, req.force, req.fingerprint())
+    clock.lap("tables")
+
+    result = search(evaluator, ["acc", *(f"latency:{d}" for d in devices)], {}, "nsga2", req.settings, progress)
+    genes, values = result.problem.archive()
+    _, cloud = random_cloud(evaluator, seed=req.settings.seed)
+    clock.lap("search")
+
+    meter = SubnetMeter(req.run, data_root=req.data_root, download=req.download)
+    clock.lap("load supernet")
+    shared = {"supernet": {"run": str(req.run), **supernet_fingerprint(req.run)}, "predictor": str(predictor_path)}
+    models = []
+    teacher = None
+    for target in req.targets:
+        folder = staging.partial / target.label
+        if (folder / "card.json").is_file():  # finished before an interruption
+            models.append(read_json(folder / "card.json", "model card"))
+            continue
+        profile = get_device(target.device)
+        local = req.closed_loop and is_local(profile)
+        static, i, export, attempts, measured = _choose(target, genes, values, meter, folder, formats, profile, local,
+                                                        clock)
+        if measured is not None and measured > target.budget_ms and warn:
+            warn(f"warning: {target.label}: no subnet measured within the budget in {len(attempts)} tries; kept the "
+                 f"fastest, {measured:.3f} ms")
+        card = {
+            "label": target.label, "device": target.device, "budget_ms": target.budget_ms,
+            "subnet": str(decode(space, genes[i])), "resolution": static.config.resolution,
+            "macs": int(values["macs"][i]), "params": int(values["params"][i]),
+            "accuracy": {"predicted": float(values["acc"][i]), "predicted_std": float(values["acc_std"][i]),
+                         "split": meter.settings["split"], "data": meter.settings["data_name"],
+                         "bn_calibrated": meter.accuracy(static), "finetune_epochs": req.finetune_epochs},
+        }
+        clock.lap("evaluate")
+        if req.finetune_epochs:
+            from ofa.specialize.finetune import finetune
+
+            if teacher is None:
+                teacher = meter.calibrated("max")
+            history = finetune(static, teacher, meter.recipe, req.finetune_epochs, folder / "finetune", meter.device,
+                               req.data_root, req.download, progress)
+            clock.lap("fine-tune")
+            card["accuracy"].update(finetuned=meter.accuracy(static), finetune_history=history)
+            clock.lap("evaluate")
+            export = write_model(static, folder, formats, profile.precision)
+            shutil.rmtree(folder / "finetune", ignore_errors=True)
+            clock.lap("export + verify")
+        table = tables[target.device]
+        card["latency"] = {
+            "predicted_ms": float(values[f"latency:{target.device}"][i]), "table": str(table),
+            "table_error": table_error(table, space.name), "attempts": attempts,
+            "measured_ms": measured,
+            "measured_how": f"{profile.backend}, {profile.statistic} of {profile.iterations} runs of model.onnx "
+                            f"(batch {profile.batch_size})" if attempts else None,
+            "why_not_measured": None if attempts else (
+                "closed loop turned off" if not req.closed_loop else
+                f"{profile.name} is not this machine: the prediction stands, with the table's error"),
+            "within_budget": None if measured is None else measured <= target.budget_ms,
+        }
+        card.update(export=export, versions=versions(), **shared)
+
+        front = candidates(genes, values, Target(target.device, np.inf))
+        plot_choice(values, front[np.argsort(values[f"latency:{target.device}"][front])], cloud, card,
+                    folder / "pareto.png")
+        write_card(folder, card)
+        export["files"].update(card="card.json", card_md="card.md", plot="pareto.png")
+        models.append(card)
+        clock.lap("card")
+    summary = {"models": [{"label": m["label"], "folder": str(req.out / m["label"]), "subnet": m["subnet"],
+                           "accuracy": m["accuracy"], "latency": {k: m["latency"][k] for k in
+                                                                  ("predicted_ms", "measured_ms", "within_budget")},
+                           "budget_ms": m["budget_ms"], "device": m["device"]} for m in models],
+               "search": {"evaluations": result.problem.evaluations, "seconds": result.info["seconds"]},
+               "tables": {d: str(p) for d, p in tables.items()}, "seconds": dict(clock.seconds), **shared}
+    (staging.partial / "summary.json").write_text(json.dumps(summary, indent=2))
+    staging.commit()
+    summary["seconds"]["total"] = sum(clock.seconds.values())
+    return summary
+
+
+def _choose(target: Target, genes, values, meter, folder: Path, formats, profile, local: bool, clock: Stopwatch):
+    """The most accurate candidate within the budget, exported; on a local device, measured, and
+    the next candidate taken while the measurement misses the budget."""
+    from ofa.latency.measure import measure_exported
+
+    column = f"latency:{target.device}"
+    attempts: list[dict] = []
+    factor, best = 1.0, None  # worst measured/predicted so far; fastest measured candidate
+    for i in candidates(genes, values, target):
+        predicted = float(values[column][i])
+        if predicted * factor > target.budget_ms:
+            continue  # would miss by what the misses so far showed
+        static = meter.calibrated(decode(meter.model.space, genes[i]))
+        clock.lap("extract + BN")
+        if folder.exists():
+            shutil.rmtree(folder)
+        export = write_model(static, folder, formats, profile.precision)
+        clock.lap("export + verify")
+        if not local:
+            return static, i, export, attempts, None
+        ms = measure_exported(folder / "model.onnx", static, profile).value(profile.statistic)
+        clock.lap("measure")
+        attempts.append({"subnet": str(decode(meter.model.space, genes[i])), "predicted_ms": predicted,
+                         "measured_ms": ms})
+        if ms <= target.budget_ms:
+            return static, i, export, attempts, ms
+        factor = max(factor, ms / predicted)
+        if best is None or ms < best[2]:
+            best = (static, i, ms)
+        if len(attempts) >= MAX_ATTEMPTS:
+            break
+    if best is None:
+        raise OfaError(f"no subnet of the front is predicted within {target.budget_ms:g} ms on {target.device}")
+    static, i, ms = best  # none fitted: the fastest one measured, flagged in the card
+    shutil.rmtree(folder)
+    return static, i, write_model(static, folder, formats, profile.precision), attempts, ms
