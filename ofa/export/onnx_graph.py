@@ -122,17 +122,22 @@ def _random_state(build, seed: int) -> dict[str, torch.Tensor]:
     return build().eval().state_dict()
 
 
-def block_onnx(cfg: BlockConfig, in_size: int, batch_size: int = 1, seed: int = 0) -> onnx.ModelProto:
-    """One inverted residual with random weights: a latency table entry."""
-    g = _Graph({f"b.{k}": v for k, v in _random_state(lambda: InvertedResidual(cfg), seed).items()})
+def block_onnx(cfg: BlockConfig, in_size: int, batch_size: int = 1, seed: int = 0,
+               state: dict[str, torch.Tensor] | None = None) -> onnx.ModelProto:
+    """One inverted residual: a latency table entry (random weights, or the given block's `state`)."""
+    state = state if state is not None else _random_state(lambda: InvertedResidual(cfg), seed)
+    g = _Graph({f"b.{k}": v for k, v in state.items()})
     y = g.block("input", "b", cfg)
     out = conv_out(in_size, cfg.kernel, cfg.stride)
     return g.model("input", y, [batch_size, cfg.in_channels, in_size, in_size],
                    [batch_size, cfg.out_channels, out, out], "ofa_block")
 
 
-def stem_onnx(cfg: NetConfig, batch_size: int = 1, seed: int = 0) -> onnx.ModelProto:
-    state = _random_state(lambda: conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act), seed)
+def stem_onnx(cfg: NetConfig, batch_size: int = 1, seed: int = 0,
+              state: dict[str, torch.Tensor] | None = None) -> onnx.ModelProto:
+    if state is None:
+        state = _random_state(lambda: conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act),
+                              seed)
     g = _Graph({f"stem.{k}": v for k, v in state.items()})
     y = g.conv_bn("input", "stem", cfg.stem_stride, act=cfg.stem_act)
     out = conv_out(cfg.resolution, 3, cfg.stem_stride)
@@ -140,9 +145,12 @@ def stem_onnx(cfg: NetConfig, batch_size: int = 1, seed: int = 0) -> onnx.ModelP
                    [batch_size, cfg.stem_width, out, out], "ofa_stem")
 
 
-def head_onnx(cfg: NetConfig, in_size: int, batch_size: int = 1, seed: int = 0) -> onnx.ModelProto:
+def head_onnx(cfg: NetConfig, in_size: int, batch_size: int = 1, seed: int = 0,
+              state: dict[str, torch.Tensor] | None = None) -> onnx.ModelProto:
     cin = cfg.blocks[-1].out_channels
-    state = _random_state(lambda: Head(cin, cfg.head_width, cfg.feature_width, cfg.head_act, cfg.num_classes, 0.0), seed)
+    if state is None:
+        state = _random_state(lambda: Head(cin, cfg.head_width, cfg.feature_width, cfg.head_act, cfg.num_classes, 0.0),
+                              seed)
     g = _Graph({f"head.{k}": v for k, v in state.items()})
     y = g.head("input", "head", cfg.head_act)
     return g.model("input", y, [batch_size, cin, in_size, in_size], [batch_size, cfg.num_classes], "ofa_head")

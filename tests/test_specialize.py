@@ -1,0 +1,391 @@
+"""Specialize and export: the deployment ONNX file (checked, verified, runnable without ofa), the
+same function as the parts a table times, TensorRT scripts, host-aware calibration, the output
+folder rule, resumable fine-tuning, and `ofa specialize` / `ofa export` end to end on a real
+trained tiny supernet."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from conftest import write_synthetic_data, write_tiny_table
+
+from ofa.devices import get_device
+from ofa.errors import OfaError
+from ofa.export.deploy import DEPLOY_OPSET, export_onnx, verify_onnx
+from ofa.export.onnx_graph import block_onnx, head_onnx, stem_onnx
+from ofa.latency.host import calibrated_on, is_local, needs_calibration, same_host, this_host
+from ofa.latency.parts import block_key, fixed_parts, head_key, stem_key
+from ofa.latency.predict import LatencyPredictor
+from ofa.latency.table import load_table
+from ofa.spaces import get_space, sample_subnet
+from ofa.specialize.engine import trtexec_args, write_build_script
+from ofa.specialize.package import Staging
+from ofa.specialize.targets import Target, candidates, parse_targets
+from ofa.supernet import net_config
+from ofa.supernet.static import StaticNet
+
+
+def tiny_static(resolution=24, seed=0, kind="max"):
+    space = get_space("tiny")
+    torch.manual_seed(seed)
+    model = StaticNet(net_config(space, sample_subnet(space, kind), 5)).eval()
+    for m in model.modules():  # non-trivial BN statistics, so folding them is really tested
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    model.config = replace(model.config, resolution=resolution)
+    return model
+
+
+def run_onnx(path, x):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+
+
+# -- the deployment file ------------------------------------------------------------------------
+
+
+def test_export_is_one_checked_file_with_a_dynamic_batch(tmp_path):
+    import onnx
+
+    model = tiny_static()
+    path = export_onnx(model, tmp_path / "model.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # no external data file
+    proto = onnx.load(str(path))
+    assert proto.opset_import[0].version == DEPLOY_OPSET
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # symbolic batch
+    x = np.random.default_rng(1).standard_normal((5, 3, 24, 24)).astype(np.float32)
+    got = run_onnx(path, x)
+    want = model(torch.from_numpy(x)).detach().numpy()
+    assert got.shape == (5, 5) and np.allclose(got, want, atol=1e-4, rtol=1e-3)
+    check = verify_onnx(path, model)
+    assert check.passed and check.max_abs_diff < 1e-4 and check.batches == (1, 3)
+
+
+def test_verification_fails_when_the_file_computes_something_else(tmp_path):
+    model = tiny_static()
+    path = export_onnx(model, tmp_path / "model.onnx")
+    with torch.no_grad():
+        model.head.classifier.bias += 1.0
+    assert not verify_onnx(path, model).passed
+
+
+def test_exported_onnx_runs_with_plain_onnxruntime_and_numpy_without_ofa(tmp_path):
+    model = tiny_static()
+    export_onnx(model, tmp_path / "model.onnx")
+    x = np.random.default_rng(2).standard_normal((2, 3, 24, 24)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "want.npy", model(torch.from_numpy(x)).detach().numpy())
+    script = textwrap.dedent("""
+        import sys
+        sys.modules["ofa"] = None  # the package is installed here; the script must not need it
+        try:
+            import ofa
+        except ImportError:
+            pass
+        else:
+            raise SystemExit("ofa was importable")
+        import numpy as np, onnxruntime as ort
+        s = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+        got = s.run(None, {"input": np.load("x.npy")})[0]
+        assert np.allclose(got, np.load("want.npy"), atol=1e-4, rtol=1e-3), abs(got - np.load("want.npy")).max()
+        print("ok", got.shape)
+    """)
+    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok (2, 5)"
+
+
+def test_the_parts_a_table_times_compute_what_the_exported_model_computes(tmp_path):
+    """Chaining the stem, block and head graphs that a latency table measures, loaded with the
+    model's own weights, gives the exported file's logits: the table times the deployed function."""
+    space = get_space("tiny")
+    subnet = sample_subnet(space, "uniform", np.random.default_rng(3))
+    cfg = net_config(space, subnet, 5)
+    model = StaticNet(cfg).eval()
+    path = export_onnx(model, tmp_path / "model.onnx")
+    state = model.state_dict()
+    sub = lambda prefix: {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}  # noqa: E731
+    sizes = cfg.feature_sizes()
+    graphs = [stem_onnx(cfg, state=sub("stem."))]
+    graphs += [block_onnx(b, size, state=sub(f"blocks.{i}.")) for i, (b, size) in enumerate(zip(cfg.blocks, sizes))]
+    graphs.append(head_onnx(cfg, sizes[-1], state=sub("head.")))
+    x = np.random.default_rng(4).standard_normal((1, 3, cfg.resolution, cfg.resolution)).astype(np.float32)
+    y = x
+    for g in graphs:
+        y = ort.InferenceSession(g.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": y})[0]
+    assert np.allclose(y, run_onnx(path, x), atol=1e-4, rtol=1e-3)
+    # and those graphs are the entries the table looks the subnet up by
+    _, fixed = fixed_parts(space, cfg.resolution, 5)
+    keys = {stem_key(cfg), head_key(cfg, sizes[-1])} | {block_key(b, s) for b, s in zip(cfg.blocks, sizes)}
+    assert {p.key for p in fixed} <= keys
+
+
+# -- TensorRT: engine script for either flavour --------------------------------------------------
+
+
+def test_trtexec_args_tell_tensorrt_10_and_11_apart_by_their_fp16_flag():
+    ten = trtexec_args("model.onnx", 160, "fp16", fp16_flag=True)
+    eleven = trtexec_args("model.onnx", 160, "fp16", fp16_flag=False)
+    assert "--fp16" in ten and "--onnx=model.onnx" in ten and "--stronglyTyped" not in ten
+    assert "--stronglyTyped" in eleven and "--onnx=model.fp16.onnx" in eleven and "--fp16" not in eleven
+    assert "--maxShapes=input:32x3x160x160" in ten and "--minShapes=input:1x3x160x160" in ten
+    fp32 = trtexec_args("model.onnx", 160, "fp32", fp16_flag=False)
+    assert "--fp16" not in fp32 and "--stronglyTyped" not in fp32
+
+
+@pytest.mark.parametrize("help_text, expected", [("  --fp16  Enable fp16", "--fp16"),
+                                                 ("  --stronglyTyped  Create a strongly typed network", "--stronglyTyped")])
+def test_build_engine_script_runs_the_right_trtexec(tmp_path, help_text, expected):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "trtexec"  # records its arguments; prints the help of one TensorRT flavour
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = "--help" ]; then echo "{help_text}"; exit 0; fi\n'
+                    f'echo "$@" > "$(dirname "$0")/args.txt"\n')
+    fake.chmod(0o755)
+    model = tmp_path / "model"
+    model.mkdir()
+    script = write_build_script(model, 32, "fp16")
+    assert os.access(script, os.X_OK)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run([str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    args = (bin_dir / "args.txt").read_text().split()
+    assert expected in args and "--saveEngine=model.engine" in args
+    done = subprocess.run([str(script)], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode == 127 and "trtexec not found" in done.stderr
+
+
+# -- budgets, candidates, output folder ----------------------------------------------------------
+
+
+def test_targets_from_devices_and_budgets():
+    assert parse_targets(["cpu"], ["2ms", "0.004s"]) == [Target("cpu", 2.0), Target("cpu", 4.0)]
+    assert parse_targets(["cpu", "gpu"], ["2ms", "1ms"]) == [Target("cpu", 2.0), Target("gpu", 1.0)]
+    assert parse_targets(["cpu", "gpu"], ["cpu=2ms", "gpu=500us", "gpu=1ms"]) == [
+        Target("cpu", 2.0), Target("gpu", 0.5), Target("gpu", 1.0)]
+    assert Target("jetson", 12.5).label == "jetson-12.5ms"
+    for devices, budgets, message in ((["cpu"], ["20"], "has no unit"),
+                                      (["cpu", "gpu"], ["2ms"], "one per device"),
+                                      (["cpu", "gpu"], ["cpu=2ms"], "no --latency budget for device gpu"),
+                                      (["cpu"], ["gpu=2ms"], "not one of the --device values")):
+        with pytest.raises(OfaError, match=message):
+            parse_targets(devices, budgets)
+
+
+def test_candidates_are_the_front_within_the_budget_most_accurate_first():
+    values = {"acc": np.array([70, 75, 72, 80, 74.0]), "latency:cpu": np.array([1.0, 2.0, 1.5, 3.5, 2.5])}
+    assert candidates(np.zeros((5, 1)), values, Target("cpu", 3.0)).tolist() == [1, 2, 0]  # 4 is beaten by 1
+    assert candidates(np.zeros((5, 1)), values, Target("cpu", 0.5)).tolist() == []
+
+
+def test_output_folder_is_never_replaced_without_force_and_only_when_complete(tmp_path):
+    out = tmp_path / "out"
+    s = Staging(out, False, {"a": 1})
+    (s.partial / "model.onnx").write_text("new")
+    assert not out.exists()  # nothing visible until commit
+    s.commit()
+    assert (out / "model.onnx").read_text() == "new" and not s.partial.exists()
+    with pytest.raises(OfaError, match="already exists; pass --force"):
+        Staging(out, False, {"a": 1})
+    s = Staging(out, True, {"a": 2})
+    (s.partial / "half").write_text("x")
+    assert (out / "model.onnx").read_text() == "new"  # kept while the new one is written
+    assert Staging(out, True, {"a": 2}).resumed  # same request: continued
+    assert not Staging(out, True, {"a": 3}).resumed  # another request: its leftovers dropped
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OfaError, match="is a file"):
+        Staging(tmp_path / "file", True, {})
+
+
+# -- tables on another host ----------------------------------------------------------------------
+
+
+def test_a_local_devices_table_from_another_host_needs_calibration():
+    from test_latency_table import synthetic_table
+
+    t = synthetic_table("tiny", (32,), 3)
+    t.provenance.update(this_host())
+    assert same_host(calibrated_on(t), this_host()) and not needs_calibration(t, get_device("cpu"))
+    t.provenance["calibrated_on"] = {**this_host(), "host": "elsewhere"}
+    assert needs_calibration(t, get_device("cpu"))
+    t.provenance["calibrated_on"] = {**this_host(), "machine": "0123456789ab"}  # a cloned VM: same name and CPU
+    assert needs_calibration(t, get_device("cpu"))
+    jetson = get_device("jetson")
+    assert jetson.machine == "Orin Nano" and not is_local(jetson)  # this is no Jetson
+    assert not needs_calibration(t, jetson)  # a remote device's table is used as measured there
+
+
+def test_calibrate_command_refits_on_this_host_and_never_touches_a_packaged_table(run_cli, tmp_path, monkeypatch):
+    from test_latency_table import PROFILE_YAML
+
+    monkeypatch.chdir(tmp_path)
+    device = tmp_path / "test-cpu.yaml"
+    device.write_text(PROFILE_YAML)
+    code, _, err = run_cli("latency", "build", "-d", str(device), "-s", "tiny", "-r", "16", "-k", "0", "-q")
+    assert code == 0, err
+    path = tmp_path / "latency" / "test-cpu" / "tiny.json"
+    table = load_table(path)
+    table.provenance["host"] = "elsewhere"  # as if built on another machine
+    from ofa.latency.table import save_table
+
+    save_table(table, path)
+    assert needs_calibration(load_table(path), get_device(str(device)))
+    code, out, err = run_cli("latency", "calibrate", "-d", str(device), "-s", "tiny", "-n", "4", "-q")
+    assert code == 0, err
+    fitted = load_table(path)
+    assert len(fitted.calibration.points) == 4 and fitted.provenance["calibrated_on"] == this_host()
+    assert not needs_calibration(fitted, get_device(str(device))) and "on host" in out
+    code, _, err = run_cli("latency", "calibrate", "-d", str(device), "-s", "tiny", "-n", "1")
+    assert code == 2 and "-n" in err
+
+    from ofa.latency.recalibrate import writable_path
+    from ofa.resources import data_dir
+
+    packaged = data_dir("latency") / "cpu" / "cifar-mbv3.json"
+    assert writable_path(packaged, "cpu", "cifar-mbv3") == tmp_path.joinpath("latency/cpu/cifar-mbv3.json").relative_to(tmp_path)
+    assert writable_path(path, "test-cpu", "tiny") == path
+
+
+# -- fine-tuning ---------------------------------------------------------------------------------
+
+
+def test_finetuning_resumes_to_the_same_weights_as_an_uninterrupted_run(trained_run, tmp_path):
+    from ofa.specialize.finetune import finetune
+    from ofa.train.evaluation import SubnetMeter
+
+    meter = SubnetMeter(trained_run, device="cpu")
+    teacher = meter.calibrated("max")
+    subnet = "r16:k3e2,k5e3-k3e2,k3e3-k5e2"
+
+    whole = meter.calibrated(subnet)
+    finetune(whole, teacher, meter.recipe, 2, tmp_path / "whole", torch.device("cpu"))
+
+    class Stop(Exception):
+        pass
+
+    def crash_in_second_epoch(what, done, total):
+        if done == total // 2 + 1:
+            raise Stop
+
+    cut = meter.calibrated(subnet)
+    with pytest.raises(Stop):
+        finetune(cut, teacher, meter.recipe, 2, tmp_path / "cut", torch.device("cpu"), progress=crash_in_second_epoch)
+    resumed = meter.calibrated(subnet)
+    history = finetune(resumed, teacher, meter.recipe, 2, tmp_path / "cut", torch.device("cpu"))
+    assert [h["epoch"] for h in history] == [1, 2]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert not torch.equal(whole.state_dict()["head.classifier.weight"],
+                           meter.calibrated(subnet).state_dict()["head.classifier.weight"])  # it did learn
+    with pytest.raises(OfaError, match="another subnet or length"):
+        finetune(meter.calibrated(subnet), teacher, meter.recipe, 3, tmp_path / "cut", torch.device("cpu"))
+
+
+# -- the commands end to end ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def specializable(trained_run, tmp_path_factory):
+    from ofa.predictor.train import train_predictor
+
+    train_predictor(trained_run, write_synthetic_data(trained_run, n=150), "trees")
+    tables = tmp_path_factory.mktemp("spec-tables")
+    write_tiny_table(tables)
+    return trained_run, tables
+
+
+def test_specialize_end_to_end(specializable, run_cli, tmp_path, monkeypatch):
+    run, tables = specializable
+    monkeypatch.chdir(tables)
+    table = LatencyPredictor(load_table(tables / "latency/cpu/tiny.json"), get_space("tiny"))
+    lo, hi = (float(table.predict([sample_subnet(get_space("tiny"), k)])[0]) for k in ("min", "max"))
+    budgets = [f"{lo + f * (hi - lo):.3f}ms" for f in (0.3, 0.7)]
+    out = tmp_path / "models"
+    args = ["specialize", "--supernet", str(run), "-d", "cpu", "-l", budgets[0], "-l", budgets[1], "--out", str(out),
+            "--generations", "10", "--population", "20", "-q", "--json"]
+    code, stdout, err = run_cli(*args)
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert [m["label"] for m in summary["models"]] == [f"cpu-{float(b[:-2]):g}ms" for b in budgets]
+    for m in summary["models"]:
+        folder = out / m["label"]
+        assert {"model.onnx", "model.safetensors", "config.json", "card.json", "card.md", "pareto.png",
+                "build_engine.sh"} <= {p.name for p in folder.iterdir()}
+        card = json.loads((folder / "card.json").read_text())
+        assert card["format"] == "ofa-model-card/1" and card["latency"]["predicted_ms"] <= card["budget_ms"]
+        # the cpu device is this machine: the exported file was measured, and within budget
+        assert card["latency"]["measured_ms"] > 0 and card["latency"]["within_budget"]
+        assert card["export"]["onnx"]["verification"]["passed"]
+        assert 0 <= card["accuracy"]["bn_calibrated"]["top1"] <= 100
+        assert set(card["versions"]) == {"ofa", "torch", "onnx", "onnxruntime", "tensorrt"}
+        assert "| predicted accuracy |" in (folder / "card.md").read_text()
+        x = np.zeros((2, 3, card["resolution"], card["resolution"]), np.float32)
+        assert run_onnx(folder / "model.onnx", x).shape == (2, 3)
+    assert not list(tmp_path.glob(".models.*"))  # the staging folder was swapped in
+
+    code, _, err = run_cli(*args)
+    assert code == 2 and "already exists; pass --force" in err
+    before = (out / "summary.json").read_text()
+    code, _, err = run_cli(*args[:-2], "--open-loop", "--finetune-epochs", "1", "--force", "-q", "--json")
+    assert code == 0, err
+    card = json.loads((out / summary["models"][0]["label"] / "card.json").read_text())
+    assert card["latency"]["measured_ms"] is None and "closed loop turned off" in card["latency"]["why_not_measured"]
+    assert card["accuracy"]["finetuned"]["images"] > 0 and len(card["accuracy"]["finetune_history"]) == 1
+    assert (out / "summary.json").read_text() != before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-d", "cpu", "-l", "20"], "has no unit"),
+    (["-d", "nope", "-l", "2ms"], "unknown device 'nope'"),
+    (["-d", "cpu", "-l", "0.0001ms"], "no subnet runs within 0.0001 ms on cpu"),
+    (["-d", "cpu", "-l", "2ms", "--format", "onnx,pdf"], "unknown format"),
+])
+def test_specialize_bad_input_is_one_line(specializable, run_cli, tmp_path, monkeypatch, args, message):
+    run, tables = specializable
+    monkeypatch.chdir(tables)
+    code, _, err = run_cli("specialize", "--supernet", str(run), *args, "--out", str(tmp_path / "o"), "-q")
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_specialize_refuses_a_run_without_supernet_or_predictor(run_cli, tmp_path, trained_run, monkeypatch):
+    code, _, err = run_cli("specialize", "--supernet", str(tmp_path), "-d", "cpu", "-l", "2ms")
+    assert code == 2 and "not a supernet run" in err and "ofa train-supernet" in err
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("specialize", "--supernet", str(trained_run), "-d", "cpu", "-l", "2ms",
+                           "--predictor", str(tmp_path / "none.json"))
+    assert code == 2 and "ofa predictor collect" in err
+
+
+def test_export_command(trained_run, run_cli, tmp_path):
+    out = tmp_path / "max"
+    code, stdout, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "max", "--out", str(out))
+    assert code == 0, err
+    assert {"model.onnx", "model.safetensors", "config.json", "export.json", "build_engine.sh"} <= {
+        p.name for p in out.iterdir()}
+    from ofa.supernet.static import load_static
+
+    static = load_static(out)
+    r = static.config.resolution
+    x = np.random.default_rng(0).standard_normal((1, 3, r, r)).astype(np.float32)
+    assert np.allclose(run_onnx(out / "model.onnx", x), static(torch.from_numpy(x)).detach().numpy(), atol=1e-4)
+    code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "max", "--out", str(out))
+    assert code == 2 and "already exists" in err
+    code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "r99:k3e2", "--out", str(tmp_path / "x"))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+    code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "max", "--format", "tensorrt",
+                           "--out", str(tmp_path / "t"))
+    from ofa.specialize.engine import tensorrt_missing
+
+    if tensorrt_missing():
+        assert code == 2 and "TensorRT" in err and not (tmp_path / "t").exists()
+    else:
+        assert code == 0 and (tmp_path / "t" / "model.engine").is_file()
