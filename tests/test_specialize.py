@@ -389,3 +389,56 @@ def test_export_command(trained_run, run_cli, tmp_path):
         assert code == 2 and "TensorRT" in err and not (tmp_path / "t").exists()
     else:
         assert code == 0 and (tmp_path / "t" / "model.engine").is_file()
+
+
+# -- the whole pipeline in one command -----------------------------------------------------------
+
+
+def test_pipeline_runs_every_stage_then_skips_what_is_complete(run_cli, tmp_path, image_folder, monkeypatch):
+    import yaml
+    from conftest import tiny_recipe
+    from test_latency_table import PROFILE_YAML
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dev.yaml").write_text(PROFILE_YAML)
+    recipe = tiny_recipe(f"imagefolder:{image_folder}", validate_every=0, phases=[
+        {"name": "full", "epochs": 1, "lr": 0.05, "resolutions": [16]},
+        {"name": "all", "epochs": 1, "lr": 0.02, "subnets_per_step": 1, "kernels": [3, 5], "depths": [1, 2],
+         "expands": [2, 3]}])
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    pipeline = {"description": "test", "out": "everything", "stages": [
+        {"train": {"recipe": "recipe.yaml"}},
+        {"latency": {"device": "dev.yaml", "calibrate": 3, "resolutions": [16]}},
+        {"collect": {"n": 12}},
+        {"predictor": {"model": "trees"}},
+        {"specialize": {"device": "dev.yaml", "latency": ["60%"], "population": 10, "generations": 5}}]}
+    (tmp_path / "p.pipeline.yaml").write_text(yaml.safe_dump(pipeline))
+    code, out, err = run_cli("run", "p.pipeline.yaml", "-q")
+    assert code == 0, err
+    assert out.count("│ ran") == 5
+    summary = json.loads((tmp_path / "everything/models/summary.json").read_text())
+    (model,) = summary["models"]
+    assert (tmp_path / model["folder"] / "model.onnx").is_file() and model["latency"]["measured_ms"] > 0
+    code, out, err = run_cli("run", "p.pipeline.yaml", "-q")
+    assert code == 0 and out.count("complete (skipped)") == 5, err
+    import shutil
+
+    shutil.rmtree(tmp_path / "everything/models")  # as if specialize had not finished
+    code, out, err = run_cli("run", "p.pipeline.yaml", "-q", "--out", "everything")
+    assert code == 0 and out.count("complete (skipped)") == 4 and out.count("│ ran") == 1, err
+
+    pipeline["stages"][2] = {"collect": {"count": 12}}
+    (tmp_path / "bad.pipeline.yaml").write_text(yaml.safe_dump(pipeline))
+    code, _, err = run_cli("run", "bad.pipeline.yaml")
+    assert code == 2 and "unknown setting(s) ['count']" in err
+    code, _, err = run_cli("run", "nope")
+    assert code == 2 and "unknown pipeline 'nope'; shipped: quickstart" in err
+
+
+def test_the_shipped_quickstart_pipeline_loads():
+    from ofa.pipeline import load_pipeline
+    from ofa.train.recipe import list_recipes
+
+    p = load_pipeline("quickstart")
+    assert [s for s, _ in p.stages] == ["train", "latency", "collect", "predictor", "specialize"]
+    assert "quickstart" in list_recipes() and not any(r.endswith(".pipeline") for r in list_recipes())

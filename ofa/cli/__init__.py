@@ -22,8 +22,8 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from ofa.cli import (data_cmd, devices_cmd, latency_cmd, predictor_cmd, search_cmd, spaces_cmd, specialize_cmd,
-                         train_cmd)
+    from ofa.cli import (data_cmd, devices_cmd, latency_cmd, predictor_cmd, run_cmd, search_cmd, spaces_cmd,
+                         specialize_cmd, train_cmd)
 
     app.add_typer(spaces_cmd.app, name="spaces")
     app.add_typer(devices_cmd.app, name="devices")
@@ -35,6 +35,7 @@ def _mount() -> None:
     app.command("search")(search_cmd.search_cmd)
     app.command("specialize")(specialize_cmd.specialize_cmd)
     app.command("export")(specialize_cmd.export_cmd)
+    app.command("run")(run_cmd.run_cmd)
 
 
 _mount()

@@ -75,15 +75,17 @@ def print_summary(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    grid = Table("model", "top-1 predicted", "top-1 measured", "latency predicted", "latency measured", "folder")
+    grid = Table("model", "top-1 predicted", "top-1 measured", "latency predicted", "latency measured")
     for m in summary["models"]:
         acc, lat = m["accuracy"], m["latency"]
         measured = acc.get("finetuned") or acc["bn_calibrated"]
         ms = "—" if lat["measured_ms"] is None else (f"{lat['measured_ms']:.3f} ms"
                                                      + ("" if lat["within_budget"] else " (over budget)"))
         grid.add_row(m["label"], f"{acc['predicted']:.2f} ± {acc['predicted_std']:.2f}%", f"{measured['top1']:.2f}%",
-                     f"{lat['predicted_ms']:.3f} ms", ms, m["folder"])
+                     f"{lat['predicted_ms']:.3f} ms", ms)
     Console().print(grid)
+    if summary["models"]:
+        typer.echo(f"models in {Path(summary['models'][0]['folder']).parent}/ (model.onnx, card.md, ...)")
     s = summary["seconds"]
     typer.echo(f"{s['total']:.1f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in s.items() if k != "total"))
 

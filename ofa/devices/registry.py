@@ -53,8 +53,13 @@ def device_aliases() -> dict[str, str]:
     return dict(_index()[1])
 
 
+# Profiles read from a file by path, by their name: later steps of one command (search, specialize)
+# refer to a device by name, and a user's own profile must resolve there too.
+_from_files: dict[str, DeviceProfile] = {}
+
+
 def get_device(name: str | DeviceProfile) -> DeviceProfile:
-    """A shipped profile by name or alias, or a profile YAML file by path."""
+    """A shipped profile by name or alias, or a profile YAML file by path (then also by its name)."""
     if isinstance(name, DeviceProfile):
         return name
     profiles, aliases = _index()
@@ -63,7 +68,13 @@ def get_device(name: str | DeviceProfile) -> DeviceProfile:
     if name in aliases:
         return profiles[aliases[name]]
     if name.endswith((".yaml", ".yml")) or Path(name).is_file():
-        return load_profile(name)
+        profile = load_profile(name)
+        if profile.name in profiles or profile.name in aliases:
+            raise OfaError(f"{name}: device name '{profile.name}' is taken by a shipped profile; rename it")
+        _from_files[profile.name] = profile
+        return profile
+    if name in _from_files:
+        return _from_files[name]
     alias_text = ", ".join(f"{a} -> {n}" for a, n in sorted(aliases.items()))
     raise OfaError(
         f"unknown device '{name}'; known: {', '.join(sorted(profiles))}"

@@ -11,7 +11,7 @@ from ofa.errors import OfaError
 from ofa.latency.predict import LatencyPredictor
 from ofa.predictor.store import AccuracyPredictor
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import encode, sample_subnet
+from ofa.spaces.subnet import canonical_genes, encode, sample_subnet
 from ofa.supernet.cost import CostTable
 
 # Objective names as `--objectives` takes them; `latency` stands for one objective per device.
@@ -25,6 +25,25 @@ class Evaluator:
     latency: dict[str, LatencyPredictor]  # device name -> its table's predictor
     costs: CostTable
 
+    def __post_init__(self):
+        """Resolutions every table has (a table may time a few of a space's many): the search
+        keeps to these, so no subnet is evaluated where a table cannot say its latency."""
+        shared = set(self.space.resolutions)
+        for device, table in self.latency.items():
+            shared &= set(table.table.resolutions)
+        if not shared:
+            raise OfaError(f"the latency tables of {', '.join(self.latency)} share no resolution of space "
+                           f"'{self.space.name}'")
+        self.resolution_ids = np.asarray(sorted(self.space.resolutions.index(r) for r in shared), dtype=np.int64)
+
+    def valid(self, genes: np.ndarray) -> np.ndarray:
+        """Canonical genes (unused slots zeroed) with the resolution snapped to the nearest one searched."""
+        genes = canonical_genes(self.space, np.asarray(genes, dtype=np.int64))
+        ids = self.resolution_ids
+        nearest = np.abs(genes[:, :1] - ids[None, :]).argmin(axis=1)
+        genes[:, 0] = ids[nearest]
+        return genes
+
     def __call__(self, genes: np.ndarray) -> dict[str, np.ndarray]:
         acc, spread = self.predictor.predict_genes(genes)
         macs_params = self.costs.macs_params(genes)
@@ -36,6 +55,7 @@ class Evaluator:
     def extremes(self) -> dict[str, dict[str, float]]:
         """Every value of the smallest and the largest subnet: the feasible range of each cost."""
         genes = np.stack([encode(self.space, sample_subnet(self.space, k)) for k in ("min", "max")])
+        genes[:, 0] = self.resolution_ids[[0, -1]]
         values = self(genes)
         return {"min": {k: float(v[0]) for k, v in values.items()}, "max": {k: float(v[1]) for k, v in values.items()}}
 

@@ -15,7 +15,6 @@ from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 
 from ofa.search.settings import MUTATION_RATE
-from ofa.spaces.subnet import canonical_genes
 
 
 def random_reset(genes: np.ndarray, upper: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
@@ -43,7 +42,7 @@ class RandomResetMutation(Mutation):
 
 class CanonicalRepair(Repair):
     def _do(self, problem, x, **kwargs):
-        return canonical_genes(problem.evaluator.space, np.rint(x).astype(np.int64))
+        return problem.evaluator.valid(np.rint(x).astype(np.int64))
 
 
 class CanonicalSampling(Sampling):
@@ -56,4 +55,4 @@ class CanonicalSampling(Sampling):
 
 def random_genes(problem, n: int, rng: np.random.Generator) -> np.ndarray:
     genes = (rng.random((n, problem.upper.size)) * (problem.upper + 1)).astype(np.int64)
-    return canonical_genes(problem.evaluator.space, genes)
+    return problem.evaluator.valid(genes)

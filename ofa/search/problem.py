@@ -7,7 +7,7 @@ import numpy as np
 from pymoo.core.problem import Problem
 
 from ofa.search.evaluator import Evaluator
-from ofa.spaces.subnet import canonical_genes, gene_bounds
+from ofa.spaces.subnet import gene_bounds
 
 
 class SubnetProblem(Problem):
@@ -33,7 +33,7 @@ class SubnetProblem(Problem):
         import time
 
         start = time.perf_counter()
-        genes = canonical_genes(self.evaluator.space, np.rint(genes).astype(np.int64))
+        genes = self.evaluator.valid(np.rint(genes).astype(np.int64))
         values = self.evaluator(genes)
         self._genes.append(genes)
         self._values.append(values)

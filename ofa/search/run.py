@@ -86,5 +86,5 @@ def random_cloud(evaluator: Evaluator, n: int = 1000, seed: int = 0):
     """Random subnets across the whole size range, for the picture behind the front."""
     from ofa.predictor.sampling import biased_genes
 
-    genes = biased_genes(evaluator.space, n, np.random.default_rng(seed))
+    genes = evaluator.valid(biased_genes(evaluator.space, n, np.random.default_rng(seed)))
     return genes, evaluator(genes)

@@ -17,7 +17,7 @@ from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
 from ofa.search.problem import SubnetProblem
 from ofa.search.settings import Settings
-from ofa.spaces.subnet import active_slots, canonical_genes
+from ofa.spaces.subnet import active_slots
 
 Progress = Callable[[str, int, int], None]
 
@@ -72,7 +72,6 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
     half mutants (each gene reset w.p. 0.1) and the rest uniform crossovers; only subnets within
     the budget enter the population."""
     rng = np.random.default_rng(s.seed)
-    space = problem.evaluator.space
     targets = budget_targets(problem)
     share = s.evaluations // len(targets)
     n_parents, n_mutants = max(2, s.population // 4), s.population // 2
@@ -92,7 +91,7 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
                                    OFA_MUTATE_PROB, rng)
             pairs = rng.integers(0, len(parents), (s.population - n_parents - n_mutants, 2))
             children = np.concatenate([mutants, uniform_crossover(parents[pairs[:, 0]], parents[pairs[:, 1]], rng)])
-            children = canonical_genes(space, children[: max(0, share - (problem.evaluations - start))])
+            children = problem.evaluator.valid(children[: max(0, share - (problem.evaluations - start))])
             _, _, v = problem.evaluate_genes(children)
             ok = _feasible(v, budget)
             pop_genes = np.concatenate([parents, children[ok]])

@@ -40,6 +40,7 @@ class Request:
     auto_calibrate: bool = True
     closed_loop: bool = True
     predictor: Path | None = None
+    tables: dict[str, Path] | None = None  # device -> table file (default: ./latency, then packaged)
     settings: Settings = field(default_factory=Settings)
     force: bool = False
     data_root: str | None = None
@@ -92,8 +93,8 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     predictor, predictor_path, num_classes = open_run_predictor(req.run, req.predictor)
     space = predictor.space
     devices = list(dict.fromkeys(t.device for t in req.targets))
-    evaluator, tables = make_evaluator(space, predictor, devices, num_classes, auto_calibrate=req.auto_calibrate,
-                                       progress=progress, warn=warn)
+    evaluator, tables = make_evaluator(space, predictor, devices, num_classes, req.tables,
+                                       auto_calibrate=req.auto_calibrate, progress=progress, warn=warn)
     for t in req.targets:
         check_budgets(evaluator, {t.device: t.budget_ms})
     staging = Staging(req.out, req.force, req.fingerprint())

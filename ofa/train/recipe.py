@@ -408,7 +408,9 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 def list_recipes() -> list[str]:
     """Names of the recipes shipped in pipelines/."""
     folder = data_dir("pipelines")
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.name.endswith(".pipeline.yaml"))
 
 
 def _find(name: str | Path) -> Path:

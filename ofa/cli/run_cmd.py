@@ -1,0 +1,54 @@
+"""`ofa run PIPELINE`: the whole pipeline, from training to specialized models, in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def run_cmd(
+    pipeline: str = typer.Argument("quickstart", help="A shipped pipeline (pipelines/NAME.pipeline.yaml) or a pipeline YAML file."),
+    out: Optional[Path] = typer.Option(None, help="Folder for everything the pipeline makes (default: the pipeline's own)."),
+    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Run a pipeline's stages in order: train-supernet, latency table, collect, predictor, specialize.
+
+    A stage whose output is already complete is skipped, so running the same command after an
+    interruption continues where it stopped. Ends with a table of every stage and where its
+    output is.
+
+      ofa run quickstart            # tiny supernet on digits, this CPU, a few minutes
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ofa.cli.progress import progress_bar
+    from ofa.pipeline import Context, load_pipeline, run_pipeline
+
+    p = load_pipeline(pipeline, out)
+    console = Console(stderr=True)
+    if not quiet:
+        console.print(f"[bold]{p.name}[/]: {p.description} -> {p.out}")
+
+    def announce(stage: str, what: str) -> None:
+        if not quiet:
+            console.print(f"[bold]{stage}[/]: making the {what}")
+
+    with progress_bar(quiet) as progress:
+        rows = run_pipeline(p, Context(p.out, progress, lambda line: typer.echo(line, err=True), data_root), announce)
+    grid = Table("stage", "status", "seconds", "output")
+    for r in rows:
+        grid.add_row(r["stage"], r["status"], f"{r['seconds']:.1f}", r["output"])
+    Console().print(grid)
+    summary = p.out / "models" / "summary.json"
+    if summary.is_file():
+        import json
+
+        from ofa.cli.specialize_cmd import print_summary
+
+        data = json.loads(summary.read_text())
+        data["seconds"]["total"] = sum(data["seconds"].values())
+        print_summary(data)
