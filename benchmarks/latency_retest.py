@@ -35,8 +35,8 @@ def main() -> None:
     num_classes = 10 if space.name.startswith("cifar") else 1000
 
     start = time.perf_counter()
-    first = np.array(measure_subnets(space, nets, profile, num_classes, chunk=20))
-    second = np.array(measure_subnets(space, nets, profile, num_classes, chunk=20))
+    first = np.array(measure_subnets(space, nets, profile, num_classes, chunk=20, deployed=False))
+    second = np.array(measure_subnets(space, nets, profile, num_classes, chunk=20, deployed=False))
     rel = np.abs(first - second) / second
     print(
         f"{args.space} threads={args.threads} rounds={args.rounds}: retest tau {kendall_tau(first, second):.3f}, "

@@ -49,11 +49,14 @@ def subnet_item(space: SearchSpace, subnet: Subnet, profile: DeviceProfile, num_
 
 
 def measure_subnets(space: SearchSpace, subnets: list[Subnet], profile: DeviceProfile, num_classes: int,
-                    chunk: int = 25, progress=None, what: str = "subnets") -> list[float]:
-    """End-to-end latency of each subnet (the profile's statistic), measured interleaved in chunks."""
+                    chunk: int = 25, progress=None, what: str = "subnets", deployed: bool = True) -> list[float]:
+    """End-to-end latency of each subnet (the profile's statistic). `deployed`: each alone, its
+    runs back to back, as an exported model runs and as `ofa specialize` measures it (what a
+    calibration must predict: a whole network alone ran about 35% faster than amid others on a
+    2-core VM, BENCHMARKS.md). Else interleaved in chunks, as the table's parts are measured."""
     latencies: list[float] = []
-    for start in range(0, len(subnets), chunk):
-        items = [subnet_item(space, s, profile, num_classes) for s in subnets[start : start + chunk]]
+    for start in range(0, len(subnets), 1 if deployed else chunk):
+        items = [subnet_item(space, s, profile, num_classes) for s in subnets[start : start + (1 if deployed else chunk)]]
         latencies += [st.value(profile.statistic) for st in measure_many(items, profile)]
         if progress:
             progress(what, len(latencies), len(subnets))
