@@ -1,0 +1,57 @@
+"""Held-out accuracy of a specialized model after BN calibration and after 1 and 3 epochs of
+distilled fine-tuning, against the same architecture trained from scratch for the same total
+epochs (the supernet's epochs plus the fine-tuning's).
+
+    python benchmarks/specialize_finetune.py --supernet runs/cifar4k --subnet SUBNET
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from supernet_vs_scratch import train_from_scratch  # noqa: E402
+
+from ofa.spaces import to_subnet  # noqa: E402
+from ofa.specialize.finetune import finetune  # noqa: E402
+from ofa.train.evaluation import SubnetMeter  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--supernet", type=Path, required=True)
+    ap.add_argument("--subnet", required=True)
+    ap.add_argument("--epochs", type=int, nargs="+", default=[1, 3])
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    meter = SubnetMeter(args.supernet, device="cpu")
+    recipe = meter.recipe
+    net = to_subnet(meter.model.space, args.subnet)
+    supernet_epochs = sum(p.epochs for p in recipe.phases)
+    teacher = meter.calibrated("max")
+    print(f"subnet {net}; supernet trained {supernet_epochs} epochs on {recipe.data}")
+    print("| model | epochs in all | top-1 (held-out) | seconds |")
+    print("| --- | --- | --- | --- |")
+    print(f"| supernet subnet, BN re-calibrated | {supernet_epochs} | {meter.accuracy(meter.calibrated(net))['top1']:.2f} | - |")
+    for n in args.epochs:
+        static = meter.calibrated(net)
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            finetune(static, teacher, recipe, n, Path(tmp), torch.device("cpu"))
+        took = time.perf_counter() - start
+        print(f"| + {n} epoch(s) distilled fine-tuning | {supernet_epochs + n} | {meter.accuracy(static)['top1']:.2f} | {took:.0f} |")
+    for n in args.epochs:
+        start = time.perf_counter()
+        acc = train_from_scratch(recipe, net, supernet_epochs + n, recipe.phases[0].lr * recipe.batch_size / recipe.lr_batch_size,
+                                 recipe.phases[0].warmup_epochs)
+        print(f"| from scratch | {supernet_epochs + n} | {acc['top1']:.2f} | {time.perf_counter() - start:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
