@@ -133,3 +133,14 @@ def write_tiny_table(root, num_classes: int = 3, device: str = "cpu"):
     table.calibration = Calibration()  # fitted here: search uses it without recalibrating
     table.provenance["calibrated_on"] = this_host()
     return save_table(table, root / "latency" / device / "tiny.json")
+
+
+def with_predictor_and_table(run, tmp_path_factory):
+    """The trained run with a predictor fitted on learnable synthetic labels, and a folder holding
+    latency/cpu/tiny.json (made-up, calibrated on this host): what search and specialize need."""
+    from ofa.predictor.train import train_predictor
+
+    train_predictor(run, write_synthetic_data(run, n=150), "trees")
+    tables = tmp_path_factory.mktemp("tables")
+    write_tiny_table(tables)
+    return run, tables

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_synthetic_data, write_tiny_table
+from conftest import with_predictor_and_table, write_tiny_table
 
 from ofa.errors import OfaError
 from ofa.latency.predict import LatencyPredictor
@@ -23,13 +23,7 @@ from ofa.supernet import subnet_cost
 
 @pytest.fixture(scope="module")
 def searchable(trained_run, tmp_path_factory):
-    """The trained run with a fitted predictor, and a folder holding a tiny latency table."""
-    from ofa.predictor.train import train_predictor
-
-    train_predictor(trained_run, write_synthetic_data(trained_run, n=150), "trees")
-    tables = tmp_path_factory.mktemp("tables")
-    write_tiny_table(tables)
-    return trained_run, tables
+    return with_predictor_and_table(trained_run, tmp_path_factory)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import write_synthetic_data, write_tiny_table
+from conftest import with_predictor_and_table
 
 from ofa.devices import get_device
 from ofa.errors import OfaError
@@ -294,12 +294,7 @@ def test_finetuning_resumes_to_the_same_weights_as_an_uninterrupted_run(trained_
 
 @pytest.fixture(scope="module")
 def specializable(trained_run, tmp_path_factory):
-    from ofa.predictor.train import train_predictor
-
-    train_predictor(trained_run, write_synthetic_data(trained_run, n=150), "trees")
-    tables = tmp_path_factory.mktemp("spec-tables")
-    write_tiny_table(tables)
-    return trained_run, tables
+    return with_predictor_and_table(trained_run, tmp_path_factory)
 
 
 def test_specialize_end_to_end(specializable, run_cli, tmp_path, monkeypatch):
