@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ofa.latency.recalibrate import open_device_table
-from ofa.spaces import get_space, sample_subnet
+from ofa.spaces import get_space
 from ofa.specialize.run import Request, specialize
 from ofa.specialize.targets import Target
 from ofa.train.run_folder import RunFolder
@@ -29,8 +29,7 @@ def main() -> None:
     args = ap.parse_args()
     space = get_space(RunFolder(args.supernet).read_info()["space"])
     table, path, profile = open_device_table(args.device, space, warn=print)  # recalibrated here if needed
-    measured = space.restrict(resolutions=table.table.resolutions)
-    lo, hi = table.predict([sample_subnet(measured, k) for k in ("min", "max")])
+    lo, hi = table.extremes()
     budgets = [float(f"{lo + f * (hi - lo):.3g}") for f in np.linspace(0.15, 0.95, args.budgets)]
     start = time.perf_counter()
     summary = specialize(Request(args.supernet, [Target(profile.name, b) for b in budgets], args.out, force=True))

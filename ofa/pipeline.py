@@ -137,18 +137,18 @@ def budgets_in_range(ctx: Context, device: str, budgets: list[str]) -> list[str]
     device's table: a pipeline that runs on any machine cannot name milliseconds in advance."""
     from ofa.latency.predict import LatencyPredictor
     from ofa.latency.table import load_table
-    from ofa.spaces import get_space, sample_subnet
+    from ofa.spaces import get_space
 
-    out = []
+    out, extremes = [], None
     for b in budgets:
         text = str(b).strip()
         if not text.endswith("%"):
             out.append(text)
             continue
-        table = load_table(ctx.table(device))
-        space = get_space(table.space)
-        measured = space.restrict(resolutions=table.resolutions)
-        lo, hi = LatencyPredictor(table, space).predict([sample_subnet(measured, k) for k in ("min", "max")])
+        if extremes is None:
+            table = load_table(ctx.table(device))
+            extremes = LatencyPredictor(table, get_space(table.space)).extremes()
+        lo, hi = extremes
         out.append(f"{lo + float(text[:-1]) / 100 * (hi - lo):.3g}ms")
     return out
 

@@ -49,6 +49,4 @@ def run_cmd(
 
         from ofa.cli.specialize_cmd import print_summary
 
-        data = json.loads(summary.read_text())
-        data["seconds"]["total"] = sum(data["seconds"].values())
-        print_summary(data)
+        print_summary(json.loads(summary.read_text()))

@@ -55,8 +55,9 @@ def measure_subnets(space: SearchSpace, subnets: list[Subnet], profile: DevicePr
     calibration must predict: a whole network alone ran about 35% faster than amid others on a
     2-core VM, BENCHMARKS.md). Else interleaved in chunks, as the table's parts are measured."""
     latencies: list[float] = []
-    for start in range(0, len(subnets), 1 if deployed else chunk):
-        items = [subnet_item(space, s, profile, num_classes) for s in subnets[start : start + (1 if deployed else chunk)]]
+    step = 1 if deployed else chunk
+    for start in range(0, len(subnets), step):
+        items = [subnet_item(space, s, profile, num_classes) for s in subnets[start : start + step]]
         latencies += [st.value(profile.statistic) for st in measure_many(items, profile)]
         if progress:
             progress(what, len(latencies), len(subnets))

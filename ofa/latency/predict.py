@@ -66,6 +66,14 @@ class LatencyPredictor:
             return self.table.calibration.apply(summed)
         return summed
 
+    def extremes(self) -> tuple[float, float]:
+        """Predicted latency of the smallest and the largest subnet at the resolutions measured."""
+        from ofa.spaces.subnet import sample_subnet
+
+        measured = self.space.restrict(resolutions=self.table.resolutions)
+        lo, hi = self.predict([sample_subnet(measured, k) for k in ("min", "max")])
+        return float(lo), float(hi)
+
     def predict(self, subnets: list[Subnet], calibrated: bool = True) -> np.ndarray:
         genes = np.stack([encode(self.space, s) for s in subnets])
         return self.predict_genes(genes, calibrated)

@@ -171,9 +171,9 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
                            "budget_ms": m["budget_ms"], "device": m["device"]} for m in models],
                "search": {"evaluations": result.problem.evaluations, "seconds": result.info["seconds"]},
                "tables": {d: str(p) for d, p in tables.items()}, "seconds": dict(clock.seconds), **shared}
+    summary["seconds"]["total"] = sum(clock.seconds.values())
     (staging.partial / "summary.json").write_text(json.dumps(summary, indent=2))
     staging.commit()
-    summary["seconds"]["total"] = sum(clock.seconds.values())
     return summary
 
 
@@ -189,7 +189,8 @@ def _choose(target: Target, genes, values, meter, folder: Path, formats, profile
         predicted = float(values[column][i])
         if predicted * factor > target.budget_ms:
             continue  # would miss by what the misses so far showed
-        static = meter.calibrated(decode(meter.model.space, genes[i]))
+        subnet = decode(meter.model.space, genes[i])
+        static = meter.calibrated(subnet)
         clock.lap("extract + BN")
         if folder.exists():
             shutil.rmtree(folder)
@@ -199,7 +200,7 @@ def _choose(target: Target, genes, values, meter, folder: Path, formats, profile
             return static, i, export, attempts, None
         ms = measure_exported(folder / "model.onnx", static, profile).value(profile.statistic)
         clock.lap("measure")
-        attempts.append({"subnet": str(decode(meter.model.space, genes[i])), "predicted_ms": predicted,
+        attempts.append({"subnet": str(subnet), "predicted_ms": predicted,
                          "measured_ms": ms})
         if ms <= target.budget_ms:
             return static, i, export, attempts, ms
