@@ -127,7 +127,7 @@ MALFORMED = [
     (with_line("warmup", "-1"), "board.yaml.warmup: expected an integer >= 0"),
     (with_line("iterations", "0"), "board.yaml.iterations: expected a positive integer"),
     (with_line("iterations", "2.5"), "board.yaml.iterations: expected a positive integer"),
-    (with_line("statistic", "mean"), "board.yaml.statistic: expected one of ['median', 'p10']"),
+    (with_line("statistic", "max"), "board.yaml.statistic: expected one of ['median', 'p10', 'mean']"),
     (with_line("resolutions", "[]"), "board.yaml.resolutions: expected a non-empty list"),
     (with_line("resolutions", "[224, x]"), "board.yaml.resolutions[1]: expected a positive integer"),
     (with_line("resolutions", "[224, 224]"), "board.yaml.resolutions: values repeat"),

@@ -104,7 +104,7 @@ def cuda_available() -> bool:
 # -- the registry and the shared pieces ------------------------------------------------------
 
 def test_registry_holds_every_backend_a_profile_may_name():
-    assert set(backend_names()) == {"onnxruntime-cpu", "onnxruntime-cuda", "tensorrt", "torch-cuda"}
+    assert set(backend_names()) == {"onnxruntime-cpu", "onnxruntime-cuda", "tensorrt", "torch-cuda", "imported"}
     for name, backend in BACKENDS.items():
         assert get_backend(name) is backend and backend.name == name
         assert isinstance(backend.version(), str) and backend.version()

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+
+from ofa.errors import OfaError
 from rich.table import Table
 
 app = typer.Typer(
@@ -103,6 +105,46 @@ def calibrate_cmd(
                f"{time.perf_counter() - start:.1f} s")
 
 
+@app.command("import")
+def import_cmd(
+    sources: list[Path] = typer.Argument(..., help="The source's table files, or the folder that holds them."),
+    fmt: str = typer.Option(..., "--format", help="Source format: ofa (once-for-all's <resolution>_lookup_table.yaml files)."),
+    device: str = DEVICE, space: str = SPACE,
+    out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
+    force: bool = typer.Option(False, help="Replace an existing table at --out."),
+) -> None:
+    """Import latency tables measured by another tool as an ordinary table.
+
+    Each part of the space (stem, first block, elastic blocks, head) becomes the sum of the source
+    entries it is made of; the source files' names and hashes go into the table's provenance. A
+    resolution whose source lacks parts is imported as incomplete: search keeps to the complete
+    ones, and predicting a subnet there names the part it lacks.
+
+      ofa latency import --format ofa --device note10 --space mbv3-w1.2 ofa/note10/
+    """
+    from ofa.latency.importers import import_table
+    from ofa.latency.predict import LatencyPredictor
+    from ofa.latency.table import default_table_path, save_table
+
+    profile, space_ = _resolve(device, space)
+    path = out or default_table_path(profile.name, space_.name)
+    if path.exists() and not force:
+        raise OfaError(f"{path} exists; pass --force to replace it, or --out to write elsewhere")
+    table = import_table(fmt, sources, profile, space_)
+    lo, hi = LatencyPredictor(table, space_).extremes()
+    save_table(table, path)
+    files = table.provenance["files"]
+    typer.echo(f"{path}: {len(files)} files, {len(table.entries)} entries at {table.resolutions} px; "
+               f"smallest subnet {lo:.2f} ms, largest {hi:.2f} ms ({table.statistic} of the source's timings, "
+               f"plain sum)")
+    for r, lacking in sorted(table.incomplete.items()):
+        typer.echo(f"  {r} px incomplete: {len(lacking)} parts lack a source entry (first: {next(iter(lacking.values()))}); "
+                   f"search keeps to the other resolutions")
+    for f in files:
+        if f["truncated"]:
+            typer.echo(f"  {f['name']} ends inside an entry: that last entry was left out")
+
+
 @app.command("show")
 def show_cmd(device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
              as_json: bool = typer.Option(False, "--json", help="Print provenance as JSON.")) -> None:
@@ -111,6 +153,7 @@ def show_cmd(device: str = DEVICE, space: str = SPACE, table: Optional[Path] = T
     path, t = _load(profile, space_, table)
     info = {"path": str(path), "entries": len(t.entries), "resolutions": t.resolutions,
             "num_classes": t.num_classes, "batch_size": t.batch_size, "provenance": t.provenance,
+            "incomplete": {r: len(m) for r, m in t.incomplete.items()},
             "calibration": None if t.calibration is None else
             {"scale": t.calibration.scale, "offset_ms": t.calibration.offset_ms, "subnets": len(t.calibration.points)}}
     typer.echo(json.dumps(info, indent=2) if as_json else "\n".join(

@@ -100,7 +100,47 @@ def show_cmd(
         typer.echo(json.dumps(info, indent=2))
         return
     typer.echo(f"{path}: {info.get('kind')} for space '{info.get('space')}'")
+    if "report" not in info:  # imported: no held-out report of ours
+        typer.echo(f"{info.get('description', 'no quality report')}; source: {info.get('source')}")
+        return
     typer.echo(format_report(info.get("kind", "?"), info))
+
+
+@app.command("import")
+def import_cmd(
+    source: Path = typer.Argument(..., help="The source predictor file (once-for-all: acc_predictor.pth)."),
+    fmt: str = typer.Option(..., "--format", help="Source format: ofa (once-for-all's tutorial MLP)."),
+    space: str = typer.Option(..., "--space", "-s", help="The space it predicts for (once-for-all's: mbv3-w1.2)."),
+    out: Path = typer.Option(..., "--out", help="Predictor file to write (.json, beside its .safetensors)."),
+    force: bool = typer.Option(False, help="Replace an existing predictor at --out."),
+) -> None:
+    """Import an accuracy predictor fitted by another tool, bound to a space.
+
+    The file is read with torch.load(weights_only=True): a pickle that holds anything but tensors is
+    refused, never run. The predictor keeps its own input encoding, and search uses it with
+    --space instead of a supernet run:
+
+      ofa predictor import --format ofa acc_predictor.pth --space mbv3-w1.2 --out ofa-mbv3-w1.2.json
+
+      ofa search --space mbv3-w1.2 --predictor ofa-mbv3-w1.2.json --device note10 --latency 25ms
+    """
+    import numpy as np
+
+    from ofa.predictor.importers import import_predictor
+    from ofa.predictor.store import save_predictor
+    from ofa.spaces import encode, get_space, sample_subnet
+
+    space_ = get_space(space)
+    path = out.with_suffix(".json")
+    if (path.exists() or path.with_suffix(".safetensors").exists()) and not force:
+        raise OfaError(f"{path} exists; pass --force to replace it, or another --out")
+    predictor = import_predictor(fmt, source, space_)
+    ends = np.stack([encode(space_, sample_subnet(space_, k)) for k in ("min", "max")])
+    low, high = predictor.predict_genes(ends)[0]
+    save_predictor(predictor, path)
+    typer.echo(f"{path}: {predictor.meta['description']}, for space '{space_.name}' (encoding {predictor.encoding}); "
+               f"predicts {low:.2f}% for the smallest subnet at {space_.resolutions[0]} px, {high:.2f}% for the "
+               f"largest at {space_.resolutions[-1]} px")
 
 
 @app.command("models")

@@ -14,7 +14,8 @@ from ofa.search.settings import MUTATION_RATE
 
 
 def search_cmd(
-    supernet: Path = typer.Option(..., "--supernet", help="A finished run folder with a trained predictor."),
+    supernet: Optional[Path] = typer.Option(None, "--supernet", help="A finished run folder with a trained predictor."),
+    space: Optional[str] = typer.Option(None, "--space", "-s", help="Search a space without a run: needs --predictor bound to the space (e.g. one from `ofa predictor import`)."),
     device: list[str] = typer.Option(..., "--device", "-d", help="Device whose latency table to use (repeat for one latency objective per device)."),
     latency: Optional[list[str]] = typer.Option(None, "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device)."),
     objectives: str = typer.Option("acc,latency", help="Comma list from acc, latency, macs, params."),
@@ -24,7 +25,7 @@ def search_cmd(
     mutation_rate: float = typer.Option(MUTATION_RATE, help="NSGA-II: share of genes a mutation changes (random reset)."),
     seed: int = typer.Option(0, help="Same seed, same front."),
     predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
-    out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search, or search/SPACE with --space)."),
     check: int = typer.Option(0, min=0, help="Measure the real accuracy of this many subnets along the front."),
     refine: int = typer.Option(0, min=0, help="Rounds of: add the checked subnets to the predictor data, refit, search again."),
     calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host (10 subnets, seconds); --no-calibrate uses it as it is, with a warning."),
@@ -40,11 +41,17 @@ def search_cmd(
       ofa search --supernet runs/quick --device cpu --latency 2ms
 
       ofa search --supernet runs/quick -d cpu -d gpu-ort --objectives acc,latency,macs --check 8
+
+    Without a run, from a space, a predictor bound to it and the devices' tables (once-for-all's
+    assets, imported with `ofa predictor import` and `ofa latency import`):
+
+      ofa search --space mbv3-w1.2 --predictor ofa-mbv3-w1.2.json --device note10 --latency 25ms
     """
     from ofa.cli.progress import progress_bar
     from ofa.search.budget import parse_budgets
     from ofa.search.evaluator import objective_columns
-    from ofa.search.run import make_evaluator, open_run_predictor, random_cloud, search
+    from ofa.search.run import make_evaluator, open_run_predictor, open_space_predictor, random_cloud, search
+    from ofa.spaces import get_space
     from ofa.search.result import write_result
     from ofa.search.settings import Settings
     from ofa.search.strategies import STRATEGIES
@@ -59,8 +66,18 @@ def search_cmd(
     columns = objective_columns(objectives.split(","), devices)
     budgets = parse_budgets(latency or [], devices)
     settings = Settings(population, generations, seed, mutation_rate)
-    pred, pred_path, num_classes = open_run_predictor(supernet, predictor)
-    out = out or Path(supernet) / "search"
+    if supernet is not None:
+        pred, pred_path, num_classes = open_run_predictor(supernet, predictor)
+        if space is not None and get_space(space).name != pred.space.name:
+            raise OfaError(f"--space {space} disagrees with the run's space '{pred.space.name}'; leave --space out")
+        out = out or Path(supernet) / "search"
+    elif space is None or predictor is None:
+        raise OfaError("give --supernet RUN, or --space SPACE with --predictor FILE (a predictor bound to the space)")
+    elif check:
+        raise OfaError("--check measures real accuracy with the supernet's weights: give --supernet RUN")
+    else:
+        pred, pred_path, num_classes = open_space_predictor(get_space(space), predictor), predictor, None
+        out = out or Path("search") / pred.space.name
     if out.exists() and not out.is_dir():
         raise OfaError(f"--out {out} is a file; give a folder for front.json, front.csv and front.png")
     checks = []

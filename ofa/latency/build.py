@@ -120,7 +120,7 @@ def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, p
     """Fit measured = scale * sum_of_parts + offset on `count` random subnets; the largest and
     smallest are among them so the fit spans the whole range. The fit is Theil-Sen (median of
     pairwise slopes): one subnet measured in a slow moment cannot tilt it."""
-    sub_space = space.restrict(resolutions=table.resolutions)
+    sub_space = space.restrict(resolutions=table.complete_resolutions)
     rng = np.random.default_rng(seed)
     subnets = [sample_subnet(sub_space, "max"), sample_subnet(sub_space, "min")]
     subnets += [sample_subnet(sub_space, "uniform", rng) for _ in range(max(0, count - 2))]

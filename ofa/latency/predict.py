@@ -8,7 +8,7 @@ from ofa.errors import OfaError
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, encode, gather_slots
+from ofa.spaces.subnet import Subnet, active_slots, encode, gather_slots
 
 
 class LatencyPredictor:
@@ -22,43 +22,68 @@ class LatencyPredictor:
         max_e = max(len(s.expands) for s in space.stages)
         self.fixed = np.full(n_res, np.nan)
         self.slots = np.full((n_res, space.num_blocks, max_k, max_e), np.nan)
+        # where an imported table lacks a part: (resolution index, slot or -1 for the fixed parts,
+        # kernel index, expand index) -> the part's key, to name it when a subnet needs it
+        self.gaps: dict[tuple[int, int, int, int], str] = {}
         missing = []
 
         field = f"{table.statistic}_ms"
 
-        def entry_ms(key: str) -> float:
-            entry = table.entries.get(key)
-            if entry is None:
-                missing.append(key)
-                return np.nan
-            return entry[field]
-
-        def lookup(part: Part) -> float:
+        def lookup(part: Part, r: int, cell: tuple[int, int, int, int]) -> float:
             """The part's own time: its call minus an empty call on the same input."""
-            return max(0.0, entry_ms(part.key) - entry_ms(null_key(part.input_shape)))
+            times = []
+            for key in (part.key, null_key(part.input_shape)):
+                entry = table.entries.get(key)
+                if entry is None:
+                    if key in table.incomplete.get(r, {}):
+                        self.gaps.setdefault(cell, key)
+                    else:
+                        missing.append(key)
+                    return np.nan
+                times.append(entry[field])
+            return max(0.0, times[0] - times[1])
 
         for r_idx, r in enumerate(space.resolutions):
             if r not in table.resolutions:
                 continue
             _, parts = fixed_parts(space, r, table.num_classes)
-            self.fixed[r_idx] = sum(lookup(p) for p in parts)
+            self.fixed[r_idx] = sum(lookup(p, r, (r_idx, -1, 0, 0)) for p in parts)
             for s_idx, rows in enumerate(slot_parts(space, r)):
                 for k_idx, row in enumerate(rows):
                     for e_idx, part in enumerate(row):
-                        self.slots[r_idx, s_idx, k_idx, e_idx] = lookup(part)
+                        self.slots[r_idx, s_idx, k_idx, e_idx] = lookup(part, r, (r_idx, s_idx, k_idx, e_idx))
         if missing:
             raise OfaError(f"latency table lacks {len(missing)} entries (first: {missing[0]}); "
                            f"resume the build to complete it")
+
+    def _refuse_gap(self, genes: np.ndarray) -> None:
+        """Name the first part a subnet needs that an incomplete resolution lacks."""
+        row, n_stages, n_blocks = genes[:1], len(self.space.stages), self.space.num_blocks
+        r_idx = int(row[0, 0])
+        kernels = row[0, 1 + n_stages : 1 + n_stages + n_blocks]
+        expands = row[0, 1 + n_stages + n_blocks : 1 + n_stages + 2 * n_blocks]
+        used = active_slots(self.space, row)[0]
+        cells = [(r_idx, -1, 0, 0)] + [(r_idx, s, int(kernels[s]), int(expands[s])) for s in range(n_blocks) if used[s]]
+        key = next(self.gaps[c] for c in cells if c in self.gaps)
+        r = self.space.resolutions[r_idx]
+        source = self.table.incomplete[r][key]
+        raise OfaError(f"the {self.table.device} latency table has no entry at {r} px for part {key}"
+                       + (f" (source key {source})" if source and source != key else "")
+                       + f": its {r} px source was incomplete; predict at {self.table.complete_resolutions} px")
 
     def sum_of_parts(self, genes: np.ndarray) -> np.ndarray:
         """Uncalibrated: sum of the parts' latencies, each less the empty call, in ms."""
         genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
         res = genes[:, 0]
-        if np.isnan(self.fixed[res]).any():
-            bad = sorted({self.space.resolutions[i] for i in res[np.isnan(self.fixed[res])]})
+        measured = np.isin(np.asarray(self.space.resolutions)[res], self.table.resolutions)
+        if not measured.all():
+            bad = sorted({self.space.resolutions[i] for i in res[~measured]})
             raise OfaError(f"latency table has no entries at resolution(s) {bad}; "
                            f"measured: {self.table.resolutions}")
-        return gather_slots(self.space, self.fixed, self.slots, genes)
+        summed = gather_slots(self.space, self.fixed, self.slots, genes)
+        if self.gaps and np.isnan(summed).any():
+            self._refuse_gap(genes[np.isnan(summed)])
+        return summed
 
     def predict_genes(self, genes: np.ndarray, calibrated: bool = True) -> np.ndarray:
         summed = self.sum_of_parts(genes)
@@ -70,7 +95,7 @@ class LatencyPredictor:
         """Predicted latency of the smallest and the largest subnet at the resolutions measured."""
         from ofa.spaces.subnet import sample_subnet
 
-        measured = self.space.restrict(resolutions=self.table.resolutions)
+        measured = self.space.restrict(resolutions=self.table.complete_resolutions)
         lo, hi = self.predict([sample_subnet(measured, k) for k in ("min", "max")])
         return float(lo), float(hi)
 

@@ -8,6 +8,7 @@ from typing import Callable
 
 from ofa.devices import DeviceProfile, get_device
 from ofa.errors import OfaError
+from ofa.latency.backends import get_backend
 from ofa.latency.build import Progress, calibrate, check_same_measurement
 from ofa.latency.host import calibrated_on, needs_calibration, this_host
 from ofa.latency.predict import LatencyPredictor
@@ -33,6 +34,7 @@ def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile,
     Returns where the table was saved."""
     if count < 2:
         raise OfaError(f"a calibration needs at least 2 subnets, got {count}")
+    get_backend(profile.backend).require()
     check_same_measurement(table, profile, str(path), f"rebuild it here with: ofa latency build --device "
                            f"{profile.name} --space {space.name} --force")
     out = writable_path(path, profile.name, space.name)

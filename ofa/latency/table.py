@@ -42,6 +42,14 @@ class LatencyTable:
     entries: dict[str, dict[str, float]] = field(default_factory=dict)
     calibration: Calibration | None = None
     statistic: str = "median"  # which summary of each entry's timed runs predictions use
+    # resolution -> {part key: what the source called it} of parts an imported table lacks there
+    # (once-for-all's published 224 px table has fewer than half of its block entries)
+    incomplete: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def complete_resolutions(self) -> list[int]:
+        """Resolutions at which the table predicts every subnet (all of them, unless imported incomplete)."""
+        return [r for r in self.resolutions if r not in self.incomplete]
 
     def to_dict(self) -> dict[str, Any]:
         cal = None
@@ -52,7 +60,9 @@ class LatencyTable:
             "format": TABLE_FORMAT, "device": self.device, "space": self.space,
             "space_fingerprint": self.space_fingerprint, "num_classes": self.num_classes,
             "batch_size": self.batch_size, "resolutions": self.resolutions, "statistic": self.statistic,
-            "provenance": self.provenance, "calibration": cal, "entries": self.entries,
+            "provenance": self.provenance, "calibration": cal,
+            **({"incomplete": {str(r): m for r, m in self.incomplete.items()}} if self.incomplete else {}),
+            "entries": self.entries,
         }
 
     @classmethod
@@ -70,6 +80,8 @@ class LatencyTable:
                     float(cal["scale"]), float(cal["offset_ms"]),
                     tuple((str(s), float(a), float(b)) for s, a, b in cal.get("points", []))),
                 statistic=str(d.get("statistic", "median")),
+                incomplete={int(r): {str(k): str(v) for k, v in m.items()}
+                            for r, m in d.get("incomplete", {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise OfaError(f"{source} is a corrupt latency table ({type(e).__name__}: {e})") from None

@@ -60,7 +60,7 @@ def validate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, n:
     check_same_measurement(table, profile, "the latency table", "rebuild it with --force")
     predictor = LatencyPredictor(table, space)
     rng = np.random.default_rng(seed)
-    sub_space = space.restrict(resolutions=table.resolutions)
+    sub_space = space.restrict(resolutions=table.complete_resolutions)
     subnets = [sample_subnet(sub_space, "uniform", rng) for _ in range(n)]
     measured = measure_subnets(space, subnets, profile, table.num_classes, progress=progress)
     measured_arr = np.asarray(measured)

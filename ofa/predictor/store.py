@@ -13,7 +13,7 @@ import numpy as np
 
 from ofa.errors import OfaError
 from ofa.files import read_json
-from ofa.predictor.features import feature_names, features
+from ofa.predictor.features import DEFAULT_ENCODING, feature_names, features
 from ofa.predictor.models import MODELS, FittedModel
 from ofa.spaces.space import SearchSpace
 
@@ -29,10 +29,11 @@ class AccuracyPredictor:
     model: FittedModel
     supernet: dict[str, str] | None
     meta: dict[str, Any]
+    encoding: str = DEFAULT_ENCODING  # how gene vectors become its inputs (ofa.predictor.features)
 
     def predict_genes(self, genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Top-1 % and its uncertainty for an (n, genes) array, in one vectorized call."""
-        return self.model.predict(features(self.space, genes))
+        return self.model.predict(features(self.space, genes, self.encoding))
 
 
 def default_predictor_path(run: Path) -> Path:
@@ -53,7 +54,8 @@ def save_predictor(predictor: AccuracyPredictor, path: Path) -> Path:
     os.replace(tmp, weights)
     info = {"format": PREDICTOR_FORMAT, "kind": predictor.model.kind, "space": predictor.space.name,
             "space_fingerprint": predictor.space.fingerprint(), "supernet": predictor.supernet,
-            "num_features": len(feature_names(predictor.space)), "weights": weights.name, **predictor.meta}
+            "encoding": predictor.encoding, "num_features": len(feature_names(predictor.space, predictor.encoding)),
+            "weights": weights.name, **predictor.meta}
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(info, indent=2))
     os.replace(tmp, path)
@@ -82,8 +84,8 @@ def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
         raise OfaError(f"{weights}: cannot read predictor weights ({e})") from None
     model = FittedModel(info["kind"], arrays)
     meta = {k: v for k, v in info.items() if k not in ("format", "kind", "space", "space_fingerprint", "supernet",
-                                                        "num_features", "weights")}
-    predictor = AccuracyPredictor(space, model, info.get("supernet"), meta)
+                                                        "encoding", "num_features", "weights")}
+    predictor = AccuracyPredictor(space, model, info.get("supernet"), meta, str(info.get("encoding", DEFAULT_ENCODING)))
     try:
         out, _ = predictor.predict_genes(np.zeros((1, len(_bounds(space))), dtype=np.int64))
     except (ValueError, KeyError, IndexError) as e:

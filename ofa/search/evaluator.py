@@ -26,11 +26,12 @@ class Evaluator:
     costs: CostTable
 
     def __post_init__(self):
-        """Resolutions every table has (a table may time a few of a space's many): the search
-        keeps to these, so no subnet is evaluated where a table cannot say its latency."""
+        """Resolutions every table has in full (a table may time a few of a space's many, and an
+        imported one may lack parts at some): the search keeps to these, so no subnet is evaluated
+        where a table cannot say its latency."""
         shared = set(self.space.resolutions)
         for device, table in self.latency.items():
-            shared &= set(table.table.resolutions)
+            shared &= set(table.table.complete_resolutions)
         if not shared:
             raise OfaError(f"the latency tables of {', '.join(self.latency)} share no resolution of space "
                            f"'{self.space.name}'")

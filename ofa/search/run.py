@@ -19,7 +19,7 @@ from ofa.spaces.space import SearchSpace
 from ofa.supernet.cost import CostTable
 
 
-def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int, tables: dict[str, Path] | None = None,
+def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int | None, tables: dict[str, Path] | None = None,
                        auto_calibrate: bool = True, progress=None, warn=None):
     """device name -> (its table's predictor, table path), each opened by open_device_table."""
     from ofa.latency.recalibrate import open_device_table
@@ -31,6 +31,10 @@ def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int,
         if profile.name in out:
             raise OfaError(f"--device {device} is given twice")
         out[profile.name] = (latency, path)
+        if latency.table.incomplete and warn:
+            warn(f"{path} lacks parts at {sorted(latency.table.incomplete)} px (an incomplete import): "
+                 f"searching at {latency.table.complete_resolutions} px")
+        num_classes = latency.table.num_classes  # without a run, the first table sets the head for the others
     return out
 
 
@@ -74,12 +78,23 @@ def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], 
         "seconds": round(seconds, 4), "seconds_evaluating": round(problem.seconds_evaluating, 4)})
 
 
-def make_evaluator(space: SearchSpace, predictor: AccuracyPredictor, devices: list[str], num_classes: int,
+def make_evaluator(space: SearchSpace, predictor: AccuracyPredictor, devices: list[str], num_classes: int | None,
                    tables: dict[str, Path] | None = None, **calibration) -> tuple[Evaluator, dict[str, Path]]:
-    """`calibration`: auto_calibrate, progress and warn, as latency_predictors takes them."""
+    """`num_classes`: the supernet's head, or None to take the tables' (a search without a run).
+    `calibration`: auto_calibrate, progress and warn, as latency_predictors takes them."""
     found = latency_predictors(space, devices, num_classes, tables, **calibration)
+    num_classes = next(iter(found.values()))[0].table.num_classes
     return (Evaluator(space, predictor, {d: p for d, (p, _) in found.items()}, CostTable(space, num_classes)),
             {d: path for d, (_, path) in found.items()})
+
+
+def open_space_predictor(space: SearchSpace, predictor_path: Path) -> AccuracyPredictor:
+    """A predictor bound to a space alone (an imported one), for a search without a run folder."""
+    predictor = load_predictor(Path(predictor_path), space)
+    if predictor.supernet is not None:
+        raise OfaError(f"{predictor_path} learned from a supernet run ({describe(predictor.supernet)}); "
+                       f"search with --supernet RUN instead of --space")
+    return predictor
 
 
 def random_cloud(evaluator: Evaluator, n: int = 1000, seed: int = 0):

@@ -6,7 +6,7 @@ when a backend is asked to measure or to say whether it is available)."""
 from __future__ import annotations
 
 from ofa.errors import OfaError
-from ofa.latency.backends import onnxruntime_cpu, onnxruntime_cuda, tensorrt_engine, torch_cuda
+from ofa.latency.backends import imported, onnxruntime_cpu, onnxruntime_cuda, tensorrt_engine, torch_cuda
 from ofa.latency.backends.base import (
     Backend,
     LatencyStats,
@@ -32,7 +32,7 @@ def _from_module(module) -> Backend:
 
 BACKENDS: dict[str, Backend] = {
     b.name: b
-    for b in map(_from_module, (onnxruntime_cpu, onnxruntime_cuda, tensorrt_engine, torch_cuda))
+    for b in map(_from_module, (onnxruntime_cpu, onnxruntime_cuda, tensorrt_engine, torch_cuda, imported))
 }
 
 

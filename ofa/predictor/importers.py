@@ -1,0 +1,84 @@
+"""Accuracy predictors fitted by other tools, turned into ours: one registry of source formats
+(today once-for-all's tutorial MLP). An imported predictor is bound to a space, not to a supernet
+run: it speaks for weights we do not hold (once-for-all's ImageNet supernet)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ofa import __version__
+from ofa.errors import OfaError
+from ofa.predictor.features import feature_names, ofa_resolution_slot
+from ofa.predictor.models import FittedModel
+from ofa.predictor.store import AccuracyPredictor
+from ofa.spaces.space import SearchSpace
+
+OFA_ENCODING = "ofa-tutorial"
+
+
+def read_state_dict(path: Path) -> dict[str, np.ndarray]:
+    """Tensors of a torch checkpoint, loaded with weights_only=True: a pickle that would build any
+    other object is refused, never run."""
+    import pickle
+
+    import torch
+
+    if not path.is_file():
+        raise OfaError(f"predictor file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OfaError(f"{path}: refused: it holds more than plain tensors, and loading it could run code "
+                       f"({first[:120]})") from None
+    except Exception as e:  # not a torch file at all: zip, pickle or storage errors of every kind
+        raise OfaError(f"{path}: not a PyTorch state dict ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise OfaError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+    return {str(k): v.detach().to(torch.float32).numpy() for k, v in state.items()}
+
+
+def import_ofa(path: Path, space: SearchSpace) -> AccuracyPredictor:
+    """once-for-all's accuracy predictor: nn.Sequential of Linear layers with ReLU between (state
+    keys `0.*`, `2.*`, ...), input in its tutorial encoding, output top-1 as a fraction."""
+    for r in space.resolutions:
+        ofa_resolution_slot(r)
+    state = read_state_dict(path)
+    inputs = len(feature_names(space, OFA_ENCODING))
+    layers = sorted({int(m.group(1)) for k in state if (m := re.fullmatch(r"(\d+)\.(weight|bias)", k))})
+    expected = {f"{i}.{p}" for i in layers for p in ("weight", "bias")}
+    if not layers or set(state) != expected:
+        raise OfaError(f"{path}: expected the keys of an nn.Sequential of Linear layers ('0.weight', '0.bias', ...), "
+                       f"got {sorted(state)[:6]}")
+    arrays, width = {}, inputs
+    for j, i in enumerate(layers):
+        w, b = state[f"{i}.weight"], state[f"{i}.bias"]
+        last = j == len(layers) - 1
+        if w.ndim != 2 or w.shape[1] != width or b.shape != (w.shape[0],) or (last and w.shape[0] != 1):
+            want = f"({'1' if last else 'any'}, {width})"
+            raise OfaError(f"{path}: layer '{i}' has weight shape {tuple(w.shape)} and bias {tuple(b.shape)}, expected "
+                           f"{want} for space '{space.name}' ({inputs} inputs in once-for-all's encoding)")
+        arrays[f"w{j}"], arrays[f"b{j}"] = w.T[None].copy(), b[None].copy()
+        width = w.shape[0]
+    shape = " -> ".join([str(inputs)] + [str(arrays[f"w{j}"].shape[2]) for j in range(len(layers))])
+    meta = {"source": {"format": "ofa", "file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
+            "description": f"once-for-all's accuracy predictor, an MLP {shape} (ImageNet top-1 of its supernet)",
+            "ofa_version": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    return AccuracyPredictor(space, FittedModel("mlp", arrays), None, meta, OFA_ENCODING)
+
+
+IMPORTERS: dict[str, tuple[str, Callable[[Path, SearchSpace], AccuracyPredictor]]] = {
+    "ofa": ("once-for-all's acc_predictor.pth (a state dict of its MLP)", import_ofa),
+}
+
+
+def import_predictor(fmt: str, path: Path, space: SearchSpace) -> AccuracyPredictor:
+    if fmt not in IMPORTERS:
+        raise OfaError(f"unknown predictor format '{fmt}'; known: {', '.join(IMPORTERS)}")
+    return IMPORTERS[fmt][1](Path(path), space)
