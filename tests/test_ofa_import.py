@@ -1,13 +1,15 @@
 """once-for-all's assets: its latency tables and accuracy predictor imported, and searched on.
 
-The source files here are written by the tests from once-for-all's documented formats (keys like
-`expanded_conv-input:80x80x24-output:40x40x32-expand:72-kernel:3-stride:2-idskip:0-se:0-hs:0`, the
-tutorial predictor's 128-slot input), with nothing of ofa's own key or encoding code."""
+Source files and expected values come from benchmarks/ofa_reference.py, which writes once-for-all's
+keys (`expanded_conv-input:80x80x24-output:40x40x32-expand:72-kernel:3-stride:2-idskip:0-se:0-hs:0`)
+and its tutorial predictor's 128-slot input from their documented formats, with nothing of ofa's."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,33 +29,28 @@ from ofa.search.evaluator import Evaluator
 from ofa.spaces import Subnet, encode, get_space, sample_subnet
 from ofa.supernet.cost import CostTable
 
-# once-for-all's MobileNetV3 at width 1.2, written out by hand: (width, stride, hswish, se)
-STAGES = [(32, 2, 0, 0), (48, 2, 0, 1), (96, 2, 1, 0), (136, 1, 1, 1), (192, 2, 1, 1)]
-KERNELS, EXPANDS = (3, 5, 7), (3, 4, 6)
+
+def _reference():
+    """benchmarks/ofa_reference.py: once-for-all's arithmetic, importing nothing of ofa."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ofa_reference.py"
+    module_spec = importlib.util.spec_from_file_location("ofa_reference", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
 
 
-def block(size, cin, cout, mid, k, stride, skip, se, hs):
-    out = (size - 1) // stride + 1
-    return (f"expanded_conv-input:{size}x{size}x{cin}-output:{out}x{out}x{cout}-expand:{mid}-kernel:{k}"
-            f"-stride:{stride}-idskip:{skip}-se:{se}-hs:{hs}"), out
+REF = _reference()
+KERNELS, EXPANDS = REF.KERNELS, REF.EXPANDS
+
+
+def spec(net: Subnet) -> dict:
+    """once-for-all's spec of one of our subnets (slots past a stage's depth hold anything)."""
+    pad = lambda stages: [v for stage in stages for v in list(stage) + [3] * (4 - len(stage))]  # noqa: E731
+    return {"r": net.resolution, "d": list(net.depths), "ks": pad(net.kernels), "e": pad(net.expands)}
 
 
 def network_keys(r, kernels, expands):
-    """The entries once-for-all sums for one network: `kernels[i]`, `expands[i]` per stage."""
-    size = (r + 1) // 2
-    keys = [f"Conv-input:{r}x{r}x3-output:{size}x{size}x24"]
-    key, size = block(size, 24, 24, 24, 3, 1, 1, 0, 0)
-    keys.append(key)
-    cin = 24
-    for (width, stride, hs, se), ks, es in zip(STAGES, kernels, expands):
-        for j, (k, e) in enumerate(zip(ks, es)):
-            c = cin if j == 0 else width
-            key, size = block(size, c, width, c * e, k, stride if j == 0 else 1, int(j > 0), se, hs)
-            keys.append(key)
-        cin = width
-    return keys + [f"Conv_1-input:{size}x{size}x192-output:{size}x{size}x1152",
-                   f"AvgPool2D-input:{size}x{size}x1152-output:1x1x1152",
-                   "Conv_2-input:1x1x1152-output:1x1x1536", "Logits-input:1x1x1536-output:1000"]
+    return REF.network_keys(spec(Subnet(r, tuple(map(tuple, kernels)), tuple(map(tuple, expands)))))
 
 
 def all_keys(r):
@@ -61,7 +58,7 @@ def all_keys(r):
     for k in KERNELS:
         for e in EXPANDS:  # every block choice appears in a network of uniform choices
             for depth in (2, 4):
-                keys.update(network_keys(r, [[k] * depth] * 5, [[e] * depth] * 5))
+                keys.update(REF.network_keys({"r": r, "d": [depth] * 5, "ks": [k] * 20, "e": [e] * 20}))
     return keys
 
 
@@ -95,14 +92,15 @@ def test_space_middle_channels_match_once_for_alls_expand_fields():
 
 
 def test_imported_table_predicts_once_for_alls_plain_sum(tmp_path):
-    means = write_ofa_tables(tmp_path / "src")
+    # 208 and 224 px share layer shapes (7 x 7 at the end), timed apart with other results in each file
+    means = write_ofa_tables(tmp_path / "src", resolutions=(160, 208, 224))
     table = import_table("ofa", [tmp_path / "src"], NOTE10, SPACE)
-    assert table.resolutions == [160, 176] and not table.incomplete and table.statistic == "mean"
-    assert table.calibration is None and len(table.provenance["files"]) == 2
+    assert table.resolutions == [160, 208, 224] and not table.incomplete and table.statistic == "mean"
+    assert table.calibration is None and len(table.provenance["files"]) == 3
     rng = np.random.default_rng(1)
     predictor = LatencyPredictor(table, SPACE)
-    for _ in range(20):
-        net = sample_subnet(SPACE.restrict(resolutions=[160, 176]), "uniform", rng)
+    for _ in range(30):
+        net = sample_subnet(SPACE.restrict(resolutions=[160, 208, 224]), "uniform", rng)
         want = sum(means[net.resolution, k] for k in network_keys(net.resolution, net.kernels, net.expands))
         assert predictor.predict([net])[0] == pytest.approx(want, rel=1e-12)
 
@@ -187,18 +185,7 @@ def test_import_cli_refuses_bad_sources_in_one_line_and_writes_nothing(tmp_path,
 # -- the accuracy predictor ---------------------------------------------------------------------------
 
 def ofa_encoding(net: Subnet) -> np.ndarray:
-    """once-for-all's tutorial spec-to-features, from its README description."""
-    ks, es = [0] * 20, [0] * 20
-    for i, (k_stage, e_stage) in enumerate(zip(net.kernels, net.expands)):
-        for j, (k, e) in enumerate(zip(k_stage, e_stage)):
-            ks[4 * i + j], es[4 * i + j] = k, e
-    x = np.zeros(128, dtype=np.float32)
-    for i in range(20):
-        if ks[i]:
-            x[3 * i + KERNELS.index(ks[i])] = 1
-            x[60 + 3 * i + EXPANDS.index(es[i])] = 1
-    x[120 + (net.resolution - 112) // 16] = 1
-    return x
+    return np.asarray(REF.encode(spec(net)), dtype=np.float32)
 
 
 HAND_WORKED = [
@@ -247,6 +234,7 @@ class Payload:
         return (os.system, ("touch PWNED",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_predictor_import_refuses_bad_files_in_one_line(tmp_path, run_cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     torch.save(_mlp([100, 8, 1]).state_dict(), "narrow.pth")

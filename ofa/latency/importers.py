@@ -19,7 +19,7 @@ from ofa import __version__
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
-from ofa.latency.table import LatencyTable
+from ofa.latency.table import LatencyTable, at_resolution
 from ofa.spaces.space import SearchSpace
 from ofa.supernet.config import NetConfig, conv_out
 
@@ -129,8 +129,8 @@ def ofa_files(paths: list[Path]) -> list[Path]:
 def import_ofa(paths: list[Path], profile: DeviceProfile, space: SearchSpace) -> LatencyTable:
     """once-for-all's per-resolution tables as one of ours. A table predicts a network as the plain
     sum of its entries' means, so the imported parts are plain sums too (statistic `mean`, no
-    calibration); its entries time layers inside a network, with no per-call overhead to take off,
-    so the empty-call entries our parts are measured against are 0."""
+    calibration), each kept for its own resolution (`at_resolution`); its entries time layers inside
+    a network, with no per-call overhead to take off, so the empty-call entries are 0."""
     sources = [read_ofa_file(p) for p in ofa_files(paths)]
     by_res: dict[int, SourceFile] = {}
     for src in sources:
@@ -158,7 +158,7 @@ def import_ofa(paths: list[Path], profile: DeviceProfile, space: SearchSpace) ->
             if lacking:
                 incomplete.setdefault(r, {})[part.key] = lacking[0]
                 continue
-            entries[part.key] = {"mean_ms": sum(src.means[k] for k in keys),
+            entries[at_resolution(part.key, r)] = {"mean_ms": sum(src.means[k] for k in keys),
                                  "std_ms": math.sqrt(sum(src.stds[k] ** 2 for k in keys))}
             entries[null_key(part.input_shape)] = {"mean_ms": 0.0, "std_ms": 0.0}
         foreign = sorted(set(src.means) - used)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ofa.errors import OfaError
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
-from ofa.latency.table import LatencyTable
+from ofa.latency.table import LatencyTable, at_resolution
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, active_slots, encode, gather_slots
 
@@ -33,7 +33,7 @@ class LatencyPredictor:
             """The part's own time: its call minus an empty call on the same input."""
             times = []
             for key in (part.key, null_key(part.input_shape)):
-                entry = table.entries.get(key)
+                entry = table.entries.get(at_resolution(key, r)) or table.entries.get(key)
                 if entry is None:
                     if key in table.incomplete.get(r, {}):
                         self.gaps.setdefault(cell, key)

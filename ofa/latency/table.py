@@ -104,6 +104,14 @@ class LatencyTable:
         return self
 
 
+def at_resolution(key: str, resolution: int) -> str:
+    """An entry that holds for one resolution's networks only. once-for-all's tables time the same
+    layer shape again in each resolution's file, with slightly different results: an imported table
+    keeps them apart so that it predicts exactly what once-for-all predicts. Lookups try this
+    key before the plain one."""
+    return f"{key}@{resolution}"
+
+
 def default_table_path(device: str, space: str) -> Path:
     """Where `ofa latency build` writes: ./latency/<device>/<space>.json."""
     return Path("latency") / device / f"{space}.json"
