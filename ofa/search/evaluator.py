@@ -53,6 +53,18 @@ class Evaluator:
             values[f"latency:{device}"] = table.predict_genes(genes)
         return values
 
+    def within(self, genes: np.ndarray, budget: dict[str, float]) -> np.ndarray:
+        """Which subnets fit a budget on costs ('latency:DEVICE', 'macs', 'params'), from the
+        tables alone: no accuracy prediction is spent on them."""
+        ok = np.ones(len(genes), dtype=bool)
+        for key, limit in budget.items():
+            if key.startswith("latency:"):
+                value = self.latency[key.split(":", 1)[1]].predict_genes(genes)
+            else:
+                value = self.costs.macs_params(genes)[:, ("macs", "params").index(key)]
+            ok &= value <= limit
+        return ok
+
     def extremes(self) -> dict[str, dict[str, float]]:
         """Every value of the smallest and the largest subnet: the feasible range of each cost."""
         genes = np.stack([encode(self.space, sample_subnet(self.space, k)) for k in ("min", "max")])

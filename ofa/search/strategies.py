@@ -53,18 +53,27 @@ def budget_targets(problem: SubnetProblem, count: int = 5) -> list[dict[str, flo
     return [{cost: float(b)} for b in np.linspace(low, high, count + 2)[1:-1]]
 
 
-def _feasible(values: dict[str, np.ndarray], budget: dict[str, float]) -> np.ndarray:
-    ok = np.ones(len(values["acc"]), dtype=bool)
-    for key, limit in budget.items():
-        ok &= values[key] <= limit
-    return ok
-
-
 def _progress(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
     progress("search", min(s.generations, problem.evaluations // s.population), s.generations)
 
 
 OFA_MUTATE_PROB = 0.1  # once-for-all's evolution mutates each gene with this probability
+
+
+def _draw_within(problem: SubnetProblem, budget: dict[str, float], make: Callable[[int], np.ndarray], n: int,
+                 batch: int = 1000, tries: int = 100) -> np.ndarray:
+    """Up to n subnets from `make(k)` that fit the budget, judged on the cost tables alone: as
+    once-for-all's evolution draws again until a subnet fits, so no prediction is spent on one
+    that does not. Under a tight budget few random subnets fit (0.13% at 15 ms on note10)."""
+    kept, have = [], 0
+    for _ in range(tries):
+        genes = problem.evaluator.valid(make(max(n, batch)))
+        genes = genes[problem.evaluator.within(genes, budget)]
+        kept.append(genes)
+        have += len(genes)
+        if have >= n:
+            break
+    return np.concatenate(kept)[:n]
 
 
 def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
@@ -77,25 +86,26 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
     n_parents, n_mutants = max(2, s.population // 4), s.population // 2
     for budget in targets:
         start = problem.evaluations
-        pop_genes = np.zeros((0, problem.n_var), dtype=np.int64)
-        pop_acc = np.zeros(0)
-        while len(pop_genes) < s.population and problem.evaluations - start < share:
-            genes = random_genes(problem, s.population, rng)
-            _, _, v = problem.evaluate_genes(genes)
-            ok = _feasible(v, budget)
-            pop_genes, pop_acc = np.concatenate([pop_genes, genes[ok]]), np.concatenate([pop_acc, v["acc"][ok]])
+        pop_genes = _draw_within(problem, budget, lambda k: random_genes(problem, k, rng), min(s.population, share))
+        if not len(pop_genes):
+            continue
+        _, _, v = problem.evaluate_genes(pop_genes)
+        pop_acc = v["acc"]
         while problem.evaluations - start < share and len(pop_genes) >= 2:
             order = np.argsort(-pop_acc)[:n_parents]
             parents, parent_acc = pop_genes[order], pop_acc[order]
-            mutants = random_reset(parents[rng.integers(0, len(parents), n_mutants)], problem.upper,
-                                   OFA_MUTATE_PROB, rng)
-            pairs = rng.integers(0, len(parents), (s.population - n_parents - n_mutants, 2))
-            children = np.concatenate([mutants, uniform_crossover(parents[pairs[:, 0]], parents[pairs[:, 1]], rng)])
-            children = problem.evaluator.valid(children[: max(0, share - (problem.evaluations - start))])
+            room = share - (problem.evaluations - start)
+            mutants = _draw_within(problem, budget, lambda k: random_reset(
+                parents[rng.integers(0, len(parents), k)], problem.upper, OFA_MUTATE_PROB, rng), min(n_mutants, room))
+            crossed = _draw_within(problem, budget, lambda k: uniform_crossover(
+                *parents[rng.integers(0, len(parents), (2, k))], rng), min(s.population - n_parents - n_mutants,
+                                                                           room - len(mutants)))
+            children = np.concatenate([mutants, crossed])
+            if not len(children):
+                break
             _, _, v = problem.evaluate_genes(children)
-            ok = _feasible(v, budget)
-            pop_genes = np.concatenate([parents, children[ok]])
-            pop_acc = np.concatenate([parent_acc, v["acc"][ok]])
+            pop_genes = np.concatenate([parents, children])
+            pop_acc = np.concatenate([parent_acc, v["acc"]])
             _progress(problem, s, progress)
     progress("search", s.generations, s.generations)
 
