@@ -204,6 +204,13 @@ def test_ofa_tutorial_encoding_on_hand_worked_subnets(net, ones):
     assert x.shape == (128,) and sorted(np.flatnonzero(x).tolist()) == ones
 
 
+@pytest.mark.parametrize("resolution, slot", [(160, 123), (176, 124), (192, 125), (208, 126), (224, 127)])
+def test_ofa_tutorial_encoding_puts_each_resolution_in_its_slot(resolution, slot):
+    net = sample_subnet(SPACE, "min")
+    x = features(SPACE, encode(SPACE, Subnet(resolution, net.kernels, net.expands)), "ofa-tutorial")[0]
+    assert np.flatnonzero(x[120:]).tolist() == [slot - 120]
+
+
 def _mlp(widths, seed=0):
     torch.manual_seed(seed)
     layers = []
