@@ -299,6 +299,12 @@ def _read_tensors(path: Path, info: Any, manifest: Path, hint: str) -> dict[str,
         raise OfaError(f"{path}: not a readable safetensors file ({e})") from None
 
 
+def has_checkpoint(folder: str | Path, name: str = "last") -> bool:
+    """Whether any file of checkpoint `name` (or of the one before it) is there, whole or not:
+    load_checkpoint says what is wrong with a broken one."""
+    return any(p.exists() for n in (name, f"{name}.prev") for p in checkpoint_paths(folder, n).values())
+
+
 def load_checkpoint(
     folder: str | Path, name: str = "last", expect: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

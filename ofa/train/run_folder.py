@@ -64,6 +64,7 @@ class RunFolder:
         if resume:
             if not self.holds_run():
                 raise OfaError(f"nothing to resume in {self.root} (no run.json or checkpoints/)")
+            self.read_info()  # a corrupt run.json is refused here, as `ofa evaluate` refuses it
             return
         if self.holds_run():
             if not force:
@@ -76,6 +77,14 @@ class RunFolder:
     def write_info(self, info: dict[str, Any], recipe: dict[str, Any]) -> None:
         _atomic_text(self.info, json.dumps({"format": RUN_FORMAT, **info}, indent=2))
         _atomic_text(self.recipe, yaml.safe_dump(recipe, sort_keys=False))
+
+    def read_recipe(self) -> dict[str, Any]:
+        from ofa.files import read_yaml
+
+        recipe = read_yaml(self.recipe, "recipe.yaml of the run")
+        if not isinstance(recipe, dict):
+            raise OfaError(f"{self.recipe}: not a recipe (expected a mapping)")
+        return recipe
 
     def read_info(self) -> dict[str, Any]:
         if not self.info.is_file():

@@ -26,13 +26,13 @@ from ofa.spaces.subnet import Subnet, sample_subnet
 from ofa.supernet.elastic import set_batchnorm_sync
 from ofa.supernet.supernet import Supernet
 from ofa.train.bn_calibration import recalibrate_bn, resize
-from ofa.train.checkpoint import load_checkpoint, restore_rng, save_checkpoint
+from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
 from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
 from ofa.train.recipe import Recipe
 from ofa.train.run_folder import RunFolder, plot_accuracy
-from ofa.train.sampler import ResumableBatchSampler, steps_per_epoch
+from ofa.train.sampler import EpochSeededDataset, ResumableBatchSampler, epoch_generator, steps_per_epoch
 from ofa.train.schedule import phase_lr
 
 StepCallback = Callable[[dict[str, Any]], None]
@@ -129,13 +129,15 @@ class _Loaders:
                                download=download, seed=recipe.seed)
         self.sampler = ResumableBatchSampler(len(self.train.dataset), recipe.batch_size, recipe.seed,
                                              world.rank, world.size)
+        self.items = EpochSeededDataset(self.train.dataset, recipe.seed)
         self.workers = recipe.workers
         self.recipe = recipe
 
     def epoch(self, epoch_id: int, start_step: int):
         self.sampler.set_position(epoch_id, start_step)
-        return torch.utils.data.DataLoader(self.train.dataset, batch_sampler=self.sampler,
-                                           num_workers=self.workers, persistent_workers=False)
+        self.items.set_epoch(epoch_id)
+        return torch.utils.data.DataLoader(self.items, batch_sampler=self.sampler, num_workers=self.workers,
+                                           persistent_workers=False, generator=epoch_generator(self.recipe.seed, epoch_id))
 
     def calibration(self, batch_size: int = 100):
         g = torch.Generator().manual_seed(self.recipe.seed)
@@ -215,7 +217,14 @@ def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_ste
         model = model.to(memory_format=torch.channels_last)
     position = Position()
     optimizer_state = None
-    if resume:
+    if resume and not has_checkpoint(folder.checkpoints):
+        # stopped before its first checkpoint: the run starts again from the beginning, as it was begun
+        if _plain(folder.read_recipe()) != _plain(recipe.to_dict()):
+            raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
+                           f"(see {folder.recipe}); resume without changing it")
+        if world.is_main:
+            folder.truncate_metrics(0)
+    elif resume:
         weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
         if _plain(state.get("recipe")) != _plain(recipe.to_dict()):
             raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
