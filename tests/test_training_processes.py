@@ -77,3 +77,38 @@ def test_two_processes_under_torchrun_equal_one_process(tmp_path, image_folder):
     changed = max((a[k].double() - load_file(str(one / "checkpoints" / "last.safetensors"))[k].double()).abs().max().item()
                   for k in a if a[k].is_floating_point())
     assert changed == 0.0  # the final checkpoint holds the final weights
+
+
+@pytest.fixture(scope="module")
+def augmented_run(tmp_path_factory, image_folder):
+    """A recipe with augmentation and no periodic checkpoints, and its uninterrupted run."""
+    root = tmp_path_factory.mktemp("augmented")
+    recipe = write_recipe(root, f"imagefolder:{image_folder}", checkpoint_every=1000, augment=True)
+    subprocess.run(ofa("train-supernet", "--recipe", str(recipe), "--out", str(root / "straight"), "-q"), env=ENV,
+                   check=True)
+    return recipe, root / "straight"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_write_a_checkpoint_and_say_how_to_resume(tmp_path, augmented_run, sig):
+    """What a job scheduler sends before it kills (SIGTERM), or Ctrl-C: the step under way ends,
+    a checkpoint is written, the exact --resume command is printed, and resuming it finishes with
+    the weights of a run never stopped."""
+    recipe, straight = augmented_run
+    stopped = tmp_path / "stopped"
+    proc = subprocess.Popen(ofa("train-supernet", "--recipe", str(recipe), "--out", str(stopped), "-q"), env=ENV,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (stopped / "metrics.jsonl").exists():  # the first epoch is done
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, err
+    command = f"ofa train-supernet --out {stopped} --resume"
+    assert command in err and "Traceback" not in err
+    assert (stopped / "checkpoints" / "last.json").is_file() and not (stopped / "supernet.safetensors").exists()
+    subprocess.run(ofa(*command.split()[1:], "-q"), env=ENV, check=True)
+    a, b = load_file(str(straight / "supernet.safetensors")), load_file(str(stopped / "supernet.safetensors"))
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ofa.errors import OfaError
+from ofa.errors import Interrupted, OfaError
 
 app = typer.Typer(
     name="ofa",
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     except OfaError as e:
         print(f"ofa: error: {e}", file=sys.stderr)
         sys.exit(2)
+    except Interrupted as e:
+        print(f"ofa: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print("ofa: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shlex
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ofa.errors import OfaError
+from ofa.errors import Interrupted, OfaError
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
 from ofa.supernet.elastic import set_batchnorm_sync
@@ -34,6 +36,7 @@ from ofa.train.recipe import Recipe
 from ofa.train.run_folder import RunFolder, plot_accuracy
 from ofa.train.sampler import EpochSeededDataset, ResumableBatchSampler, epoch_generator, steps_per_epoch
 from ofa.train.schedule import phase_lr
+from ofa.train.stopping import StopRequests
 
 StepCallback = Callable[[dict[str, Any]], None]
 
@@ -280,57 +283,70 @@ def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_ste
         model.train()
         return rows
 
-    for phase_index in range(position.phase, len(recipe.phases)):
-        phase = recipe.phases[phase_index]
-        phase_space = recipe.phase_space(phase_index, space)
-        if position.at_phase_start and phase.reorder_channels:
-            model.reorder_channels()
-        optimizer = build_optimizer(model, recipe)
-        if optimizer_state is not None and not position.at_phase_start:
-            optimizer.load_state_dict(optimizer_state)
-        optimizer_state = None
-        peak = recipe.phase_lr(phase_index)
-        total_steps = phase.epochs * spe
-        warmup_steps = int(round(phase.warmup_epochs * spe))
-        model.train()
-        for epoch in range(position.epoch, phase.epochs):
-            sums: dict[str, float] = {}
-            started, images = time.perf_counter(), 0
-            for step, (x, y) in enumerate(loaders.epoch(epochs_before[phase_index] + epoch, position.step),
-                                          start=position.step):
-                step_in_phase = epoch * spe + step
-                lr = phase_lr(peak, step_in_phase, total_steps, warmup_steps)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                if device.type == "cuda":
-                    x = x.contiguous(memory_format=torch.channels_last)
-                losses = _sandwich_step(recipe, model, net, teacher, phase_space, phase.subnets_per_step,
-                                        x, y, optimizer, autocast, position.global_step)
-                position = Position(phase_index, epoch, step + 1, position.global_step + 1)
-                images += x.shape[0] * world.size
-                for k, v in losses.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                if on_step and world.is_main:
-                    elapsed = time.perf_counter() - started
-                    on_step({"phase": phase.name, "phase_index": phase_index, "phases": len(recipe.phases),
-                             "epoch": epoch + 1, "epochs": phase.epochs, "step": step + 1, "steps": spe,
-                             "global_step": position.global_step, "lr": lr, **losses,
-                             "images_per_s": images / elapsed if elapsed > 0 else 0.0})
-                if recipe.checkpoint_every and position.global_step % recipe.checkpoint_every == 0:
-                    checkpoint(position, optimizer)
-            n = max(1, position.step)
-            if world.is_main and sums:
-                folder.append_metrics([{"kind": "train", "phase": phase_index, "phase_name": phase.name,
-                                        "epoch": epoch + 1, "global_step": position.global_step, "lr": lr,
-                                        **{k: v / n for k, v in sums.items()},
-                                        "images_per_s": images / max(1e-9, time.perf_counter() - started)}])
-            last_epoch = epoch + 1 == phase.epochs
-            if last_epoch or (recipe.validate_every and (epoch + 1) % recipe.validate_every == 0):
-                last_rows = validate(position, phase_index, epoch)
-            position = Position(phase_index, epoch + 1, 0, position.global_step)
-        position = Position(phase_index + 1, 0, 0, position.global_step)
-        checkpoint(position, None)
+    def stop_if_asked(pos: Position, optimizer) -> None:
+        signum = stops.requested()
+        if signum is None:
+            return
+        checkpoint(pos, optimizer)
+        command = f"train-supernet --out {shlex.quote(str(folder.root))} --resume"
+        command = f"torchrun ... -m ofa {command}" if world.distributed else f"ofa {command}"
+        raise Interrupted(f"stopped by {signal.Signals(signum).name} at step {pos.global_step}; checkpoint written "
+                          f"in {folder.checkpoints}; continue with: {command}", signum)
+
+    with StopRequests(world) as stops:
+        for phase_index in range(position.phase, len(recipe.phases)):
+            phase = recipe.phases[phase_index]
+            phase_space = recipe.phase_space(phase_index, space)
+            if position.at_phase_start and phase.reorder_channels:
+                model.reorder_channels()
+            optimizer = build_optimizer(model, recipe)
+            if optimizer_state is not None and not position.at_phase_start:
+                optimizer.load_state_dict(optimizer_state)
+            optimizer_state = None
+            peak = recipe.phase_lr(phase_index)
+            total_steps = phase.epochs * spe
+            warmup_steps = int(round(phase.warmup_epochs * spe))
+            model.train()
+            for epoch in range(position.epoch, phase.epochs):
+                sums: dict[str, float] = {}
+                started, images = time.perf_counter(), 0
+                for step, (x, y) in enumerate(loaders.epoch(epochs_before[phase_index] + epoch, position.step),
+                                              start=position.step):
+                    step_in_phase = epoch * spe + step
+                    lr = phase_lr(peak, step_in_phase, total_steps, warmup_steps)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                    if device.type == "cuda":
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    losses = _sandwich_step(recipe, model, net, teacher, phase_space, phase.subnets_per_step,
+                                            x, y, optimizer, autocast, position.global_step)
+                    position = Position(phase_index, epoch, step + 1, position.global_step + 1)
+                    images += x.shape[0] * world.size
+                    for k, v in losses.items():
+                        sums[k] = sums.get(k, 0.0) + v
+                    if on_step and world.is_main:
+                        elapsed = time.perf_counter() - started
+                        on_step({"phase": phase.name, "phase_index": phase_index, "phases": len(recipe.phases),
+                                 "epoch": epoch + 1, "epochs": phase.epochs, "step": step + 1, "steps": spe,
+                                 "global_step": position.global_step, "lr": lr, **losses,
+                                 "images_per_s": images / elapsed if elapsed > 0 else 0.0})
+                    if recipe.checkpoint_every and position.global_step % recipe.checkpoint_every == 0:
+                        checkpoint(position, optimizer)
+                    stop_if_asked(position, optimizer)
+                n = max(1, position.step)
+                if world.is_main and sums:
+                    folder.append_metrics([{"kind": "train", "phase": phase_index, "phase_name": phase.name,
+                                            "epoch": epoch + 1, "global_step": position.global_step, "lr": lr,
+                                            **{k: v / n for k, v in sums.items()},
+                                            "images_per_s": images / max(1e-9, time.perf_counter() - started)}])
+                last_epoch = epoch + 1 == phase.epochs
+                if last_epoch or (recipe.validate_every and (epoch + 1) % recipe.validate_every == 0):
+                    last_rows = validate(position, phase_index, epoch)
+                position = Position(phase_index, epoch + 1, 0, position.global_step)
+                stop_if_asked(position, optimizer)
+            position = Position(phase_index + 1, 0, 0, position.global_step)
+            checkpoint(position, None)
 
     if world.is_main:
         from safetensors.torch import save_file
