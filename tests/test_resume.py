@@ -108,3 +108,40 @@ def test_loader_processes_do_not_change_the_weights(straight, image_folder, tmp_
         train_supernet(recipe(image_folder, workers=2), out, on_step=stop_at(6))
     train_supernet(recipe(image_folder, workers=2), out, resume=True)
     assert_same(weights(run), weights(out))
+
+
+def test_force_keeps_the_old_run_until_the_new_one_is_complete(straight, image_folder, tmp_path, run_cli):
+    """--force trains beside the run it replaces; stopped early, the old run is whole, the same
+    command (or --resume) continues the replacement, and only a finished one takes its place."""
+    run, _ = straight
+    out = tmp_path / "run"
+    short = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", phases=[
+        {"name": "full", "epochs": 1, "lr": 0.01, "resolutions": [16]}]))
+    train_supernet(short, out)
+    old = weights(out)
+    with pytest.raises(Stop):
+        train_supernet(recipe(image_folder), out, force=True, on_step=stop_at(6))
+    assert_same(weights(out), old)  # untouched while the replacement is unfinished
+    staged = tmp_path / ".run.partial"
+    assert (staged / "checkpoints" / "last.json").is_file()
+    code, _, err = run_cli("train-supernet", "--recipe", "quickstart", "--out", str(out), "-q")
+    assert code == 2 and "stopped at step 4" in err and "--resume continues it" in err
+    code, _, err = run_cli("train-supernet", "--resume", "--recipe", "quickstart", "--out", str(out), "-q")
+    assert code == 2 and "differs from the recipe of the run" in err
+    train_supernet(recipe(image_folder), out, resume=True)
+    assert_same(weights(out), weights(run)) and not staged.exists()
+    assert not (tmp_path / ".run.replaced").exists()
+
+
+def test_bad_out_is_one_line_before_any_work(tmp_path, run_cli):
+    (tmp_path / "file").write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    cases = [(tmp_path / "file", "a file is in the way"), (tmp_path / "file" / "run", "lies under a file")]
+    import os
+
+    if os.geteuid() != 0:  # root writes anywhere
+        cases.append((locked / "run", "cannot write there"))
+    for out, message in cases:
+        code, _, err = run_cli("train-supernet", "--out", str(out), "-q")
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -12,11 +12,11 @@ from ofa.errors import OfaError
 
 
 def train_supernet_cmd(
-    recipe: str = typer.Option("quickstart", "--recipe", "-r", help="A shipped recipe name (see pipelines/) or a recipe YAML file."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="A shipped recipe name (see pipelines/) or a recipe YAML file [default: quickstart]."),
     data: Optional[str] = typer.Option(None, help="Data set: digits, cifar10, cifar100 or imagefolder:PATH (overrides the recipe)."),
     out: Path = typer.Option(Path("runs/supernet"), "--out", "-o", help="Run folder: checkpoints, metrics, plot and final weights."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
-    force: bool = typer.Option(False, help="Replace a run already in --out."),
+    force: bool = typer.Option(False, help="Replace a run already in --out: the new run trains beside it and takes its place only when complete."),
     epochs: Optional[int] = typer.Option(None, help="Epochs of every phase (overrides the recipe; handy for a smoke test)."),
     batch_size: Optional[int] = typer.Option(None, help="Images per step over all processes (learning rates scale with it)."),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda or cuda:N (overrides the recipe)."),
@@ -45,14 +45,17 @@ def train_supernet_cmd(
     if resume:
         if set_ or any(v is not None for v in (data, batch_size, device, workers, seed, epochs)):
             raise OfaError("--resume continues the run as it was started; drop the recipe overrides")
-        from ofa.train.run_folder import RunFolder
+        from ofa.train.run_folder import work_folder
 
-        folder = RunFolder(out)
+        folder = work_folder(out, resume=True, force=force)
         if not folder.recipe.is_file():
             raise OfaError(f"nothing to resume in {out} (no recipe.yaml)")
         spec = load_recipe(folder.recipe)
+        if recipe is not None and load_recipe(recipe).to_dict() != spec.to_dict():
+            raise OfaError(f"--recipe {recipe} differs from the recipe of the run in {out} ({folder.recipe}); "
+                           f"--resume continues the run's own recipe: drop --recipe")
     else:
-        spec = load_recipe(recipe, overrides)
+        spec = load_recipe(recipe or "quickstart", overrides)
         if epochs is not None:
             spec = spec.with_overrides({f"phases.{i}.epochs": epochs for i in range(len(spec.phases))})
 

@@ -57,22 +57,23 @@ class RunFolder:
     def holds_run(self) -> bool:
         return self.info.exists() or self.checkpoints.exists()
 
-    def prepare(self, resume: bool, force: bool) -> None:
-        """Refuse to overwrite a run unless told; with --force, clear it first."""
-        if resume and force:
-            raise OfaError("--resume and --force contradict each other: choose one")
+    def prepare(self, resume: bool) -> None:
+        """Make the folder ready to train in (see `work_folder` for which folder that is)."""
         if resume:
             if not self.holds_run():
                 raise OfaError(f"nothing to resume in {self.root} (no run.json or checkpoints/)")
             self.read_info()  # a corrupt run.json is refused here, as `ofa evaluate` refuses it
             return
-        if self.holds_run():
-            if not force:
-                raise OfaError(f"{self.root} already holds a run; pass --resume to continue it or --force to replace it")
-            for path in (self.info, self.recipe, self.metrics, self.plot, self.weights):
-                path.unlink(missing_ok=True)
-            shutil.rmtree(self.checkpoints, ignore_errors=True)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.name.endswith(".partial"):  # a replacement stopped earlier starts over
+            shutil.rmtree(self.root, ignore_errors=True)
+        ensure_writable_folder(self.root, "--out")
+
+    def step(self) -> int | None:
+        """The global step of the last checkpoint, if any."""
+        try:
+            return int(json.loads((self.checkpoints / "last.json").read_text())["state"]["position"]["global_step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def write_info(self, info: dict[str, Any], recipe: dict[str, Any]) -> None:
         _atomic_text(self.info, json.dumps({"format": RUN_FORMAT, **info}, indent=2))
@@ -109,6 +110,70 @@ class RunFolder:
         """On resume, drop rows written after the checkpoint; they will be written again."""
         kept = [r for r in self.read_metrics() if r.get("global_step", 0) <= global_step]
         _atomic_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def staging_folder(out: Path) -> RunFolder:
+    """Where `--force` trains the run that replaces the one in `out`: `out` stays whole until the
+    new run is complete and swapped in (a --force killed early used to leave neither run)."""
+    out = Path(out)
+    return RunFolder(out.parent / f".{out.name}.partial")
+
+
+def work_folder(out: Path, resume: bool, force: bool) -> RunFolder:
+    """The folder a run trains in: `out`, or its staging folder when --force replaces a run there
+    (and when --resume continues such a replacement). Decided before anything is changed."""
+    out, staged = Path(out), staging_folder(out)
+    if resume and force:
+        raise OfaError("--resume and --force contradict each other: choose one")
+    if resume:
+        return staged if staged.holds_run() else RunFolder(out)
+    if RunFolder(out).holds_run():
+        if not force:
+            stopped = (f"; a --force replacement stopped at step {staged.step() or 0} is in {staged.root}: "
+                       f"--resume continues it") if staged.holds_run() else ""
+            raise OfaError(f"{out} already holds a run; pass --resume to continue it or --force to replace it{stopped}")
+        return staged
+    return RunFolder(out)
+
+
+def swap_in(work: RunFolder, out: Path) -> None:
+    """Put a finished staged run in place of the run it replaces."""
+    out = Path(out)
+    old = out.parent / f".{out.name}.replaced"
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(work.root, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """Whether `path` could be made a folder to write in, creating nothing: checked before any
+    work, so an --out that is a file, lies under a file or is not writable costs one line at once."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise OfaError(f"{what} {path}: " + ("a file is in the way (expected a folder)" if existing == path
+                                            else f"lies under a file ({existing})"))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OfaError(f"{what} {path}: cannot write there ({existing} is not writable)")
+
+
+def ensure_writable_folder(path: Path, what: str) -> None:
+    """Create `path` and make sure files can be written in it, before any work is done: one line
+    for an --out that is a file, lies under a file, or is not writable."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".ofa-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise OfaError(f"{what} {path}: a file is in the way (expected a folder)") from None
+    except NotADirectoryError:
+        raise OfaError(f"{what} {path}: lies under a file, not a folder") from None
+    except OSError as e:
+        raise OfaError(f"{what} {path}: cannot write there ({e.strerror or e})") from None
 
 
 def _atomic_text(path: Path, text: str) -> None:

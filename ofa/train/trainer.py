@@ -33,7 +33,7 @@ from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
 from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
 from ofa.train.recipe import Recipe
-from ofa.train.run_folder import RunFolder, plot_accuracy
+from ofa.train.run_folder import RunFolder, check_writable_folder, plot_accuracy, swap_in, work_folder
 from ofa.train.sampler import EpochSeededDataset, ResumableBatchSampler, epoch_generator, steps_per_epoch
 from ofa.train.schedule import phase_lr
 from ofa.train.stopping import StopRequests
@@ -200,18 +200,21 @@ def train_supernet(
         device = torch.device("cuda", world.local_rank) if device.index is None else device
         torch.cuda.set_device(device)
     try:
-        return _train(recipe, RunFolder(Path(out)), resume, force, data_root, download, on_step, device, world,
-                      get_space(recipe.space))
+        if world.is_main:  # before any data is read: a bad --out is one line, at once
+            check_writable_folder(Path(out), "--out")
+        return _train(recipe, Path(out), work_folder(Path(out), resume, force), resume, data_root, download, on_step,
+                      device, world, get_space(recipe.space))
     finally:
         shutdown(world)
 
 
-def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_step, device, world, space) -> TrainResult:
+def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on_step, device, world,
+           space) -> TrainResult:
     # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
     loaders = _Loaders(recipe, world, data_root, download)
     teacher = load_teacher(recipe.teacher, device, loaders.train.num_classes)
     if world.is_main:
-        folder.prepare(resume, force)
+        folder.prepare(resume)
     barrier(world)
     torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed)
@@ -288,7 +291,7 @@ def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_ste
         if signum is None:
             return
         checkpoint(pos, optimizer)
-        command = f"train-supernet --out {shlex.quote(str(folder.root))} --resume"
+        command = f"train-supernet --out {shlex.quote(str(out))} --resume"
         command = f"torchrun ... -m ofa {command}" if world.distributed else f"ofa {command}"
         raise Interrupted(f"stopped by {signal.Signals(signum).name} at step {pos.global_step}; checkpoint written "
                           f"in {folder.checkpoints}; continue with: {command}", signum)
@@ -352,8 +355,10 @@ def _train(recipe, folder: RunFolder, resume, force, data_root, download, on_ste
         from safetensors.torch import save_file
 
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder.weights))
+        if folder.root != out:
+            swap_in(folder, out)
     barrier(world)
-    return TrainResult(folder.root, position.global_step, last_rows)
+    return TrainResult(out, position.global_step, last_rows)
 
 
 def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.Module | None,
