@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +35,32 @@ def read_json(path: str | Path, what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise OfaError(f"{path}: not valid JSON ({e})") from None
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """Whether `path` could be made a folder to write in, creating nothing: checked before any
+    work, so an --out that is a file, lies under a file or is not writable costs one line at once."""
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise OfaError(f"{what} {path}: " + ("a file is in the way (expected a folder)" if existing == path
+                                            else f"lies under a file ({existing})"))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OfaError(f"{what} {path}: cannot write there ({existing} is not writable)")
+
+
+def ensure_writable_folder(path: Path, what: str) -> None:
+    """Create `path` and make sure files can be written in it, before any work is done: one line
+    for an --out that is a file, lies under a file, or is not writable."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".ofa-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise OfaError(f"{what} {path}: a file is in the way (expected a folder)") from None
+    except NotADirectoryError:
+        raise OfaError(f"{what} {path}: lies under a file, not a folder") from None
+    except OSError as e:
+        raise OfaError(f"{what} {path}: cannot write there ({e.strerror or e})") from None

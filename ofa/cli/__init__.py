@@ -8,17 +8,42 @@ import typer
 
 from ofa.errors import Interrupted, OfaError
 
+
 app = typer.Typer(
     name="ofa",
-    help=(
-        "Train one elastic supernet once, then cut a specialized network out of it for any "
-        "device and latency budget.\n\n"
-        "Start with `ofa spaces list` to see the search spaces."
-    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        import platform
+
+        from ofa import __version__
+
+        typer.echo(f"ofa {__version__} (Python {platform.python_version()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Show the version of ofa and exit.")) -> None:
+    """Train one elastic supernet once, then cut a specialized network out of it for any device and
+    latency budget.
+
+    Start with `ofa run quickstart`, or `ofa spaces list` to see the search spaces."""
+
+
+def _flags_without_type() -> None:
+    """typer 0.29 writes `<bool>` after every flag in --help, which reads as if the flag took a
+    value; a flag's type says nothing, so it is left out."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is not None:
+        TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else shown(self, ctx)
 
 
 def _mount() -> None:
@@ -39,12 +64,22 @@ def _mount() -> None:
 
 
 _mount()
+_flags_without_type()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: OfaError becomes `ofa: error: ...` on stderr and exit code 2."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
     try:
-        app(args=argv, prog_name="ofa")
+        code = app(args=argv, prog_name="ofa", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except NoArgsIsHelpError:  # the help has been shown
+        sys.exit(2)
+    except UsageError as e:  # unknown option, a value of the wrong kind or out of range: one line as well
+        where = e.ctx.command_path if e.ctx is not None else "ofa"
+        print(f"ofa: error: {e.format_message()} (see: {where} --help)", file=sys.stderr)
+        sys.exit(2)
     except OfaError as e:
         print(f"ofa: error: {e}", file=sys.stderr)
         sys.exit(2)

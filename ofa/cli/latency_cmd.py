@@ -8,9 +8,12 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-
-from ofa.errors import OfaError
 from rich.table import Table
+
+from ofa.cli.options import limit
+from ofa.errors import OfaError
+from ofa.files import check_writable_folder
+
 
 app = typer.Typer(
     help=(
@@ -45,9 +48,9 @@ def build_cmd(
     device: str = DEVICE,
     space: str = SPACE,
     resolution: Optional[list[int]] = typer.Option(
-        None, "--resolution", "-r", help="Resolution to measure (repeat the flag); default: the device's resolutions of interest."),
-    num_classes: int = typer.Option(1000, help="Classifier size of the head entry."),
-    calibration_subnets: int = typer.Option(30, "--calibrate", "-k", min=0, help="Whole subnets measured to fit the calibration (0: none)."),
+        None, "--resolution", "-r", callback=limit("resolution"), help="Resolution to measure (repeat the flag); default: the device's resolutions of interest."),
+    num_classes: int = typer.Option(1000, callback=limit("classes"), help="Classifier size of the head entry."),
+    calibration_subnets: int = typer.Option(30, "--calibrate", "-k", callback=limit("subnets", 0), help="Whole subnets measured to fit the calibration (0: none)."),
     out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
     force: bool = typer.Option(False, help="Start over instead of resuming an existing table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -61,6 +64,9 @@ def build_cmd(
 
     profile, space_ = _resolve(device, space)
     path = out or default_table_path(profile.name, space_.name)
+    check_writable_folder(path.parent, "--out")  # before minutes of measuring
+    if path.is_dir():
+        raise OfaError(f"--out {path} is a folder; give the table's file name (e.g. {path / (space_.name + '.json')})")
     table = open_table(path, profile, space_, resolutions_for(space_, profile, resolution), num_classes, force)
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
@@ -77,7 +83,7 @@ def build_cmd(
 @app.command("calibrate")
 def calibrate_cmd(
     device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
-    n: int = typer.Option(10, "-n", min=2, help="Whole subnets to measure (the largest and smallest among them)."),
+    n: int = typer.Option(10, "-n", callback=limit("subnets", 2), help="Whole subnets to measure (the largest and smallest among them)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Refit a table's calibration on this machine, in seconds, and record the host.
@@ -128,6 +134,7 @@ def import_cmd(
 
     profile, space_ = _resolve(device, space)
     path = out or default_table_path(profile.name, space_.name)
+    check_writable_folder(path.parent, "--out")
     if path.exists() and not force:
         raise OfaError(f"{path} exists; pass --force to replace it, or --out to write elsewhere")
     table = import_table(fmt, sources, profile, space_)
@@ -184,8 +191,8 @@ def predict_cmd(
 @app.command("validate")
 def validate_cmd(
     device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
-    n: int = typer.Option(200, "-n", min=2, help="Random subnets to measure end to end."),
-    seed: int = typer.Option(0, help="Seed of the random subnets."),
+    n: int = typer.Option(200, "-n", callback=limit("subnets", 2), help="Random subnets to measure end to end."),
+    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the random subnets."),
     out: Optional[Path] = typer.Option(None, help="Folder for report.json and plot.png (default: beside the table)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
@@ -195,9 +202,10 @@ def validate_cmd(
 
     profile, space_ = _resolve(device, space)
     path, t = _load(profile, space_, table)
+    folder = out or path.parent
+    check_writable_folder(folder, "--out")  # before minutes of measuring
     with progress_bar(quiet) as progress:
         v = validate(t, space_, profile, n, seed, progress)
-    folder = out or path.parent
     stem = f"{space_.name}.validate"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{stem}.json").write_text(json.dumps(v.to_dict(), indent=1))

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
+from ofa.cli.options import limit
 from ofa.errors import OfaError
+
 
 app = typer.Typer(
     help=(
@@ -27,11 +29,11 @@ SUPERNET = typer.Option(..., "--supernet", help="A finished run folder of `ofa t
 @app.command("collect")
 def collect_cmd(
     supernet: Path = SUPERNET,
-    n: int = typer.Option(500, "-n", min=1, help="Subnets to have measured in all (a re-run measures only the missing ones)."),
+    n: int = typer.Option(500, "-n", callback=limit("subnets"), help="Subnets to have measured in all (a re-run measures only the missing ones)."),
     data: Optional[str] = typer.Option(None, help="Data set to measure on (default: the run's own)."),
     split: str = typer.Option("val", help="Split of the data: the run's 'val' split is held out from training."),
-    calib_images: Optional[int] = typer.Option(None, min=1, help="Training images for BN re-calibration of each subnet (default: the recipe's)."),
-    seed: int = typer.Option(0, help="Seed of the stratified subnet stream (a data file keeps one seed)."),
+    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Training images for BN re-calibration of each subnet (default: the recipe's)."),
+    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the stratified subnet stream (a data file keeps one seed)."),
     out: Optional[Path] = typer.Option(None, help="Data file (default: RUN/predictor/accuracy.jsonl)."),
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -60,7 +62,7 @@ def train_cmd(
     data: Optional[Path] = typer.Option(None, help="Accuracy data file (default: RUN/predictor/accuracy.jsonl)."),
     out: Optional[Path] = typer.Option(None, help="Predictor file (default: RUN/predictor/predictor.json, beside .safetensors and .png)."),
     device: Optional[str] = typer.Option(None, "--device", "-d", help="Rank quality inside bins of latency on this device (default: bins of MACs)."),
-    seed: int = typer.Option(0, help="Seed of the held-out split and the model."),
+    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the held-out split and the model."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Fit an accuracy predictor and report its quality on 20% held-out subnets.

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from ofa.cli.options import limit
 from ofa.errors import OfaError
 from ofa.search.settings import MUTATION_RATE
 
@@ -20,14 +21,14 @@ def search_cmd(
     latency: Optional[list[str]] = typer.Option(None, "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device)."),
     objectives: str = typer.Option("acc,latency", help="Comma list from acc, latency, macs, params."),
     strategy: str = typer.Option("nsga2", help="nsga2, random, evolution or reinforce."),
-    generations: int = typer.Option(100, min=1, help="Generations (evaluations = population x generations)."),
-    population: int = typer.Option(100, min=2, help="Population size."),
+    generations: int = typer.Option(100, callback=limit("generations"), help="Generations (evaluations = population x generations)."),
+    population: int = typer.Option(100, callback=limit("population"), help="Population size."),
     mutation_rate: float = typer.Option(MUTATION_RATE, help="NSGA-II: share of genes a mutation changes (random reset)."),
-    seed: int = typer.Option(0, help="Same seed, same front."),
+    seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same front."),
     predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
     out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search, or search/SPACE with --space)."),
-    check: int = typer.Option(0, min=0, help="Measure the real accuracy of this many subnets along the front."),
-    refine: int = typer.Option(0, min=0, help="Rounds of: add the checked subnets to the predictor data, refit, search again."),
+    check: int = typer.Option(0, callback=limit("subnets", 0), help="Measure the real accuracy of this many subnets along the front."),
+    refine: int = typer.Option(0, callback=limit("rounds"), help="Rounds of: add the checked subnets to the predictor data, refit, search again."),
     calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host (10 subnets, seconds); --no-calibrate uses it as it is, with a warning."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ofa.cli.listing import first_sentence, listing
+from ofa.cli.options import limit
+
 
 app = typer.Typer(help="Search spaces: what a supernet may become.", no_args_is_help=True)
 
@@ -88,10 +90,10 @@ def _subnet_row(space, subnet, num_classes: int) -> dict:
 @app.command("sample")
 def sample_cmd(
     name: str = typer.Argument(..., help="Space name or YAML file."),
-    n: int = typer.Option(5, "-n", min=1, help="How many subnets."),
+    n: int = typer.Option(5, "-n", callback=limit("subnets"), help="How many subnets."),
     kind: str = typer.Option("uniform", help="uniform, max or min."),
-    seed: int = typer.Option(0, help="Seed of the random draw (same seed, same subnets)."),
-    num_classes: int = typer.Option(1000, help="Classifier size used for the cost."),
+    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the random draw (same seed, same subnets)."),
+    num_classes: int = typer.Option(1000, callback=limit("classes"), help="Classifier size used for the cost."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Draw subnets from a space and show their compact form, MACs and parameters."""
@@ -119,7 +121,7 @@ def sample_cmd(
 def cost_cmd(
     name: str = typer.Argument(..., help="Space name or YAML file."),
     subnet: str = typer.Argument(..., help="'max', 'min', a compact subnet like r160:k3e4-k5e6,... or a file holding one (.json, .jsonl, .txt)."),
-    num_classes: int = typer.Option(1000, help="Classifier size used for the cost."),
+    num_classes: int = typer.Option(1000, callback=limit("classes"), help="Classifier size used for the cost."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Check a subnet against a space and show its genes, MACs and parameters."""

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from ofa.cli.options import limit
 from ofa.errors import OfaError
 
 
@@ -21,13 +22,13 @@ def specialize_cmd(
     device: list[str] = typer.Option(..., "--device", "-d", help="Target device (repeat for a model family: one search serves all)."),
     latency: list[str] = typer.Option(..., "--latency", "-l", help="Budget with a unit: 20ms, 0.02s, 20000us; DEVICE=20ms names the device (repeat: one model per device and budget)."),
     out: Optional[Path] = typer.Option(None, help="Output folder, one subfolder per model (default: RUN/specialized)."),
-    finetune_epochs: int = typer.Option(0, min=0, help="Fine-tune each model this many epochs, distilled from the supernet's largest subnet (resumable)."),
+    finetune_epochs: int = typer.Option(0, callback=limit("epochs"), help="Fine-tune each model this many epochs, distilled from the supernet's largest subnet (resumable)."),
     formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt (tensorrt needs TensorRT here; else onnx writes build_engine.sh)."),
     calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host first (seconds); --no-calibrate warns instead."),
     closed_loop: bool = typer.Option(True, "--closed-loop/--open-loop", help="On a device that is this machine, measure each exported model and take the next subnet when it misses the budget."),
-    generations: int = typer.Option(100, min=1, help="Search generations."),
-    population: int = typer.Option(100, min=2, help="Search population."),
-    seed: int = typer.Option(0, help="Same seed, same models."),
+    generations: int = typer.Option(100, callback=limit("generations"), help="Search generations."),
+    population: int = typer.Option(100, callback=limit("population"), help="Search population."),
+    seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same models."),
     predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
     force: bool = typer.Option(False, help="Replace an existing output folder (kept until the new one is complete)."),
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from ofa.cli.options import limit
 from ofa.errors import OfaError
 
 
@@ -17,11 +18,11 @@ def train_supernet_cmd(
     out: Path = typer.Option(Path("runs/supernet"), "--out", "-o", help="Run folder: checkpoints, metrics, plot and final weights."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
     force: bool = typer.Option(False, help="Replace a run already in --out: the new run trains beside it and takes its place only when complete."),
-    epochs: Optional[int] = typer.Option(None, help="Epochs of every phase (overrides the recipe; handy for a smoke test)."),
-    batch_size: Optional[int] = typer.Option(None, help="Images per step over all processes (learning rates scale with it)."),
+    epochs: Optional[int] = typer.Option(None, callback=limit("epochs", 1), help="Epochs of every phase (overrides the recipe; handy for a smoke test)."),
+    batch_size: Optional[int] = typer.Option(None, callback=limit("batch_size"), help="Images per step over all processes (learning rates scale with it)."),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda or cuda:N (overrides the recipe)."),
-    workers: Optional[int] = typer.Option(None, help="Data loader processes."),
-    seed: Optional[int] = typer.Option(None, help="Seed of every random number generator."),
+    workers: Optional[int] = typer.Option(None, callback=limit("workers"), help="Data loader processes."),
+    seed: Optional[int] = typer.Option(None, callback=limit("seed"), help="Seed of every random number generator."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Any recipe field in dotted form, e.g. --set phases.0.lr=0.05 (repeatable)."),
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is (or is downloaded to); default ~/.cache/ofa/data."),
     download: bool = typer.Option(False, help="Download CIFAR if it is not in --data-root."),
@@ -74,7 +75,7 @@ def evaluate_cmd(
     subnet: list[str] = typer.Option(["max"], "--subnet", help="max, min, a compact subnet string, or a subnet file: .json (one or a list), .jsonl, or text with one per line (repeatable)."),
     data: Optional[str] = typer.Option(None, help="Data set to evaluate on (default: the run's own validation split)."),
     split: str = typer.Option("val", help="Split of --data: train or val."),
-    calib_images: Optional[int] = typer.Option(None, help="Training images for BN re-calibration (default: the recipe's)."),
+    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Training images for BN re-calibration (default: the recipe's)."),
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
     download: bool = typer.Option(False, help="Download CIFAR if missing."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per subnet."),

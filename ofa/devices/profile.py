@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ofa.errors import OfaError
+from ofa.limits import check
 
 PRECISIONS = ("fp32", "fp16")
 # What summarises a model's timed runs. p10 suits machines whose speed jumps between regimes
@@ -60,11 +61,8 @@ def _slug(value: Any, where: str) -> str:
     return value
 
 
-def _int_at_least(value: Any, lowest: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        what = "a positive integer" if lowest == 1 else f"an integer >= {lowest}"
-        raise OfaError(f"{where}: expected {what}, got {value!r}")
-    return value
+def _int_at_least(value: Any, lowest: int, where: str, kind: str) -> int:
+    return check(value, kind, where, lowest)
 
 
 def _backend(value: Any, where: str) -> str:
@@ -111,7 +109,7 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
         res = [res]
     if not isinstance(res, list) or not res:
         raise OfaError(f"{source}.resolutions: expected a non-empty list of positive integers, got {res!r}")
-    res = [_int_at_least(r, 1, f"{source}.resolutions[{i}]") for i, r in enumerate(res)]
+    res = [_int_at_least(r, 8, f"{source}.resolutions[{i}]", "resolution") for i, r in enumerate(res)]
     if len(set(res)) != len(res):
         raise OfaError(f"{source}.resolutions: values repeat in {res}")
 
@@ -121,7 +119,7 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
 
     threads = d.get("threads")
     if threads is not None:
-        threads = _int_at_least(threads, 1, f"{source}.threads (or null for all cores)")
+        threads = _int_at_least(threads, 1, f"{source}.threads (or null for all cores)", "threads")
 
     machine = d.get("machine")
     if machine is not None and (not isinstance(machine, str) or not machine.strip()):
@@ -135,10 +133,10 @@ def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
         resolutions=tuple(sorted(res)),
         aliases=aliases,
         description=description.strip(),
-        batch_size=_int_at_least(d.get("batch_size", 1), 1, f"{source}.batch_size"),
+        batch_size=_int_at_least(d.get("batch_size", 1), 1, f"{source}.batch_size", "batch_size"),
         threads=threads,
-        warmup=_int_at_least(d.get("warmup", 10), 0, f"{source}.warmup"),
-        iterations=_int_at_least(d.get("iterations", 50), 1, f"{source}.iterations"),
-        rounds=_int_at_least(d.get("rounds", 5), 1, f"{source}.rounds"),
+        warmup=_int_at_least(d.get("warmup", 10), 0, f"{source}.warmup", "runs"),
+        iterations=_int_at_least(d.get("iterations", 50), 1, f"{source}.iterations", "runs"),
+        rounds=_int_at_least(d.get("rounds", 5), 1, f"{source}.rounds", "runs"),
         statistic=statistic,
     )

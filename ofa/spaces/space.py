@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Sequence
 
 from ofa.errors import OfaError
+from ofa.limits import check
 
 ACTIVATIONS = ("relu", "hswish")
 
@@ -167,25 +168,19 @@ _STAGE_KEYS = {f.name for f in fields(StageSpec)}
 _SPACE_KEYS = {f.name for f in fields(SearchSpace)}
 
 
-def _int_list(value: Any, where: str, positive: bool = True) -> tuple[int, ...]:
+def _int_list(value: Any, where: str, kind: str) -> tuple[int, ...]:
     if isinstance(value, (int,)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
         raise OfaError(f"{where}: expected a non-empty list of integers, got {value!r}")
-    out = []
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int) or (positive and v <= 0):
-            raise OfaError(f"{where}: expected positive integers, got {v!r}")
-        out.append(v)
+    out = [check(v, kind, where) for v in value]
     if len(set(out)) != len(out):
         raise OfaError(f"{where}: choices repeat in {value!r}")
     return tuple(sorted(out))
 
 
-def _positive_int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise OfaError(f"{where}: expected a positive integer, got {value!r}")
-    return value
+def _positive_int(value: Any, where: str, kind: str = "channels") -> int:
+    return check(value, kind, where)
 
 
 def _act(value: Any, where: str) -> str:
@@ -203,7 +198,7 @@ def _stage_from_dict(d: Any, where: str) -> StageSpec:
     for key in ("width", "depths", "kernels", "expands"):
         if key not in d:
             raise OfaError(f"{where}: missing field '{key}'")
-    kernels = _int_list(d["kernels"], f"{where}.kernels")
+    kernels = _int_list(d["kernels"], f"{where}.kernels", "kernel")
     if any(k % 2 == 0 for k in kernels):
         raise OfaError(f"{where}.kernels: kernel sizes must be odd, got {list(kernels)}")
     expands_raw = d["expands"] if isinstance(d["expands"], list) else [d["expands"]]
@@ -219,7 +214,7 @@ def _stage_from_dict(d: Any, where: str) -> StageSpec:
         raise OfaError(f"{where}.stride: expected 1 or 2, got {stride!r}")
     return StageSpec(
         width=_positive_int(d["width"], f"{where}.width"),
-        depths=_int_list(d["depths"], f"{where}.depths"),
+        depths=_int_list(d["depths"], f"{where}.depths", "depth"),
         kernels=kernels,
         expands=tuple(sorted({_number(e) for e in expands_raw})),
         stride=stride,
@@ -246,12 +241,12 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
     kwargs: dict[str, Any] = {
         "name": d["name"],
         "stages": stages,
-        "resolutions": _int_list(d["resolutions"], f"{source}.resolutions"),
+        "resolutions": _int_list(d["resolutions"], f"{source}.resolutions", "resolution"),
     }
     for key in ("stem_width", "stem_stride", "first_block_width", "head_width", "feature_width",
                 "se_reduction", "channel_divisor"):
         if key in d:
-            kwargs[key] = _positive_int(d[key], f"{source}.{key}")
+            kwargs[key] = _positive_int(d[key], f"{source}.{key}", "stride" if key == "stem_stride" else "channels")
     for key in ("stem_act", "first_block_act", "head_act"):
         if key in d:
             kwargs[key] = _act(d[key], f"{source}.{key}")

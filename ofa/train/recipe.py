@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from ofa.errors import OfaError
+from ofa.limits import check
 from ofa.files import read_yaml
 from ofa.resources import data_dir
 from ofa.spaces.registry import get_space
@@ -160,10 +161,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _int(value: Any, where: str, minimum: int = 0) -> int:
-    if not _is_int(value) or value < minimum:
-        raise _fail(where, "a positive integer" if minimum == 1 else f"an integer >= {minimum}", value)
-    return value
+def _int(value: Any, where: str, kind: str, minimum: int | None = None) -> int:
+    return check(value, kind, where, minimum)
 
 
 def _float(value: Any, where: str, low: float | None = None, high: float | None = None,
@@ -270,7 +269,7 @@ def _phase(value: Any, index: int) -> Phase:
     for key in ("epochs", "lr"):
         if key not in d:
             raise OfaError(f"{where}: missing field '{key}'")
-    epochs = _int(d["epochs"], f"{where}.epochs", 1)
+    epochs = _int(d["epochs"], f"{where}.epochs", "epochs", 1)
     warmup = _number(_float(d.get("warmup_epochs", 0), f"{where}.warmup_epochs", 0, epochs,
                             what=f"a number from 0 to epochs ({epochs})"))
     return Phase(
@@ -278,7 +277,7 @@ def _phase(value: Any, index: int) -> Phase:
         epochs=epochs,
         lr=_float(d["lr"], f"{where}.lr", 0, low_open=True, what="a positive number"),
         warmup_epochs=warmup,
-        subnets_per_step=_int(d.get("subnets_per_step", 2), f"{where}.subnets_per_step"),
+        subnets_per_step=_int(d.get("subnets_per_step", 2), f"{where}.subnets_per_step", "subnets_per_step"),
         reorder_channels=_bool(d.get("reorder_channels", False), f"{where}.reorder_channels"),
         **{n: (None if d.get(n) is None else _choices(d[n], f"{where}.{n}", n)) for n in CHOICE_FIELDS},
     )
@@ -303,21 +302,21 @@ def _build(d: Any) -> Recipe:
         space=d["space"],
         data=_str(d["data"], "data"),
         phases=phases,
-        resolution=_int(d.get("resolution", max(space.resolutions)), "resolution", 1),
-        batch_size=_int(d.get("batch_size", 64), "batch_size", 1),
+        resolution=_int(d.get("resolution", max(space.resolutions)), "resolution", "resolution"),
+        batch_size=_int(d.get("batch_size", 64), "batch_size", "batch_size"),
         augment=_bool(d.get("augment", True), "augment"),
-        lr_batch_size=_int(d.get("lr_batch_size", 256), "lr_batch_size", 1),
+        lr_batch_size=_int(d.get("lr_batch_size", 256), "lr_batch_size", "batch_size"),
         optimizer=_optimizer(d.get("optimizer", {})),
         label_smoothing=_float(d.get("label_smoothing", 0.1), "label_smoothing", 0, 1, high_open=True,
                                what="a number in [0, 1)"),
         distill=_distill(d.get("distill", {})),
         teacher=None if teacher is None else _str(teacher, "teacher"),
         device=_device(d.get("device", "auto")),
-        workers=_int(d.get("workers", 2), "workers"),
-        checkpoint_every=_int(d.get("checkpoint_every", 500), "checkpoint_every"),
-        validate_every=_int(d.get("validate_every", 1), "validate_every"),
-        bn_calib_images=_int(d.get("bn_calib_images", 2000), "bn_calib_images"),
-        seed=_int(d.get("seed", 0), "seed"),
+        workers=_int(d.get("workers", 2), "workers", "workers"),
+        checkpoint_every=_int(d.get("checkpoint_every", 500), "checkpoint_every", "steps"),
+        validate_every=_int(d.get("validate_every", 1), "validate_every", "epochs"),
+        bn_calib_images=_int(d.get("bn_calib_images", 2000), "bn_calib_images", "images"),
+        seed=_int(d.get("seed", 0), "seed", "seed"),
         description=str(d.get("description", "") or ""),
     )
 

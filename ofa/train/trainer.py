@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ofa.errors import Interrupted, OfaError
+from ofa.files import check_writable_folder
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
 from ofa.supernet.elastic import set_batchnorm_sync
@@ -33,7 +34,7 @@ from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
 from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
 from ofa.train.recipe import Recipe
-from ofa.train.run_folder import RunFolder, check_writable_folder, plot_accuracy, swap_in, work_folder
+from ofa.train.run_folder import RunFolder, plot_accuracy, swap_in, work_folder
 from ofa.train.sampler import EpochSeededDataset, ResumableBatchSampler, epoch_generator, steps_per_epoch
 from ofa.train.schedule import phase_lr
 from ofa.train.stopping import StopRequests
