@@ -64,3 +64,12 @@ def ensure_writable_folder(path: Path, what: str) -> None:
         raise OfaError(f"{what} {path}: lies under a file, not a folder") from None
     except OSError as e:
         raise OfaError(f"{what} {path}: cannot write there ({e.strerror or e})") from None
+
+
+def usual_mode(path: str | Path) -> Path:
+    """Give a file the permissions any new file gets here (0666 less the umask). mkstemp and
+    safetensors create files 0600, which hid shared tables and weights from other users."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+    return Path(path)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ofa.devices.profile import STATISTICS
 from ofa.errors import OfaError
-from ofa.files import read_json
+from ofa.files import read_json, usual_mode
 from ofa.resources import data_dir
 
 TABLE_FORMAT = "ofa-latency-table/1"
@@ -148,7 +148,7 @@ def save_table(table: LatencyTable, path: str | Path) -> Path:
             json.dump(table.to_dict(), f, indent=1, sort_keys=False)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(usual_mode(tmp), path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

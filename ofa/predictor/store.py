@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.files import read_json
+from ofa.files import read_json, usual_mode
 from ofa.predictor.features import DEFAULT_ENCODING, feature_names, features
 from ofa.predictor.models import MODELS, FittedModel
 from ofa.spaces.space import SearchSpace
@@ -51,7 +51,7 @@ def save_predictor(predictor: AccuracyPredictor, path: Path) -> Path:
     weights = path.with_suffix(".safetensors")
     tmp = weights.with_name(f".{weights.name}.tmp")
     save_file({k: np.ascontiguousarray(v) for k, v in predictor.model.arrays.items()}, str(tmp))
-    os.replace(tmp, weights)
+    os.replace(usual_mode(tmp), weights)
     info = {"format": PREDICTOR_FORMAT, "kind": predictor.model.kind, "space": predictor.space.name,
             "space_fingerprint": predictor.space.fingerprint(), "supernet": predictor.supernet,
             "encoding": predictor.encoding, "num_features": len(feature_names(predictor.space, predictor.encoding)),

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ofa.errors import OfaError
-from ofa.files import read_json
+from ofa.files import read_json, usual_mode
 from ofa.supernet.config import BlockConfig, NetConfig
 
 CONFIG_FILE = "config.json"
@@ -102,6 +102,7 @@ def save_static(model: StaticNet, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(folder / WEIGHTS_FILE))
+    usual_mode(folder / WEIGHTS_FILE)
     (folder / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2))
     return folder
 

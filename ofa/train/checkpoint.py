@@ -33,6 +33,7 @@ from safetensors.torch import load as _load_tensors
 from safetensors.torch import save as _save_tensors
 
 from ofa.errors import OfaError
+from ofa.files import usual_mode
 
 FORMAT = "ofa-checkpoint"
 VERSION = 1
@@ -176,7 +177,7 @@ def _write_temp(folder: Path, final: Path, data: bytes, temps: list[Path]) -> Pa
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    return Path(tmp)
+    return usual_mode(tmp)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ofa.errors import Interrupted, OfaError
-from ofa.files import check_writable_folder
+from ofa.files import check_writable_folder, usual_mode
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
 from ofa.supernet.elastic import set_batchnorm_sync
@@ -356,6 +356,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
         from safetensors.torch import save_file
 
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder.weights))
+        usual_mode(folder.weights)
         if folder.root != out:
             swap_in(folder, out)
     barrier(world)
