@@ -289,3 +289,41 @@ def test_evaluate_refuses_data_with_other_class_names(run_cli, tmp_path, short_r
     with pytest.raises(OfaError, match="class 0 is 'class1'"):
         check_classes(swapped, 3, ["class0", "class1", "class2"])
     check_classes(swapped, 3, None)  # runs from before run.json kept the names: count only
+
+
+def test_training_view_counts_every_step_of_every_phase_and_shows_validation():
+    """One bar over the whole run: it is not finished (elapsed time and ETA keep running) until the
+    last step of the last phase, a resumed run starts it where it stands, and the last validation
+    accuracies stay on it."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ofa.cli.progress import TrainingView
+
+    bar = Progress(console=Console(file=io.StringIO(), force_terminal=True))
+    view = TrainingView(bar, quiet=False)
+    info = {"phase": "full", "phase_index": 0, "phases": 2, "epochs": 2, "steps": 5, "total_steps": 20,
+            "loss_max": 1.0, "lr": 0.1, "images_per_s": 50.0}
+    view.step({**info, "epoch": 2, "step": 5, "global_step": 10})  # resumed at step 9: the first step seen is 10
+    task = bar.tasks[0]
+    assert (task.completed, task.total, task.finished) == (10, 20, False)
+    view.validated([{"name": "max", "top1": 91.25}, {"name": "min", "top1": 80.0}, {"name": "random-1", "top1": 1.0}])
+    view.step({**info, "phase": "kernel", "phase_index": 1, "epoch": 1, "step": 1, "global_step": 11})
+    assert task.fields["val"] == "val max 91.2% min 80.0%" and "kernel (2/2) ep 1/2" in task.fields["where"]
+    view.step({**info, "phase_index": 1, "epoch": 2, "step": 5, "global_step": 20})
+    assert task.finished
+
+
+def test_plain_progress_prints_each_epoch_and_validation(capsys):
+    from ofa.cli.progress import TrainingView
+
+    view = TrainingView(None, quiet=False)
+    info = {"phase": "full", "phase_index": 0, "phases": 1, "epoch": 1, "epochs": 1, "steps": 2, "total_steps": 2,
+            "loss_max": 1.0, "lr": 0.1, "images_per_s": 50.0}
+    view.step({**info, "step": 1, "global_step": 1})
+    view.step({**info, "step": 2, "global_step": 2})
+    view.validated([{"name": "max", "top1": 50.0}])
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["full (1/1) ep 1/1: loss 1.000 lr 0.1000 50 img/s; step 2/2", "  val max 50.0%"]

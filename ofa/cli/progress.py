@@ -49,31 +49,48 @@ def progress_bar(quiet: bool = False) -> Iterator[Callable[[str, int, int], None
         yield update
 
 
+def _accuracies(rows: list[dict]) -> str:
+    return " ".join(f"{r['name']} {r['top1']:.1f}%" for r in rows if not r["name"].startswith("random"))
+
+
+class TrainingView:
+    """What `ofa train-supernet` shows: one bar over every step of every phase (so elapsed time and
+    the ETA run across epochs and phases), the phase and epoch, loss, learning rate, images/s, and
+    the accuracies of the last validation. On a non-terminal (CI, logs): one line per epoch and per
+    validation."""
+
+    def __init__(self, bar: Progress | None, quiet: bool):
+        self.bar, self.quiet, self.task, self.val = bar, quiet, None, "val -"
+
+    def step(self, info: dict) -> None:
+        where = f"{info['phase']} ({info['phase_index'] + 1}/{info['phases']}) ep {info['epoch']}/{info['epochs']}"
+        stats = f"loss {info['loss_max']:.3f} lr {info['lr']:.4f} {info['images_per_s']:.0f} img/s"
+        if self.bar is None:
+            if not self.quiet and info["step"] == info["steps"]:
+                print(f"{where}: {stats}; step {info['global_step']}/{info['total_steps']}", file=sys.stderr, flush=True)
+            return
+        if self.task is None:  # begun here, at the step a resumed run starts from: its rate is not inflated
+            self.task = self.bar.add_task("train", total=info["total_steps"], completed=info["global_step"] - 1,
+                                          where=where, stats=stats, val=self.val)
+        self.bar.update(self.task, completed=info["global_step"], where=where, stats=stats, val=self.val)
+
+    def validated(self, rows: list[dict]) -> None:
+        self.val = f"val {_accuracies(rows)}"
+        if self.bar is None:
+            if not self.quiet:
+                print(f"  {self.val}", file=sys.stderr, flush=True)
+        elif self.task is not None:
+            self.bar.update(self.task, val=self.val)
+
+
 @contextmanager
-def training_progress(quiet: bool = False) -> Iterator[Callable[[dict], None]]:
-    """A bar over all training steps with phase, epoch, loss, learning rate, images/s and ETA;
-    on a non-terminal (CI, logs) one plain line per epoch instead."""
+def training_progress(quiet: bool = False) -> Iterator[TrainingView]:
     console = Console(stderr=True)
     if quiet or not console.is_terminal:
-
-        def plain(info: dict) -> None:
-            if not quiet and info["step"] == info["steps"]:
-                print(f"phase {info['phase']} epoch {info['epoch']}/{info['epochs']}: loss {info['loss_max']:.3f}"
-                      f" lr {info['lr']:.4f} {info['images_per_s']:.0f} img/s", file=sys.stderr, flush=True)
-
-        yield plain
+        yield TrainingView(None, quiet)
         return
-    columns = (TextColumn("[bold]{task.fields[phase]}[/] ep {task.fields[epoch]}"), BarColumn(),
-               MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f} lr {task.fields[lr]:.4f} "
-                                               "{task.fields[ips]:.0f} img/s"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    columns = (TextColumn("[bold]{task.fields[where]}[/]"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+               TextColumn("{task.fields[val]}"))
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("train", total=None, phase="", epoch="", loss=0.0, lr=0.0, ips=0.0)
-
-        def update(info: dict) -> None:
-            bar.update(task, completed=info["step"], total=info["steps"],
-                       phase=f"{info['phase']} ({info['phase_index'] + 1}/{info['phases']})",
-                       epoch=f"{info['epoch']}/{info['epochs']}", loss=info["loss_max"], lr=info["lr"],
-                       ips=info["images_per_s"])
-
-        yield update
+        yield TrainingView(bar, quiet)

@@ -62,9 +62,9 @@ def train_supernet_cmd(
 
     from ofa.cli.progress import training_progress
 
-    with training_progress(quiet) as on_step:
+    with training_progress(quiet) as view:
         result = train_supernet(spec, out, resume=resume, force=force, data_root=data_root, download=download,
-                                on_step=on_step)
+                                on_step=view.step, on_validate=view.validated)
     for row in result.final:
         typer.echo(f"{row['name']:>9}  top-1 {row['top1']:6.2f}%  top-5 {row['top5']:6.2f}%  {row['subnet']}")
     typer.echo(f"run: {result.folder}  ({result.global_step} steps; metrics.jsonl, accuracy.png, supernet.safetensors)")

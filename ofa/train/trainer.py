@@ -191,6 +191,7 @@ def train_supernet(
     data_root: str | None = None,
     download: bool = False,
     on_step: StepCallback | None = None,
+    on_validate: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> TrainResult:
     """Train (or resume) a supernet run in `out`; see the module docstring for the step."""
     from ofa.spaces import get_space
@@ -204,12 +205,12 @@ def train_supernet(
         if world.is_main:  # before any data is read: a bad --out is one line, at once
             check_writable_folder(Path(out), "--out")
         return _train(recipe, Path(out), work_folder(Path(out), resume, force), resume, data_root, download, on_step,
-                      device, world, get_space(recipe.space))
+                      on_validate, device, world, get_space(recipe.space))
     finally:
         shutdown(world)
 
 
-def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on_step, device, world,
+def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on_step, on_validate, device, world,
            space) -> TrainResult:
     # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
     loaders = _Loaders(recipe, world, data_root, download)
@@ -259,6 +260,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
             net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True, broadcast_buffers=False)
     spe = steps_per_epoch(len(loaders.train.dataset), recipe.batch_size)
     epochs_before = [sum(p.epochs for p in recipe.phases[:i]) for i in range(len(recipe.phases))]
+    all_steps = spe * sum(p.epochs for p in recipe.phases)
     val_nets = validation_subnets(space, recipe.seed)
     last_rows: list[dict[str, Any]] = []
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
@@ -283,6 +285,8 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
                              "global_step": pos.global_step, "name": name, **r})
             folder.append_metrics(rows)
             plot_accuracy(folder.read_metrics(), folder.plot, f"{space.name} on {recipe.data}")
+            if on_validate:
+                on_validate(rows)
         barrier(world)
         model.train()
         return rows
@@ -333,7 +337,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
                         elapsed = time.perf_counter() - started
                         on_step({"phase": phase.name, "phase_index": phase_index, "phases": len(recipe.phases),
                                  "epoch": epoch + 1, "epochs": phase.epochs, "step": step + 1, "steps": spe,
-                                 "global_step": position.global_step, "lr": lr, **losses,
+                                 "global_step": position.global_step, "total_steps": all_steps, "lr": lr, **losses,
                                  "images_per_s": images / elapsed if elapsed > 0 else 0.0})
                     if recipe.checkpoint_every and position.global_step % recipe.checkpoint_every == 0:
                         checkpoint(position, optimizer)
