@@ -63,7 +63,8 @@ def _train(ctx: Context, s: dict) -> None:
     folder = RunFolder(ctx.run)
     resume = folder.holds_run()  # a run stopped half-way continues from its checkpoint
     spec = load_recipe(folder.recipe) if resume else load_recipe(s.get("recipe", "quickstart"), s.get("set", {}))
-    train_supernet(spec, ctx.run, resume=resume, data_root=ctx.data_root)
+    train_supernet(spec, ctx.run, resume=resume, data_root=ctx.data_root,
+                   again="the same `ofa run` command (it continues where it stopped)")
 
 
 def _latency_done(ctx: Context, s: dict) -> bool:

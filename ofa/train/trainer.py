@@ -192,8 +192,10 @@ def train_supernet(
     download: bool = False,
     on_step: StepCallback | None = None,
     on_validate: Callable[[list[dict[str, Any]]], None] | None = None,
+    again: str | None = None,
 ) -> TrainResult:
-    """Train (or resume) a supernet run in `out`; see the module docstring for the step."""
+    """Train (or resume) a supernet run in `out`; see the module docstring for the step. `again`:
+    what to run to continue after SIGINT or SIGTERM (default: `ofa train-supernet --out OUT --resume`)."""
     from ofa.spaces import get_space
 
     device = pick_device(recipe.device)
@@ -205,13 +207,13 @@ def train_supernet(
         if world.is_main:  # before any data is read: a bad --out is one line, at once
             check_writable_folder(Path(out), "--out")
         return _train(recipe, Path(out), work_folder(Path(out), resume, force), resume, data_root, download, on_step,
-                      on_validate, device, world, get_space(recipe.space))
+                      on_validate, again, device, world, get_space(recipe.space))
     finally:
         shutdown(world)
 
 
-def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on_step, on_validate, device, world,
-           space) -> TrainResult:
+def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on_step, on_validate, again, device,
+           world, space) -> TrainResult:
     # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
     loaders = _Loaders(recipe, world, data_root, download)
     teacher = load_teacher(recipe.teacher, device, loaders.train.num_classes)
@@ -297,7 +299,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
             return
         checkpoint(pos, optimizer)
         command = f"train-supernet --out {shlex.quote(str(out))} --resume"
-        command = f"torchrun ... -m ofa {command}" if world.distributed else f"ofa {command}"
+        command = again or (f"torchrun ... -m ofa {command}" if world.distributed else f"ofa {command}")
         raise Interrupted(f"stopped by {signal.Signals(signum).name} at step {pos.global_step}; checkpoint written "
                           f"in {folder.checkpoints}; continue with: {command}", signum)
 
