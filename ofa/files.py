@@ -50,20 +50,9 @@ def check_writable_folder(path: Path, what: str) -> None:
 
 
 def ensure_writable_folder(path: Path, what: str) -> None:
-    """Create `path` and make sure files can be written in it, before any work is done: one line
-    for an --out that is a file, lies under a file, or is not writable."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".ofa-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except FileExistsError:
-        raise OfaError(f"{what} {path}: a file is in the way (expected a folder)") from None
-    except NotADirectoryError:
-        raise OfaError(f"{what} {path}: lies under a file, not a folder") from None
-    except OSError as e:
-        raise OfaError(f"{what} {path}: cannot write there ({e.strerror or e})") from None
+    """`check_writable_folder`, then create it."""
+    check_writable_folder(path, what)
+    Path(path).mkdir(parents=True, exist_ok=True)
 
 
 def usual_mode(path: str | Path) -> Path:

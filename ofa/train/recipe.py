@@ -17,8 +17,8 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from ofa.errors import OfaError
-from ofa.limits import check
 from ofa.files import read_yaml
+from ofa.limits import check
 from ofa.resources import data_dir
 from ofa.spaces.registry import get_space
 from ofa.spaces.space import SearchSpace, _number

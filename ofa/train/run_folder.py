@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ofa.errors import OfaError
-from ofa.files import ensure_writable_folder, read_json
+from ofa.files import ensure_writable_folder, read_json, read_yaml
 
 RUN_FORMAT = "ofa-supernet-run/1"
 
@@ -80,8 +80,6 @@ class RunFolder:
         _atomic_text(self.recipe, yaml.safe_dump(recipe, sort_keys=False))
 
     def read_recipe(self) -> dict[str, Any]:
-        from ofa.files import read_yaml
-
         recipe = read_yaml(self.recipe, "recipe.yaml of the run")
         if not isinstance(recipe, dict):
             raise OfaError(f"{self.recipe}: not a recipe (expected a mapping)")
