@@ -327,3 +327,20 @@ def test_plain_progress_prints_each_epoch_and_validation(capsys):
     view.validated([{"name": "max", "top1": 50.0}])
     err = capsys.readouterr().err.splitlines()
     assert err == ["full (1/1) ep 1/1: loss 1.000 lr 0.1000 50 img/s; step 2/2", "  val max 50.0%"]
+
+
+def test_a_second_signal_stops_at_once_with_the_given_exception():
+    import os
+    import signal
+
+    from ofa.errors import Interrupted
+    from ofa.train.distributed import World
+    from ofa.train.stopping import StopRequests
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted, match="at once") as stopped:
+        with StopRequests(World(), lambda s: Interrupted("stopped at once", s)) as stops:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stops.requested() == signal.SIGTERM  # noted: the step under way goes on
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert stopped.value.exit_code == 143 and signal.getsignal(signal.SIGTERM) == before

@@ -73,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         code = app(args=argv, prog_name="ofa", standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into this code, silently
+            print("ofa: interrupted", file=sys.stderr)
         sys.exit(code if isinstance(code, int) else 0)
     except NoArgsIsHelpError:  # the help has been shown
         sys.exit(2)

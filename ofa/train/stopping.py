@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from typing import Callable
 
 import torch
 
@@ -15,10 +16,12 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopRequests:
-    """A context in which SIGINT and SIGTERM are noted instead of killing the process."""
+    """A context in which SIGINT and SIGTERM are noted instead of killing the process; a second
+    signal raises `at_once(signum)` wherever the program is (a checkpoint being written stays
+    whole: checkpoints are replaced atomically)."""
 
-    def __init__(self, world: World):
-        self.world, self.signum, self._previous = world, None, {}
+    def __init__(self, world: World, at_once: Callable[[int], BaseException]):
+        self.world, self.at_once, self.signum, self._previous = world, at_once, None, {}
 
     def __enter__(self) -> "StopRequests":
         if threading.current_thread() is threading.main_thread():  # handlers can only be set there
@@ -32,7 +35,7 @@ class StopRequests:
     def _note(self, signum, frame) -> None:
         if self.signum is not None:  # asked twice: stop now
             self.__exit__()
-            raise KeyboardInterrupt
+            raise self.at_once(signum)
         self.signum = signum
         if self.world.is_main:
             print(f"\nofa: {signal.Signals(signum).name}: stopping after this step with a checkpoint "

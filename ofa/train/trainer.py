@@ -293,17 +293,25 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
         model.train()
         return rows
 
+    command = f"train-supernet --out {shlex.quote(str(out))} --resume"
+    command = again or (f"torchrun ... -m ofa {command}" if world.distributed else f"ofa {command}")
+
     def stop_if_asked(pos: Position, optimizer) -> None:
         signum = stops.requested()
         if signum is None:
             return
         checkpoint(pos, optimizer)
-        command = f"train-supernet --out {shlex.quote(str(out))} --resume"
-        command = again or (f"torchrun ... -m ofa {command}" if world.distributed else f"ofa {command}")
         raise Interrupted(f"stopped by {signal.Signals(signum).name} at step {pos.global_step}; checkpoint written "
                           f"in {folder.checkpoints}; continue with: {command}", signum)
 
-    with StopRequests(world) as stops:
+    def at_once(signum: int) -> Interrupted:
+        step = folder.step()
+        last = (f"the last checkpoint (step {step}) is in {folder.checkpoints}" if step is not None
+                else "no checkpoint yet: it starts again from the beginning")
+        return Interrupted(f"stopped at once by a second {signal.Signals(signum).name}; {last}; continue with: "
+                           f"{command}", signum)
+
+    with StopRequests(world, at_once) as stops:
         for phase_index in range(position.phase, len(recipe.phases)):
             phase = recipe.phases[phase_index]
             phase_space = recipe.phase_space(phase_index, space)
