@@ -2,6 +2,8 @@
 uninterrupted run: exact resume from any checkpoint, measured.
 
     python benchmarks/kill_resume.py --recipe quickstart --kills 10 --seed 0 --work /tmp/kills
+    python benchmarks/kill_resume.py --recipe quickstart --epochs 1 --set checkpoint_every=7 --kills 10 \
+        --work /tmp/kills-dense     # most kills then fall between mid-phase checkpoints
 
 Each trial starts a fresh run, kills it at a time drawn uniformly over the uninterrupted run's
 wall time (so every phase is hit in proportion to its length), resumes it to the end with
@@ -42,12 +44,16 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, help="epochs of every phase (train-supernet --epochs)")
+    ap.add_argument("--set", dest="sets", action="append", default=[], help="a recipe field, KEY=VALUE (repeatable)")
     args = ap.parse_args()
+    recipe = ["--recipe", args.recipe, *(["--epochs", str(args.epochs)] if args.epochs else []),
+              *[a for kv in args.sets for a in ("--set", kv)]]
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     straight = args.work / "straight"
     start = time.perf_counter()
-    proc = train("--recipe", args.recipe, "--out", str(straight))
+    proc = train(*recipe, "--out", str(straight))
     if proc.wait() != 0:
         sys.exit(f"the uninterrupted run failed: {proc.stderr.read()}")
     total = time.perf_counter() - start
@@ -59,7 +65,7 @@ def main() -> None:
     for i in range(1, args.kills + 1):
         run = args.work / f"kill-{i}"
         at = rng.uniform(0.02, 0.98) * total
-        proc = train("--recipe", args.recipe, "--out", str(run))
+        proc = train(*recipe, "--out", str(run))
         time.sleep(at)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
