@@ -13,7 +13,6 @@ wall time (so every phase is hit in proportion to its length), resumes it to the
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import signal
@@ -25,17 +24,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from ofa.train.run_folder import RunFolder
+
 
 def train(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "ofa", "train-supernet", *args, "-q"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def last_step(run: Path) -> int | None:
-    try:
-        return json.loads((run / "checkpoints" / "last.json").read_text())["state"]["position"]["global_step"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def main() -> None:
@@ -69,7 +63,7 @@ def main() -> None:
         time.sleep(at)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        step = last_step(run)
+        step = RunFolder(run).step()
         resumed = train("--out", str(run), "--resume").wait() == 0
         got = load_file(str(run / "supernet.safetensors")) if resumed else {}
         ok = resumed and got.keys() == want.keys() and all(torch.equal(want[k], got[k]) for k in want)

@@ -227,25 +227,23 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
         model = model.to(memory_format=torch.channels_last)
     position = Position()
     optimizer_state = None
-    if resume and not has_checkpoint(folder.checkpoints):
-        # stopped before its first checkpoint: the run starts again from the beginning, as it was begun
-        if _plain(folder.read_recipe()) != _plain(recipe.to_dict()):
+    if resume:
+        # a run stopped before its first checkpoint starts again from the beginning, as it was begun
+        found = has_checkpoint(folder.checkpoints)
+        if found:
+            weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
+        if _plain(state.get("recipe") if found else folder.read_recipe()) != _plain(recipe.to_dict()):
             raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
                            f"(see {folder.recipe}); resume without changing it")
-        if world.is_main:
-            folder.truncate_metrics(0)
-    elif resume:
-        weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
-        if _plain(state.get("recipe")) != _plain(recipe.to_dict()):
-            raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
-                           f"(see {folder.recipe}); resume without changing it")
-        try:
-            model.load_state_dict(weights)
-        except RuntimeError as e:
-            raise OfaError(f"checkpoint in {folder.checkpoints} does not fit the supernet: {str(e).splitlines()[0]}") from None
-        position = Position(**state["position"])
-        optimizer_state = state.get("optimizer")
-        restore_rng(state["rng"])
+        if found:
+            try:
+                model.load_state_dict(weights)
+            except RuntimeError as e:
+                raise OfaError(f"checkpoint in {folder.checkpoints} does not fit the supernet: "
+                               f"{str(e).splitlines()[0]}") from None
+            position = Position(**state["position"])
+            optimizer_state = state.get("optimizer")
+            restore_rng(state["rng"])
         if world.is_main:
             folder.truncate_metrics(position.global_step)
     elif world.is_main:
