@@ -21,6 +21,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--channels-last", action="store_true", help="not what once-for-all does: for comparison")
     args = ap.parse_args()
     sys.path.insert(0, args.checkout)
     import torch
@@ -33,6 +34,9 @@ def main() -> None:
                          depth_list=[2, 3, 4]).train()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     x = torch.randn(args.batch, 3, args.resolution, args.resolution)
+    if args.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 1000, (args.batch,))
 
     def random_step() -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ofa.data import get_dataset
 from ofa.spaces import get_space
 from ofa.supernet import StaticNet, net_config
+from ofa.supernet.static import set_drop_connect, zero_init_residual_bn
 from ofa.train.evaluate import evaluate
 from ofa.train.losses import label_smoothing_ce
 from ofa.train.recipe import load_recipe
@@ -27,16 +27,25 @@ from ofa.train.trainer import build_optimizer, train_supernet, validation_subnet
 
 
 def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: float, data_root=None) -> dict:
+    """The static network of `subnet` trained alone on the labels, with the recipe's batch, optimizer,
+    augmentation, memory format and the regularization its largest subnet gets; returns held-out
+    accuracy and the mean training loss of every epoch."""
     torch.manual_seed(recipe.seed)
     space = get_space(recipe.space)
-    train = get_dataset(recipe.data, "train", recipe.resolution, augment=recipe.augment, root=data_root, seed=recipe.seed)
-    val = get_dataset(recipe.data, "val", recipe.resolution, root=data_root, seed=recipe.seed)
+    train = recipe.dataset("train", augment=recipe.augment, root=data_root)
+    val = recipe.dataset("val", root=data_root)
     model = StaticNet(net_config(space, subnet, train.num_classes)).train()
+    if recipe.zero_init_residual:
+        zero_init_residual_bn(model)
+    set_drop_connect(model, recipe.drop_connect)
+    fmt = torch.channels_last if recipe.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
     optimizer = build_optimizer(model, recipe)
     sampler = ResumableBatchSampler(len(train.dataset), recipe.batch_size, recipe.seed)
     spe = steps_per_epoch(len(train.dataset), recipe.batch_size)
-    step = 0
+    step, losses = 0, []
     for epoch in range(epochs):
+        total = 0.0
         sampler.set_position(epoch, 0)
         loader = torch.utils.data.DataLoader(train.dataset, batch_sampler=sampler, num_workers=recipe.workers)
         for x, y in loader:
@@ -45,11 +54,16 @@ def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: fl
             x = torch.nn.functional.interpolate(x, size=subnet.resolution, mode="bilinear", antialias=True) \
                 if subnet.resolution != x.shape[-1] else x
             optimizer.zero_grad(set_to_none=True)
-            label_smoothing_ce(model(x), y, recipe.label_smoothing).backward()
+            loss = label_smoothing_ce(model(x.contiguous(memory_format=fmt)), y, recipe.label_smoothing)
+            loss.backward()
+            if recipe.grad_clip > 0:
+                torch.nn.utils.clip_grad_value_(model.parameters(), recipe.grad_clip)
             optimizer.step()
             step += 1
+            total += loss.item()
+        losses.append(total / spe)
     acc = evaluate(model, torch.utils.data.DataLoader(val.dataset, batch_size=200), subnet.resolution)
-    return {"top1": acc.top1, "top5": acc.top5, "loss": acc.loss}
+    return {"top1": acc.top1, "top5": acc.top5, "loss": acc.loss, "train_loss": losses}
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ shared machine's drifting speed affects all alike; the table gives medians over 
 
     python benchmarks/train_throughput.py --space mbv3-w1.0 --resolution 64 --batch 32 --threads 2 \
         --rounds 5 --reference /path/to/once-for-all
+    python benchmarks/train_throughput.py --space cifar-mbv3 --resolution 32 --batch 64 --profile channels-last
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 
 from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import Supernet
-from ofa.train.recipe import load_recipe
+from ofa.train.recipe import Phase, load_recipe
 from ofa.train.trainer import _sandwich_step, build_optimizer
 
 VARIANTS = {  # name -> (channels_last, bf16 autocast)
@@ -49,6 +50,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--reference", type=Path, help="a checkout of mit-han-lab/once-for-all")
+    ap.add_argument("--profile", choices=list(VARIANTS), help="instead of timing: where the steps' time goes")
+    ap.add_argument("--profile-rows", type=int, default=15)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
 
@@ -58,6 +61,7 @@ def main() -> None:
     recipe = load_recipe("imagenet-ofa", {"batch_size": args.batch})
     x = torch.randn(args.batch, 3, args.resolution, args.resolution, device=device)
     y = torch.randint(0, 1000, (args.batch,), device=device)
+    sandwich = Phase("bench", 1, 0.01, subnets_per_step=2)  # largest + smallest + 2 random
     nets = [sample_subnet(space, "uniform", np.random.default_rng([0, i])) for i in range(args.warmup + args.steps)]
 
     def timed(step) -> float:
@@ -72,7 +76,7 @@ def main() -> None:
             torch.cuda.synchronize()
         return args.batch * args.steps / (time.perf_counter() - start)
 
-    def ours(channels_last: bool, bf16: bool) -> tuple[float, float]:
+    def our_steps(channels_last: bool, bf16: bool):
         torch.manual_seed(0)
         model = Supernet(space, 1000).to(device).train()
         data = x
@@ -93,29 +97,49 @@ def main() -> None:
             optimizer.step()
 
         def sandwich_step(i: int) -> None:
-            _sandwich_step(recipe, model, model, None, space, 2, data, y, optimizer, autocast, i)
+            _sandwich_step(recipe, model, model, None, sandwich, space, data, y, optimizer, autocast, i)
 
+        return random_step, sandwich_step
+
+    def ours(channels_last: bool, bf16: bool) -> tuple[float, float]:
+        random_step, sandwich_step = our_steps(channels_last, bf16)
         return timed(random_step), timed(sandwich_step)
 
-    def static_floor() -> float:
+    if args.profile:
+        from torch.profiler import profile
+
+        for kind, step in zip(("random-subnet", "sandwich"), our_steps(*VARIANTS[args.profile])):
+            for i in range(args.warmup):
+                step(i)
+            with profile() as prof:
+                for i in range(args.warmup, args.warmup + args.steps):
+                    step(i)
+            print(f"## {kind} step, {args.profile}: operators by own CPU time ({args.steps} steps)")
+            print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile_rows))
+        return
+
+    def static_floor(channels_last: bool) -> float:
         """The same random subnets as plain static networks: no slicing, no kernel transforms."""
         torch.manual_seed(0)
         supernet = Supernet(space, 1000)
-        statics = [supernet.extract(n).to(device).train() for n in nets]
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        statics = [supernet.extract(n).to(device, memory_format=fmt).train() for n in nets]
         optimizers = [torch.optim.SGD(s.parameters(), lr=0.01, momentum=0.9) for s in statics]
+        data = x.contiguous(memory_format=fmt)
 
         def step(i: int) -> None:
             optimizers[i].zero_grad(set_to_none=True)
-            F.cross_entropy(statics[i](x), y).backward()
+            F.cross_entropy(statics[i](data), y).backward()
             optimizers[i].step()
 
         return timed(step)
 
-    def reference() -> tuple[float, float]:
+    def reference(channels_last: bool) -> tuple[float, float]:
         script = Path(__file__).with_name("ofa_reference_step.py")
         out = subprocess.run([sys.executable, str(script), "--checkout", str(args.reference), "--resolution",
                               str(args.resolution), "--batch", str(args.batch), "--threads", str(args.threads),
-                              "--steps", str(args.steps), "--warmup", str(args.warmup)],
+                              "--steps", str(args.steps), "--warmup", str(args.warmup)]
+                             + (["--channels-last"] if channels_last else []),
                              capture_output=True, text=True, check=True, cwd="/")
         r = json.loads(out.stdout.strip().splitlines()[-1])
         return r["random_subnet_step_images_per_s"], r["sandwich_step_images_per_s"]
@@ -123,10 +147,12 @@ def main() -> None:
     runs: dict[str, list[tuple[float, float]]] = {}
     for _ in range(args.rounds):
         if args.reference:
-            runs.setdefault("once-for-all (reference)", []).append(reference())
+            runs.setdefault("once-for-all (reference)", []).append(reference(False))
+            runs.setdefault("once-for-all, channels-last (changed by us)", []).append(reference(True))
         for name in args.variants:
             runs.setdefault(f"ofa, {name}", []).append(ours(*VARIANTS[name]))
-        runs.setdefault("static subnets (floor)", []).append((static_floor(), float("nan")))
+        runs.setdefault("static subnets (floor)", []).append((static_floor(False), float("nan")))
+        runs.setdefault("static subnets, channels-last", []).append((static_floor(True), float("nan")))
 
     print(f"{args.space}, {args.resolution} px, batch {args.batch}, {args.threads} threads, {args.rounds} rounds, "
           f"{platform.processor() or platform.machine()}, torch {torch.__version__}")

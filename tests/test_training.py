@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -69,7 +70,8 @@ def test_sandwich_step_trains_max_min_and_random_subnets(image_folder):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     space = recipe.phase_space(2)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    out = _sandwich_step(recipe, model, model, None, space, 2, x, y, opt, torch.autocast("cpu", enabled=False), 0)
+    out = _sandwich_step(recipe, model, model, None, recipe.phases[2], space, x, y, opt,
+                         torch.autocast("cpu", enabled=False), 0)
     assert set(out) == {"loss_max", "loss_min", "loss_subnets"}
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
     # the second block of a stage is only trained when a depth-2 subnet was drawn: the kernel
@@ -88,8 +90,8 @@ def test_sandwich_step_of_a_single_architecture_trains_it_once(image_folder):
     model = Supernet(get_space("tiny"), 3).train()
     x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 3, (8,))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    out = _sandwich_step(recipe, model, model, None, recipe.phase_space(0), 0, x, y, opt,
-                         torch.autocast("cpu", enabled=False), 0)
+    out = _sandwich_step(recipe, model, model, None, replace(recipe.phases[0], subnets_per_step=0),
+                         recipe.phase_space(0), x, y, opt, torch.autocast("cpu", enabled=False), 0)
     assert set(out) == {"loss_max"}
 
 

@@ -28,12 +28,9 @@ def finetune(student: StaticNet, teacher: nn.Module, recipe: Recipe, epochs: int
              device: torch.device, data_root: str | None = None, download: bool = False,
              progress: Progress | None = None) -> list[dict]:
     """Train `student` in place for `epochs`; returns one row per epoch (loss, learning rate)."""
-    from ofa.data import get_dataset
-
     if epochs < 1:
         raise OfaError(f"fine-tuning needs at least one epoch, got {epochs}")
-    data = get_dataset(recipe.data, "train", recipe.resolution, augment=recipe.augment, root=data_root,
-                       download=download, seed=recipe.seed)
+    data = recipe.dataset("train", augment=recipe.augment, root=data_root, download=download)
     resolution = student.config.resolution
     student.to(device)
     teacher.to(device).eval()

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ofa.spaces.space import make_divisible
-from ofa.supernet.static import make_act
+from ofa.supernet.static import drop_path, make_act
 
 
 class ElasticBatchNorm2d(nn.BatchNorm2d):
@@ -169,6 +169,8 @@ def _prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Te
 class ElasticBlock(nn.Module):
     """Inverted residual with elastic kernel and expand ratio; input/output widths are fixed."""
 
+    drop_rate = 0.0  # see static.set_drop_connect
+
     def __init__(self, cin: int, cout: int, max_mid: int, kernels: tuple[int, ...], stride: int,
                  act: str, se: bool, se_reduction: int, divisor: int):
         super().__init__()
@@ -189,7 +191,7 @@ class ElasticBlock(nn.Module):
         if self.se is not None:
             y = self.se(y)
         y = self.project(y)
-        return x + y if self.residual else y
+        return x + drop_path(y, self.drop_rate, self.training) if self.residual else y
 
     def static_state(self, kernel: int, mid: int) -> dict[str, torch.Tensor]:
         """Weights of the active form, keyed as in `static.InvertedResidual`."""

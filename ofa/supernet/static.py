@@ -47,7 +47,38 @@ class SqueezeExcite(nn.Module):
         return x * self.gate(self.expand(self.act(self.reduce(s))))
 
 
+def drop_path(y: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
+    """Drop-connect (stochastic depth): zero a residual branch for a random `rate` of the samples
+    and scale the rest up, so the expected output is unchanged. The identity when not training."""
+    if not training or rate <= 0.0:
+        return y
+    keep = 1.0 - rate
+    mask = torch.empty((y.shape[0], 1, 1, 1), dtype=y.dtype, device=y.device).bernoulli_(keep)
+    return y * mask / keep
+
+
+def residual_blocks(model: nn.Module) -> list[nn.Module]:
+    """The blocks with an identity shortcut, static or elastic, in the order they run."""
+    return [m for m in model.modules() if getattr(m, "residual", False) and hasattr(m, "project")]
+
+
+def set_drop_connect(model: nn.Module, rate: float) -> None:
+    """Drop-connect on every residual block, growing linearly with depth up to `rate` (EfficientNet)."""
+    blocks = residual_blocks(model)
+    for i, block in enumerate(blocks):
+        block.drop_rate = rate * (i + 1) / len(blocks)
+
+
+@torch.no_grad()
+def zero_init_residual_bn(model: nn.Module) -> None:
+    """Start every residual block as the identity: its last BatchNorm scale at zero (BigNAS)."""
+    for block in residual_blocks(model):
+        block.project.bn.weight.zero_()
+
+
 class InvertedResidual(nn.Module):
+    drop_rate = 0.0  # see set_drop_connect
+
     def __init__(self, cfg: BlockConfig):
         super().__init__()
         self.residual = cfg.residual
@@ -62,7 +93,7 @@ class InvertedResidual(nn.Module):
         if self.se is not None:
             y = self.se(y)
         y = self.project(y)
-        return x + y if self.residual else y
+        return x + drop_path(y, self.drop_rate, self.training) if self.residual else y
 
 
 class Head(nn.Module):

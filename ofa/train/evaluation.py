@@ -67,18 +67,14 @@ class SubnetMeter:
     def __init__(self, run: str | Path, data: str | None = None, split: str = "val",
                  calib_images: int | None = None, data_root: str | None = None, download: bool = False,
                  device: str = "auto"):
-        from ofa.data import get_dataset
-
         if calib_images is not None and calib_images <= 0:
             raise OfaError(f"--calib-images must be a positive number of images, got {calib_images}")
         self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
                                    else ("cpu" if device == "auto" else device))
         self.model, self.info = load_supernet(run, self.device)
         self.recipe = recipe = load_recipe(RunFolder(Path(run)).recipe)
-        calib = get_dataset(recipe.data, "train", recipe.resolution, root=data_root, download=download,
-                            seed=recipe.seed)
-        target = get_dataset(data or recipe.data, split, recipe.resolution, root=data_root, download=download,
-                             seed=recipe.seed)
+        calib = recipe.dataset("train", root=data_root, download=download)
+        target = recipe.dataset(split, root=data_root, download=download, data=data)
         check_classes(target, self.model.num_classes, self.info.get("classes"))
         self.calib_images = min(calib_images or recipe.bn_calib_images, len(calib.dataset))
         g = torch.Generator().manual_seed(recipe.seed)

@@ -25,6 +25,7 @@ from ofa.spaces.space import SearchSpace, _number
 
 OPTIMIZERS = ("sgd", "adamw")
 DISTILL_KINDS = ("alpha", "kl", "none")
+REGULARIZE = ("largest", "all")
 CHOICE_FIELDS = ("kernels", "depths", "expands", "resolutions")
 _DEFAULT_WEIGHT_DECAY = {"sgd": 3e-5, "adamw": 0.05}  # once-for-all's SGD value; a common AdamW one
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
@@ -63,6 +64,7 @@ class Phase:
     lr: float
     warmup_epochs: int | float = 0
     subnets_per_step: int = 2
+    with_smallest: bool = True  # the sandwich rule's smallest subnet, besides the random ones
     reorder_channels: bool = False
     kernels: tuple[int, ...] | None = None
     depths: tuple[int, ...] | None = None
@@ -85,6 +87,17 @@ class Recipe:
     label_smoothing: float = 0.1
     distill: DistillConfig = field(default_factory=DistillConfig)
     teacher: str | None = None
+    # Stabilizers (BENCHMARKS.md, "Supernet quality", measures each): clip every gradient value to
+    # [-grad_clip, grad_clip] (AlphaNet; 0: off); residual blocks start as the identity (BigNAS);
+    # each student's loss weighs `student_weight` against the largest subnet's (1: the plain sum);
+    # dropout and drop-connect on the largest subnet only, or on every subnet.
+    grad_clip: float = 0.0
+    zero_init_residual: bool = False
+    student_weight: float = 1.0
+    regularize: str = "all"
+    drop_connect: float = 0.0
+    channels_last: bool = True  # NHWC: 1.7x the images/s of NCHW on a 2-core CPU (BENCHMARKS.md)
+    val_fraction: float = 0.1  # held out of data sets that have no validation split of their own
     device: str = "auto"
     workers: int = 2
     checkpoint_every: int = 500
@@ -121,6 +134,15 @@ class Recipe:
     def phase_lr(self, index: int) -> float:
         """Peak learning rate of phase `index` at this batch size (linear scaling rule)."""
         return self.phases[index].lr * self.batch_size / self.lr_batch_size
+
+    def dataset(self, split: str, *, augment: bool = False, root: str | None = None, download: bool = False,
+                data: str | None = None):
+        """One split of the recipe's data (or of `data`) exactly as training split it: same held-out
+        fraction and seed, so "val" never holds an image the supernet trained on."""
+        from ofa.data import get_dataset
+
+        return get_dataset(data or self.data, split, self.resolution, augment=augment, root=root, download=download,
+                           val_fraction=self.val_fraction, seed=self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that `recipe_from_dict` turns back into an equal Recipe."""
@@ -278,6 +300,7 @@ def _phase(value: Any, index: int) -> Phase:
         lr=_float(d["lr"], f"{where}.lr", 0, low_open=True, what="a positive number"),
         warmup_epochs=warmup,
         subnets_per_step=_int(d.get("subnets_per_step", 2), f"{where}.subnets_per_step", "subnets_per_step"),
+        with_smallest=_bool(d.get("with_smallest", True), f"{where}.with_smallest"),
         reorder_channels=_bool(d.get("reorder_channels", False), f"{where}.reorder_channels"),
         **{n: (None if d.get(n) is None else _choices(d[n], f"{where}.{n}", n)) for n in CHOICE_FIELDS},
     )
@@ -311,6 +334,15 @@ def _build(d: Any) -> Recipe:
                                what="a number in [0, 1)"),
         distill=_distill(d.get("distill", {})),
         teacher=None if teacher is None else _str(teacher, "teacher"),
+        grad_clip=_float(d.get("grad_clip", 0.0), "grad_clip", 0, what="a number >= 0 (0: no clipping)"),
+        zero_init_residual=_bool(d.get("zero_init_residual", False), "zero_init_residual"),
+        student_weight=_float(d.get("student_weight", 1.0), "student_weight", 0, what="a number >= 0"),
+        regularize=_str(d.get("regularize", "all"), "regularize", REGULARIZE),
+        drop_connect=_float(d.get("drop_connect", 0.0), "drop_connect", 0, 1, high_open=True,
+                            what="a number in [0, 1)"),
+        channels_last=_bool(d.get("channels_last", True), "channels_last"),
+        val_fraction=_float(d.get("val_fraction", 0.1), "val_fraction", 0, 1, low_open=True, high_open=True,
+                            what="a number between 0 and 1"),
         device=_device(d.get("device", "auto")),
         workers=_int(d.get("workers", 2), "workers", "workers"),
         checkpoint_every=_int(d.get("checkpoint_every", 500), "checkpoint_every", "steps"),

@@ -27,13 +27,14 @@ from ofa.files import check_writable_folder, usual_mode
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
 from ofa.supernet.elastic import set_batchnorm_sync
+from ofa.supernet.static import set_drop_connect, zero_init_residual_bn
 from ofa.supernet.supernet import Supernet
 from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
 from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
-from ofa.train.recipe import Recipe
+from ofa.train.recipe import Phase, Recipe, recipe_from_dict
 from ofa.train.run_folder import RunFolder, plot_accuracy, swap_in, work_folder
 from ofa.train.sampler import EpochSeededDataset, ResumableBatchSampler, epoch_generator, steps_per_epoch
 from ofa.train.schedule import phase_lr
@@ -123,14 +124,9 @@ class _Loaders:
     """Training batches, BN-calibration batches and validation batches of one run."""
 
     def __init__(self, recipe: Recipe, world: World, data_root: str | None, download: bool):
-        from ofa.data import get_dataset
-
-        self.train = get_dataset(recipe.data, "train", recipe.resolution, augment=recipe.augment, root=data_root,
-                                 download=download, seed=recipe.seed)
-        self.plain = get_dataset(recipe.data, "train", recipe.resolution, augment=False, root=data_root,
-                                 download=download, seed=recipe.seed)
-        self.val = get_dataset(recipe.data, "val", recipe.resolution, augment=False, root=data_root,
-                               download=download, seed=recipe.seed)
+        self.train = recipe.dataset("train", augment=recipe.augment, root=data_root, download=download)
+        self.plain = recipe.dataset("train", root=data_root, download=download)
+        self.val = recipe.dataset("val", root=data_root, download=download)
         self.sampler = ResumableBatchSampler(len(self.train.dataset), recipe.batch_size, recipe.seed,
                                              world.rank, world.size)
         self.items = EpochSeededDataset(self.train.dataset, recipe.seed)
@@ -223,7 +219,9 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed)
     model = Supernet(space, loaders.train.num_classes).to(device)
-    if device.type == "cuda":
+    if recipe.zero_init_residual:
+        zero_init_residual_bn(model)
+    if recipe.channels_last:
         model = model.to(memory_format=torch.channels_last)
     position = Position()
     optimizer_state = None
@@ -232,7 +230,8 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
         found = has_checkpoint(folder.checkpoints)
         if found:
             weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
-        if _plain(state.get("recipe") if found else folder.read_recipe()) != _plain(recipe.to_dict()):
+        started = state.get("recipe") if found else folder.read_recipe()
+        if _plain(_as_now(started)) != _plain(recipe.to_dict()):
             raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
                            f"(see {folder.recipe}); resume without changing it")
         if found:
@@ -333,10 +332,10 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
                     for group in optimizer.param_groups:
                         group["lr"] = lr
                     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                    if device.type == "cuda":
+                    if recipe.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
-                    losses = _sandwich_step(recipe, model, net, teacher, phase_space, phase.subnets_per_step,
-                                            x, y, optimizer, autocast, position.global_step)
+                    losses = _sandwich_step(recipe, model, net, teacher, phase, phase_space, x, y, optimizer,
+                                            autocast, position.global_step)
                     position = Position(phase_index, epoch, step + 1, position.global_step + 1)
                     images += x.shape[0] * world.size
                     for k, v in losses.items():
@@ -375,11 +374,26 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     return TrainResult(out, position.global_step, last_rows)
 
 
-def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.Module | None,
-                   phase_space: SearchSpace, n_random: int, x: torch.Tensor, y: torch.Tensor,
+def _as_now(recipe: dict | None) -> dict | None:
+    """A recipe as recorded when a run started, with fields added since then at their defaults."""
+    try:
+        return recipe_from_dict(recipe).to_dict()
+    except OfaError:
+        return recipe
+
+
+def regularize(model: Supernet, recipe: Recipe, on: bool) -> None:
+    """The space's dropout and the recipe's drop-connect, on or off."""
+    model.head.dropout.p = model.space.dropout if on else 0.0
+    set_drop_connect(model, recipe.drop_connect if on else 0.0)
+
+
+def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.Module | None, phase: Phase,
+                   phase_space: SearchSpace, x: torch.Tensor, y: torch.Tensor,
                    optimizer: torch.optim.Optimizer, autocast, global_step: int) -> dict[str, float]:
     rng = np.random.default_rng([recipe.seed, global_step])
     optimizer.zero_grad(set_to_none=True)
+    regularize(model, recipe, True)
     largest = model.set_active(sample_subnet(phase_space, "max"))
     with autocast:
         logits = net(resize(x, largest.resolution)).float()
@@ -392,16 +406,20 @@ def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.
     else:
         soft = logits.detach()
     smallest = sample_subnet(phase_space, "min")
-    students = ([] if smallest == largest else [smallest]) + [sample_subnet(phase_space, "uniform", rng)
-                                                              for _ in range(n_random)]
+    students = ([smallest] if phase.with_smallest and smallest != largest else [])
+    students += [sample_subnet(phase_space, "uniform", rng) for _ in range(phase.subnets_per_step)]
+    if students and recipe.regularize == "largest":
+        regularize(model, recipe, False)
     divergences = []
     for subnet in students:
         model.set_active(subnet)
         with autocast:
             logits = net(resize(x, subnet.resolution)).float()
         loss = distill_loss(recipe, logits, soft, y)
-        loss.backward()
+        (loss * recipe.student_weight).backward()
         divergences.append(loss.item())
+    if recipe.grad_clip > 0:
+        torch.nn.utils.clip_grad_value_(model.parameters(), recipe.grad_clip)
     optimizer.step()
     model.set_active(largest)
     if students and students[0] == smallest:
