@@ -132,6 +132,7 @@ class _Loaders:
         self.items = EpochSeededDataset(self.train.dataset, recipe.seed)
         self.workers = recipe.workers
         self.recipe = recipe
+        self.memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
 
     def epoch(self, epoch_id: int, start_step: int):
         self.sampler.set_position(epoch_id, start_step)
@@ -156,7 +157,7 @@ def validate_subnets(model: Supernet, subnets: dict[str, Subnet], loaders: _Load
     results = {}
     with torch.random.fork_rng(devices=[]):
         for name, subnet in subnets.items():
-            static = model.extract(subnet).to(device)
+            static = model.extract(subnet).to(device, memory_format=loaders.memory_format)
             recalibrate_bn(static, loaders.calibration(), num_images, subnet.resolution, device)
             acc = evaluate(static, loaders.validation(), subnet.resolution, device)
             results[name] = {"subnet": str(subnet), "top1": acc.top1, "top5": acc.top5, "loss": acc.loss}
