@@ -41,6 +41,7 @@ VARIANTS: dict[str, dict] = {
     "lr-0.05": {"phases.0.lr": 0.05},
 }
 SCRATCH = ("scratch-min", "scratch-mid", "scratch-max")
+SUPERNET_INIT = ("scratch-max-supernet-init",)  # the static largest network from the supernet's initial weights
 
 
 def slug(name: str) -> str:
@@ -57,12 +58,12 @@ def run_supernet(recipe, out: Path) -> dict:
             "seconds": round(seconds)}
 
 
-def run_scratch(recipe, which: str) -> dict:
+def run_scratch(recipe, which: str, supernet_init: bool = False) -> dict:
     nets = validation_subnets(get_space(recipe.space), recipe.seed)
     phase = recipe.phases[0]
     start = time.perf_counter()
     r = train_from_scratch(recipe, nets[which], sum(p.epochs for p in recipe.phases), recipe.phase_lr(0),
-                           phase.warmup_epochs)
+                           phase.warmup_epochs, supernet_init=supernet_init)
     return {which: r["top1"], "max_train_loss" if which == "max" else "train_loss": r["train_loss"],
             "seconds": round(time.perf_counter() - start)}
 
@@ -94,7 +95,7 @@ def main() -> None:
 
     common = {"data": args.data, **parse_overrides(args.set)}
     names = [n for name in args.runs for n in (SCRATCH if name == "scratch" else (name,))]
-    unknown = [n for n in names if n not in VARIANTS and n not in SCRATCH]
+    unknown = [n for n in names if n not in VARIANTS and n not in SCRATCH + SUPERNET_INIT]
     if unknown:
         ap.error(f"unknown runs {unknown}; known: scratch, {', '.join(VARIANTS)}")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -102,8 +103,8 @@ def main() -> None:
         path = args.out / f"{slug(name)}.json"
         if path.is_file():
             continue
-        if name in SCRATCH:
-            result = run_scratch(load_recipe(args.recipe, common), name.split("-")[1])
+        if name in SCRATCH + SUPERNET_INIT:
+            result = run_scratch(load_recipe(args.recipe, common), name.split("-")[1], name in SUPERNET_INIT)
         else:
             recipe = load_recipe(args.recipe, {**common, **VARIANTS[name]})
             result = run_supernet(recipe, args.out / slug(name))

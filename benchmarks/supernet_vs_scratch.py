@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from ofa.spaces import get_space
-from ofa.supernet import StaticNet, net_config
+from ofa.supernet import StaticNet, Supernet, net_config
 from ofa.supernet.static import set_drop_connect, zero_init_residual_bn
 from ofa.train.evaluate import evaluate
 from ofa.train.losses import label_smoothing_ce
@@ -26,15 +26,20 @@ from ofa.train.schedule import phase_lr
 from ofa.train.trainer import build_optimizer, train_supernet, validation_subnets
 
 
-def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: float, data_root=None) -> dict:
+def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: float, data_root=None,
+                       supernet_init: bool = False) -> dict:
     """The static network of `subnet` trained alone on the labels, with the recipe's batch, optimizer,
     augmentation, memory format and the regularization its largest subnet gets; returns held-out
-    accuracy and the mean training loss of every epoch."""
+    accuracy and the mean training loss of every epoch. `supernet_init`: start from the weights the
+    supernet starts with (cut out of a freshly seeded one), not from PyTorch's default init."""
     torch.manual_seed(recipe.seed)
     space = get_space(recipe.space)
     train = recipe.dataset("train", augment=recipe.augment, root=data_root)
     val = recipe.dataset("val", root=data_root)
-    model = StaticNet(net_config(space, subnet, train.num_classes)).train()
+    if supernet_init:
+        model = Supernet(space, train.num_classes).extract(subnet).train()
+    else:
+        model = StaticNet(net_config(space, subnet, train.num_classes)).train()
     if recipe.zero_init_residual:
         zero_init_residual_bn(model)
     set_drop_connect(model, recipe.drop_connect)
