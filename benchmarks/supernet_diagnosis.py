@@ -35,7 +35,7 @@ VARIANTS: dict[str, dict] = {
     "grad-clip": {"grad_clip": 1.0},
     "zero-init": {"zero_init_residual": True},
     "regularize-largest": {"regularize": "largest"},
-    "student-weight-1/3": {"student_weight": 1 / 3},
+    "students-mean": {"student_weight": 1.0},  # the students' mean loss, not their sum
     "drop-connect": {"drop_connect": 0.1, "regularize": "largest"},
     "warmup-2": {"phases.0.warmup_epochs": 2},
     "lr-0.05": {"phases.0.lr": 0.05},

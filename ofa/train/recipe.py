@@ -89,11 +89,12 @@ class Recipe:
     teacher: str | None = None
     # Stabilizers (BENCHMARKS.md, "Supernet quality", measures each): clip every gradient value to
     # [-grad_clip, grad_clip] (AlphaNet; 0: off); residual blocks start as the identity (BigNAS);
-    # each student's loss weighs `student_weight` against the largest subnet's (1: the plain sum);
+    # the students together weigh `student_weight` against the largest subnet's 1, shared equally
+    # (None: each counts fully, the plain sum);
     # dropout and drop-connect on the largest subnet only, or on every subnet.
     grad_clip: float = 0.0
     zero_init_residual: bool = False
-    student_weight: float = 1.0
+    student_weight: float | None = None
     regularize: str = "all"
     drop_connect: float = 0.0
     channels_last: bool = True  # NHWC: 1.7x the images/s of NCHW on a 2-core CPU (BENCHMARKS.md)
@@ -336,7 +337,8 @@ def _build(d: Any) -> Recipe:
         teacher=None if teacher is None else _str(teacher, "teacher"),
         grad_clip=_float(d.get("grad_clip", 0.0), "grad_clip", 0, what="a number >= 0 (0: no clipping)"),
         zero_init_residual=_bool(d.get("zero_init_residual", False), "zero_init_residual"),
-        student_weight=_float(d.get("student_weight", 1.0), "student_weight", 0, what="a number >= 0"),
+        student_weight=None if d.get("student_weight") is None else _float(
+            d["student_weight"], "student_weight", 0, what="a number >= 0, or null for the plain sum"),
         regularize=_str(d.get("regularize", "all"), "regularize", REGULARIZE),
         drop_connect=_float(d.get("drop_connect", 0.0), "drop_connect", 0, 1, high_open=True,
                             what="a number in [0, 1)"),

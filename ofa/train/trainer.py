@@ -411,13 +411,14 @@ def _sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.
     students += [sample_subnet(phase_space, "uniform", rng) for _ in range(phase.subnets_per_step)]
     if students and recipe.regularize == "largest":
         regularize(model, recipe, False)
+    scale = 1.0 if recipe.student_weight is None else recipe.student_weight / max(1, len(students))
     divergences = []
     for subnet in students:
         model.set_active(subnet)
         with autocast:
             logits = net(resize(x, subnet.resolution)).float()
         loss = distill_loss(recipe, logits, soft, y)
-        (loss * recipe.student_weight).backward()
+        (loss * scale).backward()
         divergences.append(loss.item())
     if recipe.grad_clip > 0:
         torch.nn.utils.clip_grad_value_(model.parameters(), recipe.grad_clip)
