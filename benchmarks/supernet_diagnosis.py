@@ -36,6 +36,7 @@ VARIANTS: dict[str, dict] = {
     "zero-init": {"zero_init_residual": True},
     "regularize-largest": {"regularize": "largest"},
     "students-mean": {"student_weight": 1.0},  # the students' mean loss, not their sum
+    "zero-init+students-mean": {"zero_init_residual": True, "student_weight": 1.0},
     "drop-connect": {"drop_connect": 0.1, "regularize": "largest"},
     "warmup-2": {"phases.0.warmup_epochs": 2},
     "lr-0.05": {"phases.0.lr": 0.05},
