@@ -21,7 +21,7 @@ import torch
 from supernet_vs_scratch import train_from_scratch
 
 from ofa.spaces import get_space
-from ofa.train.recipe import load_recipe
+from ofa.train.recipe import load_recipe, parse_overrides
 from ofa.train.run_folder import RunFolder
 from ofa.train.trainer import train_supernet, validation_subnets
 
@@ -92,8 +92,6 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from ofa.train.recipe import parse_overrides
-
     common = {"data": args.data, **parse_overrides(args.set)}
     names = [n for name in args.runs for n in (SCRATCH if name == "scratch" else (name,))]
     unknown = [n for n in names if n not in VARIANTS and n not in SCRATCH + SUPERNET_INIT]
