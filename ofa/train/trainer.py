@@ -222,8 +222,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     model = Supernet(space, loaders.train.num_classes).to(device)
     if recipe.zero_init_residual:
         zero_init_residual_bn(model)
-    if recipe.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=loaders.memory_format)
     position = Position()
     optimizer_state = None
     if resume:
@@ -333,8 +332,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
                     for group in optimizer.param_groups:
                         group["lr"] = lr
                     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                    if recipe.channels_last:
-                        x = x.contiguous(memory_format=torch.channels_last)
+                    x = x.contiguous(memory_format=loaders.memory_format)
                     losses = _sandwich_step(recipe, model, net, teacher, phase, phase_space, x, y, optimizer,
                                             autocast, position.global_step)
                     position = Position(phase_index, epoch, step + 1, position.global_step + 1)
