@@ -37,7 +37,7 @@ def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: fl
     train = recipe.dataset("train", augment=recipe.augment, root=data_root)
     val = recipe.dataset("val", root=data_root)
     if supernet_init:
-        model = Supernet(space, train.num_classes).extract(subnet).train()
+        model = Supernet(space, train.num_classes, recipe.init).extract(subnet).train()
     else:
         model = StaticNet(net_config(space, subnet, train.num_classes)).train()
     if recipe.zero_init_residual:

@@ -289,6 +289,22 @@ def test_finetuning_resumes_to_the_same_weights_as_an_uninterrupted_run(trained_
         finetune(meter.calibrated(subnet), teacher, meter.recipe, 3, tmp_path / "cut", torch.device("cpu"))
 
 
+def test_finetuning_feeds_the_teacher_its_own_resolution(trained_run, tmp_path):
+    """The largest subnet taught at its resolution inside the supernet; fed the student's smaller
+    images its BN statistics no longer fit and its targets turn to noise."""
+    from ofa.specialize.finetune import finetune
+    from ofa.train.evaluation import SubnetMeter
+
+    meter = SubnetMeter(trained_run, device="cpu")
+    teacher, student = meter.calibrated("max"), meter.calibrated("r16:k3e2,k5e3-k3e2,k3e3-k5e2")
+    assert teacher.config.resolution > student.config.resolution
+    seen = {"teacher": set(), "student": set()}
+    teacher.register_forward_pre_hook(lambda m, args: seen["teacher"].add(args[0].shape[-1]))
+    student.register_forward_pre_hook(lambda m, args: seen["student"].add(args[0].shape[-1]))
+    finetune(student, teacher, meter.recipe, 1, tmp_path / "ft", torch.device("cpu"))
+    assert seen == {"teacher": {teacher.config.resolution}, "student": {16}}
+
+
 # -- the commands end to end ---------------------------------------------------------------------
 
 

@@ -119,6 +119,34 @@ def test_zero_init_residual_reaches_the_trained_supernet(tmp_path, image_folder)
     assert all(weights[k].abs().min() > 0.5 for k in scales if k not in residual)  # first blocks: no shortcut
 
 
+def test_init_torch_keeps_the_static_networks_defaults_and_reaches_training(tmp_path, image_folder):
+    from ofa.supernet.supernet import INITS
+    from ofa.train.recipe import INITS as RECIPE_INITS
+
+    assert tuple(INITS) == RECIPE_INITS
+    space, net = get_space("tiny"), "max"
+    torch.manual_seed(0)
+    ofa = Supernet(space, 3, "ofa").extract(net)
+    torch.manual_seed(0)
+    plain = Supernet(space, 3, "torch").extract(net)
+    torch.manual_seed(0)
+    alone = StaticNet(net_config(space, Supernet(space, 3, "torch").active_subnet, 3))
+    bound = 1 / ofa.head.classifier.weight.shape[1] ** 0.5  # PyTorch's default for a Linear layer
+    assert plain.head.classifier.weight.abs().max() <= bound < 0.2
+    assert ofa.head.classifier.weight.std().item() == pytest.approx(0.01, rel=0.2)
+    for (name, w), v in zip(plain.state_dict().items(), alone.state_dict().values()):
+        if w.is_floating_point() and w.numel() > 1:
+            assert w.shape == v.shape and w.std().item() == pytest.approx(v.std().item(), rel=0.35, abs=1e-6), name
+
+    one_phase = [{"name": "full", "epochs": 1, "lr": 1e-9, "subnets_per_step": 0, "resolutions": [16]}]
+    for init in INITS:
+        train_supernet(_recipe(image_folder, init=init, phases=one_phase, validate_every=0), tmp_path / init)
+    from safetensors.torch import load_file
+
+    got = {init: load_file(tmp_path / init / "supernet.safetensors")["head.classifier.weight"] for init in INITS}
+    assert got["ofa"].std().item() == pytest.approx(0.01, rel=0.2) and got["torch"].abs().max() > 0.05
+
+
 def test_channels_last_changes_speed_not_results(image_folder):
     recipe = _recipe(image_folder)
     out, model = _step(recipe, recipe.phases[-1])
@@ -145,6 +173,7 @@ def test_val_fraction_sets_the_held_out_share(image_folder):
     ("drop_connect", 1.0, r"drop_connect: expected a number in \[0, 1\)"),
     ("val_fraction", 0, "val_fraction: expected a number between 0 and 1"),
     ("zero_init_residual", "yes", "zero_init_residual: expected true or false"),
+    ("init", "xavier", "init: expected one of ofa, torch"),
 ])
 def test_bad_stabilizer_values_are_one_line_errors(image_folder, field, value, message):
     with pytest.raises(OfaError, match=message):
@@ -154,7 +183,7 @@ def test_bad_stabilizer_values_are_one_line_errors(image_folder, field, value, m
 def test_a_recipe_recorded_before_the_stabilizers_existed_still_resumes(image_folder):
     recipe = _recipe(image_folder)
     old = {k: v for k, v in recipe.to_dict().items()
-           if k not in ("grad_clip", "zero_init_residual", "student_weight", "regularize", "drop_connect",
+           if k not in ("grad_clip", "init", "zero_init_residual", "student_weight", "regularize", "drop_connect",
                         "channels_last", "val_fraction")}
     for phase in old["phases"]:
         del phase["with_smallest"]

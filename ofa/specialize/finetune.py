@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch import nn
 
 from ofa.errors import OfaError
 from ofa.supernet.static import StaticNet
@@ -24,14 +23,14 @@ from ofa.train.trainer import build_optimizer, distill_loss
 Progress = Callable[[str, int, int], None]
 
 
-def finetune(student: StaticNet, teacher: nn.Module, recipe: Recipe, epochs: int, folder: Path,
+def finetune(student: StaticNet, teacher: StaticNet, recipe: Recipe, epochs: int, folder: Path,
              device: torch.device, data_root: str | None = None, download: bool = False,
              progress: Progress | None = None) -> list[dict]:
     """Train `student` in place for `epochs`; returns one row per epoch (loss, learning rate)."""
     if epochs < 1:
         raise OfaError(f"fine-tuning needs at least one epoch, got {epochs}")
     data = recipe.dataset("train", augment=recipe.augment, root=data_root, download=download)
-    resolution = student.config.resolution
+    resolution, teacher_resolution = student.config.resolution, teacher.config.resolution
     student.to(device)
     teacher.to(device).eval()
     optimizer = build_optimizer(student, recipe)
@@ -60,10 +59,10 @@ def finetune(student: StaticNet, teacher: nn.Module, recipe: Recipe, epochs: int
             lr = 0.5 * peak * (1 + math.cos(math.pi * step / total))
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            x, y = resize(x.to(device), resolution), y.to(device)
-            with torch.no_grad():
-                soft = teacher(x)
-            loss = distill_loss(recipe, student(x), soft, y)
+            x, y = x.to(device), y.to(device)
+            with torch.no_grad():  # the teacher at its own resolution, as it taught inside the supernet
+                soft = teacher(resize(x, teacher_resolution))
+            loss = distill_loss(recipe, student(resize(x, resolution)), soft, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

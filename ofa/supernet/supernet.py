@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -11,7 +12,7 @@ from torch import nn
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet, to_subnet
 from ofa.supernet.config import first_block_config, net_config
-from ofa.supernet.elastic import ElasticBatchNorm2d, ElasticBlock
+from ofa.supernet.elastic import ElasticBatchNorm2d, ElasticBlock, ElasticDepthwise, ElasticPointwise
 from ofa.supernet.static import Head, InvertedResidual, StaticNet, conv_bn
 
 
@@ -25,11 +26,36 @@ def _use_elastic_batchnorm(module: nn.Module) -> None:
             _use_elastic_batchnorm(child)
 
 
+def _ofa_init(model: nn.Module) -> None:
+    """once-for-all's: Kaiming normal (fan-out) convolutions, N(0, 0.01) classifier, zero biases."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
+def _torch_init(model: nn.Module) -> None:
+    """PyTorch's per-layer defaults, which a static network built alone gets: the elastic convolutions
+    are drawn as an nn.Conv2d of their largest shape would be (fixed layers already are)."""
+    for m in model.modules():
+        if isinstance(m, (ElasticPointwise, ElasticDepthwise)):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5))
+
+
+# How a fresh supernet's weights are drawn; "torch" is the like-for-like start for comparisons
+# with training from scratch.
+INITS = {"ofa": _ofa_init, "torch": _torch_init}
+
+
 class Supernet(nn.Module):
     """Stem and first block are fixed; every stage holds `max_depth` elastic blocks of which the
     active subnet runs the first d; the head is fixed. Input resolution is whatever is fed."""
 
-    def __init__(self, space: SearchSpace, num_classes: int):
+    def __init__(self, space: SearchSpace, num_classes: int, init: str = "ofa"):
         super().__init__()
         self.space = space
         self.num_classes = num_classes
@@ -50,18 +76,8 @@ class Supernet(nn.Module):
         self.head = Head(prev, space.head_width, space.feature_width, space.head_act, num_classes, space.dropout)
         for fixed in (self.stem, self.first_block, self.head):
             _use_elastic_batchnorm(fixed)
-        self._init_weights()
+        INITS[init](self)
         self.active_subnet = self.set_active("max")
-
-    def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
 
     # -- the active subnet -----------------------------------------------------------------------
     def set_active(self, subnet: Subnet | str | dict) -> Subnet:

@@ -26,6 +26,7 @@ from ofa.spaces.space import SearchSpace, _number
 OPTIMIZERS = ("sgd", "adamw")
 DISTILL_KINDS = ("alpha", "kl", "none")
 REGULARIZE = ("largest", "all")
+INITS = ("ofa", "torch")  # the keys of ofa.supernet.supernet.INITS, named here to keep recipes torch-free
 CHOICE_FIELDS = ("kernels", "depths", "expands", "resolutions")
 _DEFAULT_WEIGHT_DECAY = {"sgd": 3e-5, "adamw": 0.05}  # once-for-all's SGD value; a common AdamW one
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
@@ -93,6 +94,7 @@ class Recipe:
     # (None: each counts fully, the plain sum);
     # dropout and drop-connect on the largest subnet only, or on every subnet.
     grad_clip: float = 0.0
+    init: str = "ofa"  # a fresh supernet's weights: once-for-all's init, or PyTorch's defaults ("torch")
     zero_init_residual: bool = False
     student_weight: float | None = None
     regularize: str = "all"
@@ -336,6 +338,7 @@ def _build(d: Any) -> Recipe:
         distill=_distill(d.get("distill", {})),
         teacher=None if teacher is None else _str(teacher, "teacher"),
         grad_clip=_float(d.get("grad_clip", 0.0), "grad_clip", 0, what="a number >= 0 (0: no clipping)"),
+        init=_str(d.get("init", "ofa"), "init", INITS),
         zero_init_residual=_bool(d.get("zero_init_residual", False), "zero_init_residual"),
         student_weight=None if d.get("student_weight") is None else _float(
             d["student_weight"], "student_weight", 0, what="a number >= 0, or null for the plain sum"),

@@ -219,7 +219,7 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     barrier(world)
     torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed)
-    model = Supernet(space, loaders.train.num_classes).to(device)
+    model = Supernet(space, loaders.train.num_classes, recipe.init).to(device)
     if recipe.zero_init_residual:
         zero_init_residual_bn(model)
     model = model.to(memory_format=loaders.memory_format)
