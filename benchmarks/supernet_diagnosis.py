@@ -40,6 +40,7 @@ VARIANTS: dict[str, dict] = {
     "drop-connect": {"drop_connect": 0.1, "regularize": "largest"},
     "warmup-2": {"phases.0.warmup_epochs": 2},
     "lr-0.05": {"phases.0.lr": 0.05},
+    "torch-init": {"init": "torch"},  # PyTorch's default init, as the scratch runs start from
 }
 SCRATCH = ("scratch-min", "scratch-mid", "scratch-max")
 SUPERNET_INIT = ("scratch-max-supernet-init",)  # the static largest network from the supernet's initial weights
