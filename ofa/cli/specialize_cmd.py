@@ -22,7 +22,7 @@ def specialize_cmd(
     device: list[str] = typer.Option(..., "--device", "-d", help="Target device (repeat for a model family: one search serves all)."),
     latency: list[str] = typer.Option(..., "--latency", "-l", help="Budget with a unit: 20ms, 0.02s, 20000us; DEVICE=20ms names the device (repeat: one model per device and budget)."),
     out: Optional[Path] = typer.Option(None, help="Output folder, one subfolder per model (default: RUN/specialized)."),
-    finetune_epochs: int = typer.Option(0, callback=limit("epochs"), help="Fine-tune each model this many epochs, distilled from the supernet's largest subnet (resumable)."),
+    finetune_epochs: int = typer.Option(0, callback=limit("epochs"), help="Fine-tune each model this many epochs with the loss its recipe gave the students: distilled from the supernet's largest subnet, or the labels (resumable)."),
     formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt (tensorrt needs TensorRT here; else onnx writes build_engine.sh)."),
     calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host first (seconds); --no-calibrate warns instead."),
     closed_loop: bool = typer.Option(True, "--closed-loop/--open-loop", help="On a device that is this machine, measure each exported model and take the next subnet when it misses the budget."),
