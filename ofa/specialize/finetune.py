@@ -2,9 +2,9 @@
 
 That loss is the recipe's: distillation from the largest subnet (fed its own resolution), or the
 labels where the recipe's students learn from them (`distill: none`). The learning rate is the last
-phase's peak, decayed by a cosine over the
-fine-tuning epochs. A checkpoint is written after every epoch; running again continues after the
-last finished epoch, with the same data order as an uninterrupted run."""
+phase's peak, decayed by a cosine over the fine-tuning epochs. A checkpoint is written after every
+epoch; running again continues after the last finished epoch, with the same data order as an
+uninterrupted run."""
 
 from __future__ import annotations
 
