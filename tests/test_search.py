@@ -92,6 +92,15 @@ def test_nsga2_front_is_feasible_non_dominated_and_reproducible(evaluator):
     assert best["accuracy"] == max(p["accuracy"] for p in a.front()) and best["latency_ms"]["cpu"] <= 4.4
 
 
+def test_nsga2_starts_from_both_ends_of_the_space(evaluator):
+    genes, _ = search(evaluator, ["acc", "latency:cpu"], {}, "nsga2", Settings(10, 1, 0)).problem.archive()
+    space = evaluator.space
+    for kind, resolution in (("min", min(space.resolutions)), ("max", max(space.resolutions))):
+        end = encode(space, sample_subnet(space, kind))
+        end[0] = space.resolutions.index(resolution)
+        assert (genes == evaluator.valid(end[None])).all(axis=1).any(), kind
+
+
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_every_strategy_spends_its_evaluations_and_finds_a_front(evaluator, strategy):
     for budgets in ({}, {"cpu": 4.4}):

@@ -65,11 +65,15 @@ class Evaluator:
             ok &= value <= limit
         return ok
 
-    def extremes(self) -> dict[str, dict[str, float]]:
-        """Every value of the smallest and the largest subnet: the feasible range of each cost."""
+    def end_genes(self) -> np.ndarray:
+        """The smallest and the largest subnet, at the smallest and largest resolution searched."""
         genes = np.stack([encode(self.space, sample_subnet(self.space, k)) for k in ("min", "max")])
         genes[:, 0] = self.resolution_ids[[0, -1]]
-        values = self(genes)
+        return genes
+
+    def extremes(self) -> dict[str, dict[str, float]]:
+        """Every value of the smallest and the largest subnet: the feasible range of each cost."""
+        values = self(self.end_genes())
         return {"min": {k: float(v[0]) for k, v in values.items()}, "max": {k: float(v[1]) for k, v in values.items()}}
 
 
