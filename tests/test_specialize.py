@@ -27,7 +27,7 @@ from ofa.latency.table import load_table
 from ofa.spaces import get_space, sample_subnet
 from ofa.specialize.engine import trtexec_args, write_build_script
 from ofa.specialize.package import Staging
-from ofa.specialize.targets import Target, candidates, parse_targets, spread_margin
+from ofa.specialize.targets import Target, candidates, parse_targets
 from ofa.supernet import net_config
 from ofa.supernet.static import StaticNet
 
@@ -184,17 +184,6 @@ def test_candidates_are_the_front_within_the_budget_most_accurate_first():
     values = {"acc": np.array([70, 75, 72, 80, 74.0]), "latency:cpu": np.array([1.0, 2.0, 1.5, 3.5, 2.5])}
     assert candidates(np.zeros((5, 1)), values, Target("cpu", 3.0)).tolist() == [1, 2, 0]  # 4 is beaten by 1
     assert candidates(np.zeros((5, 1)), values, Target("cpu", 0.5)).tolist() == []
-
-
-def test_a_tie_margin_puts_the_slowest_subnet_the_predictor_cannot_tell_apart_first():
-    values = {"acc": np.array([70, 75, 72, 80, 74.0]), "acc_std": np.array([0.3, 1.5, 0.4, 0.2, 2.0]),
-              "latency:cpu": np.array([1.0, 2.0, 1.5, 3.5, 2.5])}
-    genes, target = np.zeros((5, 1)), Target("cpu", 3.0)
-    assert spread_margin(values, target) == 1.5  # the spread at 1, the most accurate within budget
-    assert candidates(genes, values, target, 1.5).tolist() == [4, 1, 2, 0]  # 4: dominated, but within 1.5 of 1
-    assert candidates(genes, values, target, 0.5).tolist() == [1, 2, 0]
-    assert candidates(genes, values, Target("cpu", 4.0), 6.0).tolist() == [3, 4, 1, 2, 0]  # 80, 74, 75 tie
-    assert spread_margin(values, Target("cpu", 0.5)) == 0.0
 
 
 def test_output_folder_is_never_replaced_without_force_and_only_when_complete(tmp_path):
@@ -356,14 +345,11 @@ def test_specialize_end_to_end(specializable, run_cli, tmp_path, monkeypatch):
     code, _, err = run_cli(*args)
     assert code == 2 and "already exists; pass --force" in err
     before = (out / "summary.json").read_text()
-    code, _, err = run_cli(*args[:-2], "--open-loop", "--finetune-epochs", "1", "--tie-margin", "0", "--force", "-q",
-                           "--json")
+    code, _, err = run_cli(*args[:-2], "--open-loop", "--finetune-epochs", "1", "--force", "-q", "--json")
     assert code == 0, err
     card = json.loads((out / summary["models"][0]["label"] / "card.json").read_text())
     assert card["latency"]["measured_ms"] is None and "closed loop turned off" in card["latency"]["why_not_measured"]
     assert card["accuracy"]["finetuned"]["images"] > 0 and len(card["accuracy"]["finetune_history"]) == 1
-    assert card["accuracy"]["tie_margin"] == 0
-    assert "| chosen as | the most accurate within the budget |" in (out / card["label"] / "card.md").read_text()
     assert (out / "summary.json").read_text() != before
 
 
@@ -372,7 +358,6 @@ def test_specialize_end_to_end(specializable, run_cli, tmp_path, monkeypatch):
     (["-d", "nope", "-l", "2ms"], "unknown device 'nope'"),
     (["-d", "cpu", "-l", "0.0001ms"], "no subnet runs within 0.0001 ms on cpu"),
     (["-d", "cpu", "-l", "2ms", "--format", "onnx,pdf"], "unknown format"),
-    (["-d", "cpu", "-l", "2ms", "--tie-margin", "-1"], "--tie-margin must be from 0 to 100"),
 ])
 def test_specialize_bad_input_is_one_line(specializable, run_cli, tmp_path, monkeypatch, args, message):
     run, tables = specializable

@@ -26,7 +26,6 @@ def specialize_cmd(
     formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt (tensorrt needs TensorRT here; else onnx writes build_engine.sh)."),
     calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host first (seconds); --no-calibrate warns instead."),
     closed_loop: bool = typer.Option(True, "--closed-loop/--open-loop", help="On a device that is this machine, measure each exported model and take the next subnet when it misses the budget."),
-    tie_margin: Optional[float] = typer.Option(None, help="Accuracy points within which the predictor's choices count as equal; the slowest of those within the budget is taken (default: the predictor's spread at the most accurate; 0: strictly the most accurate)."),
     generations: int = typer.Option(100, callback=limit("generations"), help="Search generations."),
     population: int = typer.Option(100, callback=limit("population"), help="Search population."),
     seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same models."),
@@ -64,8 +63,7 @@ def specialize_cmd(
     req = Request(run=supernet, targets=parse_targets(devices, latency), out=out or Path(supernet) / "specialized",
                   finetune_epochs=finetune_epochs, formats=[f.strip() for f in formats.split(",") if f.strip()],
                   auto_calibrate=calibrate, closed_loop=closed_loop, predictor=predictor,
-                  settings=Settings(population, generations, seed), force=force, data_root=data_root,
-                  tie_margin=tie_margin)
+                  settings=Settings(population, generations, seed), force=force, data_root=data_root)
     with progress_bar(quiet) as progress:
         summary = specialize(req, progress, _warn)
     if as_json:

@@ -76,8 +76,6 @@ def card_markdown(card: dict[str, Any]) -> str:
         ("resolution", f"{card['resolution']} px"),
         ("MACs / params", f"{card['macs'] / 1e6:.2f} M / {card['params'] / 1e6:.3f} M"),
         ("predicted accuracy", f"{a['predicted']:.2f}% ± {a['predicted_std']:.2f} (predictor spread)"),
-        ("chosen as", "the most accurate within the budget" if not a.get("tie_margin") else
-         f"the slowest within the budget predicted within {a['tie_margin']:.2f} points of the most accurate"),
         ("measured, BN re-calibrated", _acc(a["bn_calibrated"])),
         (f"measured, fine-tuned {a['finetune_epochs']} epochs", _acc(a.get("finetuned"))),
         ("predicted latency", f"{lat['predicted_ms']:.3f} ms (table error: {table_err})"),
@@ -91,7 +89,7 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines = [f"# {card['label']}", "", "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in rows if not (k.startswith("measured, fine") and not a["finetune_epochs"])]
     if len(lat.get("attempts", [])) > 1:
-        lines += ["", "Closed loop: subnets tried in that order until one measured within the budget:", ""]
+        lines += ["", "Closed loop: subnets tried, most accurate first, until one measured within the budget:", ""]
         lines += [f"- `{t['subnet']}`: predicted {t['predicted_ms']:.3f} ms, measured {t['measured_ms']:.3f} ms"
                   for t in lat["attempts"]]
     lines += ["", "![Pareto front and chosen subnet](pareto.png)", "",

@@ -24,7 +24,7 @@ from ofa.files import read_json
 from ofa.search.settings import Settings
 from ofa.specialize.card import plot_choice, versions, write_card
 from ofa.specialize.package import Staging, check_formats, write_model
-from ofa.specialize.targets import Target, candidates, spread_margin
+from ofa.specialize.targets import Target, candidates
 from ofa.spaces.subnet import decode
 
 MAX_ATTEMPTS = 8  # subnets measured per target before the closed loop gives up
@@ -45,14 +45,12 @@ class Request:
     force: bool = False
     data_root: str | None = None
     download: bool = False
-    tie_margin: float | None = None  # accuracy points; None: the predictor's spread (see `candidates`)
 
     def fingerprint(self) -> dict[str, Any]:
         """What must match for an interrupted run's staging folder to be continued."""
         return {"run": str(Path(self.run).resolve()), "targets": [asdict(t) for t in self.targets],
                 "finetune_epochs": self.finetune_epochs, "formats": sorted(self.formats),
-                "predictor": str(self.predictor), "settings": asdict(self.settings), "closed_loop": self.closed_loop,
-                "tie_margin": self.tie_margin}
+                "predictor": str(self.predictor), "settings": asdict(self.settings), "closed_loop": self.closed_loop}
 
 
 class Stopwatch:
@@ -92,8 +90,6 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     formats = check_formats(list(dict.fromkeys(["onnx", *req.formats])))
     if req.finetune_epochs < 0:
         raise OfaError(f"--finetune-epochs must be 0 or more, got {req.finetune_epochs}")
-    if req.tie_margin is not None and not 0 <= req.tie_margin <= 100:
-        raise OfaError(f"--tie-margin must be from 0 to 100 accuracy points, got {req.tie_margin}")
     predictor, predictor_path, num_classes = open_run_predictor(req.run, req.predictor)
     space = predictor.space
     devices = list(dict.fromkeys(t.device for t in req.targets))
@@ -121,9 +117,8 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
             continue
         profile = get_device(target.device)
         local = req.closed_loop and is_local(profile)
-        margin = spread_margin(values, target) if req.tie_margin is None else req.tie_margin
-        static, i, export, attempts, measured = _choose(target, candidates(genes, values, target, margin), genes,
-                                                        values, meter, folder, formats, profile, local, clock)
+        static, i, export, attempts, measured = _choose(target, genes, values, meter, folder, formats, profile, local,
+                                                        clock)
         if measured is not None and measured > target.budget_ms and warn:
             warn(f"warning: {target.label}: no subnet measured within the budget in {len(attempts)} tries; kept the "
                  f"fastest, {measured:.3f} ms")
@@ -132,7 +127,7 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
             "subnet": str(decode(space, genes[i])), "resolution": static.config.resolution,
             "macs": int(values["macs"][i]), "params": int(values["params"][i]),
             "accuracy": {"predicted": float(values["acc"][i]), "predicted_std": float(values["acc_std"][i]),
-                         "tie_margin": margin, "split": meter.settings["split"], "data": meter.settings["data_name"],
+                         "split": meter.settings["split"], "data": meter.settings["data_name"],
                          "bn_calibrated": meter.accuracy(static), "finetune_epochs": req.finetune_epochs},
         }
         clock.lap("evaluate")
@@ -182,16 +177,15 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     return summary
 
 
-def _choose(target: Target, order: np.ndarray, genes, values, meter, folder: Path, formats, profile, local: bool,
-            clock: Stopwatch):
-    """The first candidate of `order`, exported; on a local device, measured, and the next
-    candidate taken while the measurement misses the budget."""
+def _choose(target: Target, genes, values, meter, folder: Path, formats, profile, local: bool, clock: Stopwatch):
+    """The most accurate candidate within the budget, exported; on a local device, measured, and
+    the next candidate taken while the measurement misses the budget."""
     from ofa.latency.measure import measure_exported
 
     column = f"latency:{target.device}"
     attempts: list[dict] = []
     factor, best = 1.0, None  # worst measured/predicted so far; fastest measured candidate
-    for i in order:
+    for i in candidates(genes, values, target):
         predicted = float(values[column][i])
         if predicted * factor > target.budget_ms:
             continue  # would miss by what the misses so far showed

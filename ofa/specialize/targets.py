@@ -45,35 +45,17 @@ def parse_targets(devices: list[str], latencies: list[str]) -> list[Target]:
     return [Target(d, b) for d, b in dict.fromkeys(pairs)]
 
 
-def candidates(genes: np.ndarray, values: dict[str, np.ndarray], target: Target, margin: float = 0.0) -> np.ndarray:
-    """Indices of the subnets to try for the target, best first.
-
-    The subnets within the budget that no other subnet within it beats on both predicted accuracy
-    and latency, most accurate first. With a `margin` (accuracy points), every subnet within the
-    budget predicted within `margin` of the most accurate one comes first, slowest first: the
-    predictor cannot tell those apart, and the slowest spends the budget on capacity, which
-    measures at least as well on our supernets (BENCHMARKS.md, the sweep) and fine-tunes further."""
-    latency, acc = values[f"latency:{target.device}"], values["acc"]
+def candidates(genes: np.ndarray, values: dict[str, np.ndarray], target: Target) -> np.ndarray:
+    """Indices of the subnets within the target's budget that no other subnet within it beats on
+    both predicted accuracy and latency on its device, most accurate first."""
+    latency = values[f"latency:{target.device}"]
     inside = np.flatnonzero(latency <= target.budget_ms)
     if not len(inside):
         return inside
-    order = inside[np.lexsort((latency[inside], -acc[inside]))]  # accuracy down, then latency up
+    order = inside[np.lexsort((latency[inside], -values["acc"][inside]))]  # accuracy down, then latency up
     keep, fastest = [], np.inf
     for i in order:  # walking down in accuracy, a point stays only if it is faster than all before it
         if latency[i] < fastest:
             keep.append(i)
             fastest = latency[i]
-    if margin > 0:
-        tied = inside[acc[inside] >= acc[order[0]] - margin]
-        tied = tied[np.lexsort((-acc[tied], -latency[tied]))]  # latency down, then accuracy down
-        keep = [*tied, *np.setdiff1d(keep, tied, assume_unique=True)]
     return np.asarray(keep, dtype=np.int64)
-
-
-def spread_margin(values: dict[str, np.ndarray], target: Target) -> float:
-    """The predictor's own spread at the most accurate subnet within the budget (0 for a predictor
-    without one): the default tie margin of `candidates`."""
-    inside = np.flatnonzero(values[f"latency:{target.device}"] <= target.budget_ms)
-    if not len(inside) or "acc_std" not in values:
-        return 0.0
-    return float(values["acc_std"][inside[np.argmax(values["acc"][inside])]])
