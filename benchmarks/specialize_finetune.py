@@ -1,6 +1,6 @@
 """Held-out accuracy of a specialized model after BN calibration and after 1 and 3 epochs of
-distilled fine-tuning, against the same architecture trained from scratch for the same total
-epochs (the supernet's epochs plus the fine-tuning's).
+fine-tuning (at the recipe's last peak learning rate and at a tenth of it), against the same
+architecture trained from scratch for the same total epochs (the supernet's plus the fine-tuning's).
 
     python benchmarks/specialize_finetune.py --supernet runs/cifar4k --subnet SUBNET
 """
@@ -28,6 +28,8 @@ def main() -> None:
     ap.add_argument("--supernet", type=Path, required=True)
     ap.add_argument("--subnet", required=True)
     ap.add_argument("--epochs", type=int, nargs="+", default=[1, 3])
+    ap.add_argument("--lr-scales", type=float, nargs="+", default=[1.0, 0.1],
+                    help="fine-tuning peak learning rates, as fractions of the recipe's last phase's")
     args = ap.parse_args()
     torch.set_num_threads(2)
     meter = SubnetMeter(args.supernet, device="cpu")
@@ -39,13 +41,15 @@ def main() -> None:
     print("| model | epochs in all | top-1 (held-out) | seconds |")
     print("| --- | --- | --- | --- |")
     print(f"| supernet subnet, BN re-calibrated | {supernet_epochs} | {meter.accuracy(meter.calibrated(net))['top1']:.2f} | - |")
-    for n in args.epochs:
-        static = meter.calibrated(net)
-        start = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            finetune(static, teacher, recipe, n, Path(tmp), torch.device("cpu"))
-        took = time.perf_counter() - start
-        print(f"| + {n} epoch(s) distilled fine-tuning | {supernet_epochs + n} | {meter.accuracy(static)['top1']:.2f} | {took:.0f} |")
+    for scale in args.lr_scales:
+        for n in args.epochs:
+            static = meter.calibrated(net)
+            start = time.perf_counter()
+            with tempfile.TemporaryDirectory() as tmp:
+                finetune(static, teacher, recipe, n, Path(tmp), torch.device("cpu"), lr_scale=scale)
+            took = time.perf_counter() - start
+            print(f"| + {n} epoch(s) fine-tuning, peak lr x{scale:g} | {supernet_epochs + n} | "
+                  f"{meter.accuracy(static)['top1']:.2f} | {took:.0f} |", flush=True)
     for n in args.epochs:
         start = time.perf_counter()
         acc = train_from_scratch(recipe, net, supernet_epochs + n, recipe.phases[0].lr * recipe.batch_size / recipe.lr_batch_size,

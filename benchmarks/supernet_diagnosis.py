@@ -42,6 +42,20 @@ VARIANTS: dict[str, dict] = {
     "lr-0.05": {"phases.0.lr": 0.05},
     "torch-init": {"init": "torch"},  # PyTorch's default init, as the scratch runs start from
 }
+
+
+def progressive(lr: float) -> dict:
+    """Progressive shrinking in the diagnosis's 4 epochs: the largest alone, then elastic kernel,
+    depth and expand one epoch each at peak `lr` (once-for-all lowers it after the first phase)."""
+    later = {"epochs": 1, "lr": lr, "warmup_epochs": 0, "subnets_per_step": 2}
+    return {"phases": [{"name": "full", "epochs": 1, "lr": 0.1, "warmup_epochs": 0.5, "subnets_per_step": 0},
+                       {"name": "kernel", **later, "kernels": [3, 5, 7]},
+                       {"name": "depth", **later, "kernels": [3, 5, 7], "depths": [2, 3, 4]},
+                       {"name": "expand", **later, "kernels": [3, 5, 7], "depths": [2, 3, 4], "expands": [3, 4, 6],
+                        "reorder_channels": True}]}
+
+
+VARIANTS.update({"progressive-lr-0.03": progressive(0.03), "progressive-lr-0.1": progressive(0.1)})
 SCRATCH = ("scratch-min", "scratch-mid", "scratch-max")
 SUPERNET_INIT = ("scratch-max-supernet-init",)  # the static largest network from the supernet's initial weights
 

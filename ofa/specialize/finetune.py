@@ -26,7 +26,7 @@ Progress = Callable[[str, int, int], None]
 
 def finetune(student: StaticNet, teacher: StaticNet, recipe: Recipe, epochs: int, folder: Path,
              device: torch.device, data_root: str | None = None, download: bool = False,
-             progress: Progress | None = None) -> list[dict]:
+             progress: Progress | None = None, lr_scale: float = 1.0) -> list[dict]:
     """Train `student` in place for `epochs`; returns one row per epoch (loss, learning rate)."""
     if epochs < 1:
         raise OfaError(f"fine-tuning needs at least one epoch, got {epochs}")
@@ -35,7 +35,7 @@ def finetune(student: StaticNet, teacher: StaticNet, recipe: Recipe, epochs: int
     student.to(device)
     teacher.to(device).eval()
     optimizer = build_optimizer(student, recipe)
-    peak = recipe.phase_lr(len(recipe.phases) - 1)
+    peak = recipe.phase_lr(len(recipe.phases) - 1) * lr_scale
     steps_per_epoch = math.ceil(len(data.dataset) / recipe.batch_size)
     total = epochs * steps_per_epoch
     subnet_id = {"subnet_config": student.config.to_dict(), "epochs": epochs}
