@@ -89,7 +89,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     lines = [f"# {card['label']}", "", "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in rows if not (k.startswith("measured, fine") and not a["finetune_epochs"])]
     if len(lat.get("attempts", [])) > 1:
-        lines += ["", "Closed loop: subnets tried, most accurate first, until one measured within the budget:", ""]
+        lines += ["", ("Closed loop: subnets measured here, most accurate first until one fitted (and, where that one "
+                  "left a tenth of the budget unused, one more accurate subnet the measurement said might fit):"), ""]
         lines += [f"- `{t['subnet']}`: predicted {t['predicted_ms']:.3f} ms, measured {t['measured_ms']:.3f} ms"
                   for t in lat["attempts"]]
     lines += ["", "![Pareto front and chosen subnet](pareto.png)", "",

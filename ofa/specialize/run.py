@@ -24,10 +24,9 @@ from ofa.files import read_json
 from ofa.search.settings import Settings
 from ofa.specialize.card import plot_choice, versions, write_card
 from ofa.specialize.package import Staging, check_formats, write_model
-from ofa.specialize.targets import Target, candidates
+from ofa.specialize.targets import Target, candidates, closed_loop
 from ofa.spaces.subnet import decode
 
-MAX_ATTEMPTS = 8  # subnets measured per target before the closed loop gives up
 
 
 @dataclass
@@ -178,39 +177,37 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
 
 
 def _choose(target: Target, genes, values, meter, folder: Path, formats, profile, local: bool, clock: Stopwatch):
-    """The most accurate candidate within the budget, exported; on a local device, measured, and
-    the next candidate taken while the measurement misses the budget."""
+    """The subnet for the target, exported: on a device that is this machine the one
+    `closed_loop` keeps, else the most accurate predicted within the budget."""
     from ofa.latency.measure import measure_exported
 
-    column = f"latency:{target.device}"
-    attempts: list[dict] = []
-    factor, best = 1.0, None  # worst measured/predicted so far; fastest measured candidate
-    for i in candidates(genes, values, target):
-        predicted = float(values[column][i])
-        if predicted * factor > target.budget_ms:
-            continue  # would miss by what the misses so far showed
-        subnet = decode(meter.model.space, genes[i])
-        static = meter.calibrated(subnet)
+    space, column = meter.model.space, f"latency:{target.device}"
+    exported: dict[str, Any] = {}
+
+    def export(i: int) -> None:
+        if exported.get("index") == i:
+            return
+        static = meter.calibrated(decode(space, genes[i]))
         clock.lap("extract + BN")
         if folder.exists():
             shutil.rmtree(folder)
-        export = write_model(static, folder, formats, profile.precision)
+        exported.update(index=i, static=static, export=write_model(static, folder, formats, profile.precision))
         clock.lap("export + verify")
-        if not local:
-            return static, i, export, attempts, None
-        ms = measure_exported(folder / "model.onnx", static, profile).value(profile.statistic)
+
+    def measure(i: int) -> float:
+        export(i)
+        ms = measure_exported(folder / "model.onnx", exported["static"], profile).value(profile.statistic)
         clock.lap("measure")
-        attempts.append({"subnet": str(subnet), "predicted_ms": predicted,
-                         "measured_ms": ms})
-        if ms <= target.budget_ms:
-            return static, i, export, attempts, ms
-        factor = max(factor, ms / predicted)
-        if best is None or ms < best[2]:
-            best = (static, i, ms)
-        if len(attempts) >= MAX_ATTEMPTS:
-            break
-    if best is None:
-        raise OfaError(f"no subnet of the front is predicted within {target.budget_ms:g} ms on {target.device}")
-    static, i, ms = best  # none fitted: the fastest one measured, flagged in the card
-    shutil.rmtree(folder)
-    return static, i, write_model(static, folder, formats, profile.precision), attempts, ms
+        return ms
+
+    if not local:
+        order = candidates(genes, values, target)
+        if not len(order):
+            raise OfaError(f"no subnet of the front is predicted within {target.budget_ms:g} ms on {target.device}")
+        export(int(order[0]))
+        return exported["static"], int(order[0]), exported["export"], [], None
+    i, measured = closed_loop(genes, values, target, measure)
+    export(i)
+    attempts = [{"subnet": str(decode(space, genes[j])), "predicted_ms": float(values[column][j]), "measured_ms": ms}
+                for j, ms in measured]
+    return exported["static"], i, exported["export"], attempts, dict(measured)[i]

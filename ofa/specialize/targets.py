@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -59,3 +60,43 @@ def candidates(genes: np.ndarray, values: dict[str, np.ndarray], target: Target)
             keep.append(i)
             fastest = latency[i]
     return np.asarray(keep, dtype=np.int64)
+
+
+MAX_ATTEMPTS = 8  # subnets measured per target before the closed loop gives up
+HEADROOM = 0.9  # a fit measured below this share of the budget tries one more accurate, slower subnet
+
+
+def closed_loop(genes: np.ndarray, values: dict[str, np.ndarray], target: Target,
+                measure: Callable[[int], float]) -> tuple[int, list[tuple[int, float]]]:
+    """Which subnet to keep, by measuring on the device itself; also every (index, ms) measured.
+
+    Candidates are measured most accurate first; after a miss, those predicted to miss by the
+    worst measured/predicted ratio so far are skipped. A fit that leaves more than a tenth of the
+    budget unused says the table over-predicts here: the most accurate subnet predicted within
+    the budget divided by that fit's measured/predicted ratio is measured once, and kept if it
+    fits. When nothing fits, the fastest subnet measured is kept (the caller says so)."""
+    latency, acc, budget = values[f"latency:{target.device}"], values["acc"], target.budget_ms
+    measured: dict[int, float] = {}
+    factor, fit = 1.0, None
+    for i in candidates(genes, values, target):
+        if latency[i] * factor > budget:
+            continue  # would miss by what the misses so far showed
+        measured[i] = measure(i)
+        if measured[i] <= budget:
+            fit = i
+            break
+        factor = max(factor, measured[i] / latency[i])
+        if len(measured) >= MAX_ATTEMPTS:
+            break
+    if not measured:
+        raise OfaError(f"no subnet of the front is predicted within {budget:g} ms on {target.device}")
+    if fit is None:
+        return min(measured, key=measured.get), list(measured.items())
+    if measured[fit] < HEADROOM * budget:
+        ratio = measured[fit] / latency[fit]
+        better = [j for j in candidates(genes, values, Target(target.device, budget / ratio))
+                  if acc[j] > acc[fit] and j not in measured]
+        if better:
+            measured[better[0]] = measure(better[0])
+            fit = better[0] if measured[better[0]] <= budget else fit
+    return fit, list(measured.items())
