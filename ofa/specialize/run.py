@@ -28,7 +28,6 @@ from ofa.specialize.targets import Target, candidates, closed_loop
 from ofa.spaces.subnet import decode
 
 
-
 @dataclass
 class Request:
     run: Path
