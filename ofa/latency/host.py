@@ -1,9 +1,10 @@
 """Which machine a table speaks for, and whether a device is the machine we are on.
 
-A table's parts stay right in ratio from one machine to a sibling, but its scale does not: on a
-second VM of the same CPU model the shipped CPU table over-predicted every subnet by about 35%
-(BENCHMARKS.md). So a table remembers the host it was calibrated on, and a local device's table
-is recalibrated (a few whole subnets, seconds) before it is trusted on another host."""
+A table's parts stay right in ratio from one machine to a sibling, but its scale does not: moved
+to another VM, a shipped CPU table over-predicted every subnet by about a third while ordering them
+right, and one scale refitted there on 10 whole subnets mended it. So a table remembers the host it
+was calibrated on, and a local device's table is recalibrated (a few whole subnets, seconds) before
+it is trusted on another host."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ class Recipe:
     student_weight: float | None = None
     regularize: str = "all"
     drop_connect: float = 0.0
-    channels_last: bool = True  # NHWC: 1.7x the images/s of NCHW on a 2-core CPU (BENCHMARKS.md)
+    channels_last: bool = True  # NHWC: 1.5-1.75x the images/s of NCHW on a 2-core CPU (BENCHMARKS.md)
     val_fraction: float = 0.1  # held out of data sets that have no validation split of their own
     device: str = "auto"
     workers: int = 2
