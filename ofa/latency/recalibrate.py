@@ -45,7 +45,7 @@ def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile,
 def host_warning(table: LatencyTable, path: Path, profile: DeviceProfile, space: SearchSpace) -> str:
     then, now = calibrated_on(table), this_host()
     return (f"warning: {path} was calibrated on host {then.get('host')!r}, not on this one ({now['host']!r}): "
-            f"its latencies may be off by tens of percent here; "
+            "its latencies may be off by tens of percent here; "
             f"refit it in seconds with: ofa latency calibrate --device {profile.name} --space {space.name}")
 
 
