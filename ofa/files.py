@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -53,6 +54,15 @@ def ensure_writable_folder(path: Path, what: str) -> None:
     """`check_writable_folder`, then create it."""
     check_writable_folder(path, what)
     Path(path).mkdir(parents=True, exist_ok=True)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def usual_mode(path: str | Path) -> Path:

@@ -173,7 +173,11 @@ def test_imagefolder_errors(tmp_path):
     raises_one_line("needs a folder", "imagefolder", "train", 32)
     (tmp_path / "file.png").write_bytes(b"")
     raises_one_line("not a folder", f"imagefolder:{tmp_path / 'file.png'}", "train", 32)
-    raises_one_line("no class sub-folders", f"imagefolder:{tmp_path}", "train", 32)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no image here")
+    raises_one_line("no images in", f"imagefolder:{tmp_path / 'empty'}", "train", 32)
+    (tmp_path / "empty" / "sub").mkdir()
+    raises_one_line("no images in class folder", f"imagefolder:{tmp_path / 'empty'}", "train", 32)
 
     write_classes(tmp_path / "classes", per_class=2, seed=0)
     (tmp_path / "classes" / "owl").mkdir()
@@ -192,6 +196,19 @@ def test_imagefolder_errors(tmp_path):
         (single / name).mkdir(parents=True)
         Image.new("RGB", (8, 8)).save(single / name / "0.png")
     raises_one_line("too few images", f"imagefolder:{single}", "val", 32)
+
+
+def test_a_folder_of_images_without_classes_serves_images_only(tmp_path):
+    """What BatchNorm statistics need (`--calib-data`): every image of the folder, no labels, and no
+    split to measure accuracy on."""
+    for i in range(5):
+        Image.new("RGB", (10 + i, 12), (40 * i, 0, 0)).save(tmp_path / f"{i}.jpg")
+    (tmp_path / "readme.txt").write_text("not an image")
+    train = get_dataset(f"imagefolder:{tmp_path}", "train", 16)
+    assert len(train) == 5 and train.num_classes == 0 and train.classes == ()
+    x, y = train.dataset[3]
+    assert tuple(x.shape) == (3, 16, 16) and y == -1
+    raises_one_line("no labels to measure accuracy with", f"imagefolder:{tmp_path}", "val", 16)
 
 
 # -- CIFAR (never downloads) --------------------------------------------------------------------

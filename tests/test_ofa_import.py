@@ -256,7 +256,7 @@ def test_predictor_import_refuses_bad_files_in_one_line(tmp_path, run_cli, monke
         ("two_outputs.pth", "mbv3-w1.2", "expected (1, 8)"),
         ("torch_payload.pth", "mbv3-w1.2", "refused"),
         ("pickle_payload.pth", "mbv3-w1.2", "refused"),
-        ("text.pth", "mbv3-w1.2", "not a PyTorch state dict"),
+        ("text.pth", "mbv3-w1.2", "not a readable PyTorch file"),
         ("odd_keys.pth", "mbv3-w1.2", "nn.Sequential of Linear layers"),
         ("missing.pth", "mbv3-w1.2", "not found"),
         ("good.pth", "tiny", "no slot for 16 px"),

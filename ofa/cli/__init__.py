@@ -47,14 +47,15 @@ def _flags_without_type() -> None:
 
 
 def _mount() -> None:
-    from ofa.cli import (data_cmd, devices_cmd, latency_cmd, predictor_cmd, run_cmd, search_cmd, spaces_cmd,
-                         specialize_cmd, train_cmd)
+    from ofa.cli import (data_cmd, devices_cmd, import_cmd, latency_cmd, predictor_cmd, run_cmd, search_cmd,
+                         spaces_cmd, specialize_cmd, train_cmd)
 
     app.add_typer(spaces_cmd.app, name="spaces")
     app.add_typer(devices_cmd.app, name="devices")
     app.add_typer(latency_cmd.app, name="latency")
     app.add_typer(data_cmd.app, name="data")
     app.command("train-supernet")(train_cmd.train_supernet_cmd)
+    app.command("import-supernet")(import_cmd.import_supernet_cmd)
     app.command("evaluate")(train_cmd.evaluate_cmd)
     app.add_typer(predictor_cmd.app, name="predictor")
     app.command("search")(search_cmd.search_cmd)

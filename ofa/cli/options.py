@@ -19,3 +19,10 @@ def limit(kind: str, low: int | None = None) -> Callable:
         return None if value is None else check(value, kind, where, low)
 
     return callback
+
+
+# Options that several commands share: one help text each.
+CALIB_DATA = typer.Option(
+    None, "--calib-data",
+    help="Images for each subnet's BatchNorm statistics, labels not needed: imagefolder:PATH (a folder of images, "
+         "or of class folders). Default: the run's own training data; an imported supernet has none.")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ofa.cli.options import limit
+from ofa.cli.options import CALIB_DATA, limit
 from ofa.errors import OfaError
 
 
@@ -32,7 +32,8 @@ def collect_cmd(
     n: int = typer.Option(500, "-n", callback=limit("subnets"), help="Subnets to have measured in all (a re-run measures only the missing ones)."),
     data: Optional[str] = typer.Option(None, help="Data set to measure on (default: the run's own)."),
     split: str = typer.Option("val", help="Split of the data: the run's 'val' split is held out from training."),
-    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Training images for BN re-calibration of each subnet (default: the recipe's)."),
+    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Images for BN re-calibration of each subnet (default: the recipe's)."),
+    calib_data: Optional[str] = CALIB_DATA,
     seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the stratified subnet stream (a data file keeps one seed)."),
     out: Optional[Path] = typer.Option(None, help="Data file (default: RUN/predictor/accuracy.jsonl)."),
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
@@ -48,7 +49,8 @@ def collect_cmd(
     from ofa.predictor.collect import collect
 
     with progress_bar(quiet) as progress:
-        records = collect(supernet, n, seed, data, split, calib_images, out, data_root, progress=progress)
+        records = collect(supernet, n, seed, data, split, calib_images, out, data_root, progress=progress,
+                          calib_data=calib_data)
     rows = [r for r in records.rows if r.get("source") == "collect"]
     top1 = [r["top1"] for r in rows]
     typer.echo(f"{records.path}: {len(rows)} subnets measured on {records.settings['data_name']} "

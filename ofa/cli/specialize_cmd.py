@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ofa.cli.options import limit
+from ofa.cli.options import CALIB_DATA, limit
 from ofa.errors import OfaError
 
 
@@ -31,6 +31,8 @@ def specialize_cmd(
     seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same models."),
     predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
     force: bool = typer.Option(False, help="Replace an existing output folder (kept until the new one is complete)."),
+    data: Optional[str] = typer.Option(None, help="Labelled images to measure each model's accuracy on (default: the run's held-out split; an imported supernet has none, and its cards then give predicted accuracy only)."),
+    calib_data: Optional[str] = CALIB_DATA,
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -63,7 +65,8 @@ def specialize_cmd(
     req = Request(run=supernet, targets=parse_targets(devices, latency), out=out or Path(supernet) / "specialized",
                   finetune_epochs=finetune_epochs, formats=[f.strip() for f in formats.split(",") if f.strip()],
                   auto_calibrate=calibrate, closed_loop=closed_loop, predictor=predictor,
-                  settings=Settings(population, generations, seed), force=force, data_root=data_root)
+                  settings=Settings(population, generations, seed), force=force, data_root=data_root, data=data,
+                  calib_data=calib_data)
     with progress_bar(quiet) as progress:
         summary = specialize(req, progress, _warn)
     if as_json:
@@ -80,9 +83,10 @@ def print_summary(summary: dict) -> None:
     for m in summary["models"]:
         acc, lat = m["accuracy"], m["latency"]
         measured = acc.get("finetuned") or acc["bn_calibrated"]
+        top1 = f"{measured['top1']:.2f}%" if measured else "— (predicted only)"
         ms = "—" if lat["measured_ms"] is None else (f"{lat['measured_ms']:.3f} ms"
                                                      + ("" if lat["within_budget"] else " (over budget)"))
-        grid.add_row(m["label"], f"{acc['predicted']:.2f} ± {acc['predicted_std']:.2f}%", f"{measured['top1']:.2f}%",
+        grid.add_row(m["label"], f"{acc['predicted']:.2f} ± {acc['predicted_std']:.2f}%", top1,
                      f"{lat['predicted_ms']:.3f} ms", ms)
     Console().print(grid)
     if summary["models"]:
@@ -98,6 +102,8 @@ def export_cmd(
     out: Path = typer.Option(..., "--out", help="Output folder (never replaced without --force)."),
     precision: str = typer.Option("fp32", help="TensorRT engine precision: fp32 or fp16."),
     force: bool = typer.Option(False, help="Replace an existing output folder."),
+    data: Optional[str] = typer.Option(None, help="Labelled images to measure the model's accuracy on (default: the run's held-out split)."),
+    calib_data: Optional[str] = CALIB_DATA,
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
 ) -> None:
     """Export one subnet of a supernet: BN re-calibrated, then ONNX (verified against PyTorch),
@@ -115,13 +121,15 @@ def export_cmd(
     wanted = check_formats([f.strip() for f in formats.split(",") if f.strip()])
     refuse_existing(out, force)
     net = to_subnet(get_space(RunFolder(Path(supernet)).read_info()["space"]), subnet)
-    meter = SubnetMeter(supernet, data_root=data_root)
+    meter = SubnetMeter(supernet, data, data_root=data_root, calib_data=calib_data)
     staging = Staging(out, force, {"supernet": str(supernet), "subnet": str(net), "formats": wanted})
     static = meter.calibrated(net)
     done = write_model(static, staging.partial, wanted, precision)
-    acc = meter.accuracy(static)
-    (staging.partial / "export.json").write_text(json.dumps({"subnet": str(net), "accuracy": acc, **done}, indent=2))
+    acc = meter.accuracy(static) if meter.labelled else None
+    (staging.partial / "export.json").write_text(json.dumps({"subnet": str(net), "accuracy": acc,
+                                                             "bn_calibration": meter.calibration_note(), **done}, indent=2))
     staging.commit()
     check = done.get("onnx", {}).get("verification")
-    typer.echo(f"{out}: {', '.join(sorted(done['files'].values()))}; top-1 {acc['top1']:.2f}% after BN calibration"
+    measured = f"top-1 {acc['top1']:.2f}% after BN calibration" if acc else "accuracy not measured (no labelled --data)"
+    typer.echo(f"{out}: {', '.join(sorted(done['files'].values()))}; {measured}"
                + (f"; ONNX max |diff| {check['max_abs_diff']:.1e}" if check else ""))

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from ofa.cli.options import limit
+from ofa.cli.options import CALIB_DATA, limit
 from ofa.errors import OfaError
 
 
@@ -75,7 +75,8 @@ def evaluate_cmd(
     subnet: list[str] = typer.Option(["max"], "--subnet", help="max, min, a compact subnet string, or a subnet file: .json (one or a list), .jsonl, or text with one per line (repeatable)."),
     data: Optional[str] = typer.Option(None, help="Data set to evaluate on (default: the run's own validation split)."),
     split: str = typer.Option("val", help="Split of --data: train or val."),
-    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Training images for BN re-calibration (default: the recipe's)."),
+    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Images for BN re-calibration (default: the recipe's)."),
+    calib_data: Optional[str] = CALIB_DATA,
     data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
     download: bool = typer.Option(False, help="Download CIFAR if missing."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per subnet."),
@@ -84,7 +85,8 @@ def evaluate_cmd(
     from ofa.spaces import subnet_values
     from ofa.train.evaluation import evaluate_run
 
-    for row in evaluate_run(supernet, subnet_values(subnet), data, split, calib_images, data_root, download):
+    for row in evaluate_run(supernet, subnet_values(subnet), data, split, calib_images, data_root, download,
+                            calib_data=calib_data):
         if as_json:
             typer.echo(json.dumps(row))
         else:

@@ -3,6 +3,9 @@
 Two layouts are accepted: PATH/train + PATH/val (or PATH/validation), used as they are; or
 class folders with no validation set (PATH/train alone, or PATH itself), which are split here
 the same way on every call so "train" and "val" never share an image.
+
+A folder that holds images and no sub-folders is unlabelled: its "train" split is every image,
+for what needs images only (BatchNorm statistics, `--calib-data`); it has no "val" split.
 """
 
 from __future__ import annotations
@@ -57,6 +60,41 @@ def _check_images(folder: Path) -> None:
         )
 
 
+def _image_names(folder: Path) -> list[Path]:
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(IMG_EXTENSIONS))
+
+
+class UnlabelledImages:
+    """Images of one folder, each with the label -1 (a map-style data set for a DataLoader)."""
+
+    def __init__(self, files: list[Path], transform):
+        self.files, self.transform = files, transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        from torchvision.datasets.folder import default_loader
+
+        return self.transform(default_loader(str(self.files[index]))), -1
+
+
+def _unlabelled(path: Path, req: Request) -> DataSet:
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    files = _image_names(path)
+    if not files:
+        raise OfaError(f"no images in {path}: expected image files ({', '.join(IMG_EXTENSIONS)}) or class "
+                       f"sub-folders holding them")
+    if req.split != "train":
+        raise OfaError(f"{path} holds images without class folders: no labels to measure accuracy with "
+                       f"(such a folder serves --calib-data; labelled data is PATH/<class>/<image>)")
+    return DataSet(f"imagefolder:{path}", req.split, UnlabelledImages(files, folder_transform(req.resolution, False)),
+                   0, ())
+
+
 def _image_folder(folder: Path, resolution: int, augment: bool):
     from torchvision.datasets import ImageFolder
 
@@ -77,6 +115,8 @@ def load(req: Request) -> DataSet:
         raise OfaError(f"image folder not found: {path}")
     if not path.is_dir():
         raise OfaError(f"not a folder: {path} (imagefolder:PATH wants a folder of class folders)")
+    if not any(p.is_dir() for p in path.iterdir()):
+        return _unlabelled(path, req)
     train_dir, val_dir = find_layout(path)
     name = f"imagefolder:{path}"
 

@@ -6,7 +6,6 @@ it up, so every prediction afterwards is the same vectorized gather as for a mea
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import yaml
 from ofa import __version__
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
+from ofa.files import file_sha256
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable, at_resolution
 from ofa.spaces.space import SearchSpace
@@ -106,7 +106,7 @@ def read_ofa_file(path: Path) -> SourceFile:
     named = _OFA_FILE.search(path.name)
     if named and int(named.group(1)) != resolution:
         raise OfaError(f"{path}: the file name says {named.group(1)} px, its stem entry {resolution} px")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     return SourceFile(path, resolution, means, stds, digest, truncated)
 
 

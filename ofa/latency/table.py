@@ -117,10 +117,17 @@ def default_table_path(device: str, space: str) -> Path:
     return Path("latency") / device / f"{space}.json"
 
 
+def _table_paths(device: str, space: str) -> list[Path]:
+    return [root / device / f"{space}.json" for root in (Path("latency"), data_dir("latency"))]
+
+
+def has_table(device: str, space: str) -> bool:
+    return any(p.exists() for p in _table_paths(device, space))
+
+
 def find_table(device: str, space: str) -> Path:
     """A table in ./latency, else the one shipped with the package."""
-    for root in (Path("latency"), data_dir("latency")):
-        path = root / device / f"{space}.json"
+    for path in _table_paths(device, space):
         if path.is_file():
             return path
     raise OfaError(

@@ -10,23 +10,15 @@ Appending one line per subnet makes a killed collect lose at most the subnet in 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ofa.errors import OfaError
+from ofa.files import file_sha256
 
 DATA_FORMAT = "ofa-accuracy-data/1"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def supernet_fingerprint(run: Path) -> dict[str, str]:

@@ -18,7 +18,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def open_meter(run: Path, data: str | None, split: str, calib_images: int | None, data_root: str | None = None,
-               download: bool = False, device: str = "auto"):
+               download: bool = False, device: str = "auto", calib_data: str | None = None):
     """The run's subnet meter, refusing the one set-up that would leak training into the labels."""
     from ofa.train.evaluation import SubnetMeter
     from ofa.train.recipe import load_recipe
@@ -28,7 +28,9 @@ def open_meter(run: Path, data: str | None, split: str, calib_images: int | None
     if split == "train" and (data is None or data == recipe.data):
         raise OfaError("predictor labels must come from images training never used: the run trained on the "
                        "'train' split of its data; use --split val or other --data")
-    return SubnetMeter(run, data, split, calib_images, data_root, download, device)
+    meter = SubnetMeter(run, data, split, calib_images, data_root, download, device, calib_data)
+    meter.require_labels()
+    return meter
 
 
 def measure_rows(meter, costs: CostTable, subnets: list[Subnet], source: str, data: AccuracyData,
@@ -50,12 +52,13 @@ def measure_rows(meter, costs: CostTable, subnets: list[Subnet], source: str, da
 
 def collect(run: Path, n: int = 500, seed: int = 0, data: str | None = None, split: str = "val",
             calib_images: int | None = None, out: Path | None = None, data_root: str | None = None,
-            download: bool = False, device: str = "auto", progress: Progress | None = None) -> AccuracyData:
+            download: bool = False, device: str = "auto", progress: Progress | None = None,
+            calib_data: str | None = None) -> AccuracyData:
     """Measure the first `n` subnets of the seeded stratified stream that `out` does not hold yet."""
     if n <= 0:
         raise OfaError(f"-n must be a positive number of subnets, got {n}")
     fingerprint = supernet_fingerprint(run)
-    meter = open_meter(run, data, split, calib_images, data_root, download, device)
+    meter = open_meter(run, data, split, calib_images, data_root, download, device, calib_data)
     settings = {**meter.settings, "sampling": "stratified-macs", "seed": seed}
     records = open_accuracy_data(out or default_data_path(run), fingerprint, settings)
     space = meter.model.space

@@ -5,7 +5,6 @@ run: it speaks for weights we do not hold (once-for-all's ImageNet supernet)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from pathlib import Path
 from typing import Callable
@@ -14,6 +13,7 @@ import numpy as np
 
 from ofa import __version__
 from ofa.errors import OfaError
+from ofa.files import file_sha256
 from ofa.predictor.features import feature_names, ofa_resolution_slot
 from ofa.predictor.models import FittedModel
 from ofa.predictor.store import AccuracyPredictor
@@ -23,25 +23,13 @@ OFA_ENCODING = "ofa-tutorial"
 
 
 def read_state_dict(path: Path) -> dict[str, np.ndarray]:
-    """Tensors of a torch checkpoint, loaded with weights_only=True: a pickle that would build any
-    other object is refused, never run."""
-    import pickle
-
+    """A torch state dict of finite tensors, as float32 arrays (see ofa.torch_files)."""
     import torch
 
-    if not path.is_file():
-        raise OfaError(f"predictor file not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise OfaError(f"{path}: refused: it holds more than plain tensors, and loading it could run code "
-                       f"({first[:120]})") from None
-    except Exception as e:  # not a torch file at all: zip, pickle or storage errors of every kind
-        raise OfaError(f"{path}: not a PyTorch state dict ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise OfaError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
-    return {str(k): v.detach().to(torch.float32).numpy() for k, v in state.items()}
+    from ofa.torch_files import load_torch_file, tensor_dict
+
+    state = tensor_dict(load_torch_file(path, "predictor file"), path)
+    return {k: v.detach().to(torch.float32).numpy() for k, v in state.items()}
 
 
 def import_ofa(path: Path, space: SearchSpace) -> AccuracyPredictor:
@@ -67,7 +55,7 @@ def import_ofa(path: Path, space: SearchSpace) -> AccuracyPredictor:
         arrays[f"w{j}"], arrays[f"b{j}"] = w.T[None].copy(), b[None].copy()
         width = w.shape[0]
     shape = " -> ".join([str(inputs)] + [str(arrays[f"w{j}"].shape[2]) for j in range(len(layers))])
-    meta = {"source": {"format": "ofa", "file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
+    meta = {"source": {"format": "ofa", "file": path.name, "sha256": file_sha256(path)},
             "description": f"once-for-all's accuracy predictor, an MLP {shape} (ImageNet top-1 of its supernet)",
             "ofa_version": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     return AccuracyPredictor(space, FittedModel("mlp", arrays), None, meta, OFA_ENCODING)

@@ -28,7 +28,7 @@ def check_front(run: Path, result: SearchResult, k: int, data_path: Path | None 
     data = read_accuracy_data(Path(data_path or default_data_path(run)))
     check_supernet(data.supernet, supernet_fingerprint(run), str(data.path))
     s = data.settings
-    meter = open_meter(run, s.get("data"), s.get("split", "val"), s.get("calib_images"))
+    meter = open_meter(run, s.get("data"), s.get("split", "val"), s.get("calib_images"), calib_data=s.get("calib_data"))
     # only subnets the predictor has not learned from: a measured label it was fitted on says nothing
     space = result.problem.evaluator.space
     seen = data.measured()

@@ -76,7 +76,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         ("resolution", f"{card['resolution']} px"),
         ("MACs / params", f"{card['macs'] / 1e6:.2f} M / {card['params'] / 1e6:.3f} M"),
         ("predicted accuracy", f"{a['predicted']:.2f}% ± {a['predicted_std']:.2f} (predictor spread)"),
-        ("measured, BN re-calibrated", _acc(a["bn_calibrated"])),
+        ("measured, BN re-calibrated", _acc(a["bn_calibrated"]) if a["bn_calibrated"] else
+         "not measured: no labelled data was given (--data), so the accuracy above is predicted only"),
+        ("BatchNorm statistics", a.get("bn_calibration", "—")),
         (f"measured, fine-tuned {a['finetune_epochs']} epochs", _acc(a.get("finetuned"))),
         ("predicted latency", f"{lat['predicted_ms']:.3f} ms (table error: {table_err})"),
         ("measured latency", measured),

@@ -26,11 +26,12 @@ Progress = Callable[[str, int, int], None]
 
 def finetune(student: StaticNet, teacher: StaticNet, recipe: Recipe, epochs: int, folder: Path,
              device: torch.device, data_root: str | None = None, download: bool = False,
-             progress: Progress | None = None, lr_scale: float = 1.0) -> list[dict]:
-    """Train `student` in place for `epochs`; returns one row per epoch (loss, learning rate)."""
+             progress: Progress | None = None, lr_scale: float = 1.0, data: str | None = None) -> list[dict]:
+    """Train `student` in place for `epochs` on the 'train' split of `data` (default: the recipe's); returns
+    one row per epoch (loss, learning rate)."""
     if epochs < 1:
         raise OfaError(f"fine-tuning needs at least one epoch, got {epochs}")
-    data = recipe.dataset("train", augment=recipe.augment, root=data_root, download=download)
+    data = recipe.dataset("train", augment=recipe.augment, root=data_root, download=download, data=data)
     resolution, teacher_resolution = student.config.resolution, teacher.config.resolution
     student.to(device)
     teacher.to(device).eval()

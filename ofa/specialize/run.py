@@ -43,12 +43,15 @@ class Request:
     force: bool = False
     data_root: str | None = None
     download: bool = False
+    data: str | None = None  # labelled images to measure accuracy on (default: the run's held-out split)
+    calib_data: str | None = None  # images for BatchNorm statistics (default: the run's training data)
 
     def fingerprint(self) -> dict[str, Any]:
         """What must match for an interrupted run's staging folder to be continued."""
         return {"run": str(Path(self.run).resolve()), "targets": [asdict(t) for t in self.targets],
                 "finetune_epochs": self.finetune_epochs, "formats": sorted(self.formats),
-                "predictor": str(self.predictor), "settings": asdict(self.settings), "closed_loop": self.closed_loop}
+                "predictor": str(self.predictor), "settings": asdict(self.settings), "closed_loop": self.closed_loop,
+                "data": self.data, "calib_data": self.calib_data}
 
 
 class Stopwatch:
@@ -103,7 +106,9 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     _, cloud = random_cloud(evaluator, seed=req.settings.seed)
     clock.lap("search")
 
-    meter = SubnetMeter(req.run, data_root=req.data_root, download=req.download)
+    meter = SubnetMeter(req.run, req.data, data_root=req.data_root, download=req.download, calib_data=req.calib_data)
+    if req.finetune_epochs:
+        meter.require_labels()
     clock.lap("load supernet")
     shared = {"supernet": {"run": str(req.run), **supernet_fingerprint(req.run)}, "predictor": str(predictor_path)}
     models = []
@@ -126,7 +131,8 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
             "macs": int(values["macs"][i]), "params": int(values["params"][i]),
             "accuracy": {"predicted": float(values["acc"][i]), "predicted_std": float(values["acc_std"][i]),
                          "split": meter.settings["split"], "data": meter.settings["data_name"],
-                         "bn_calibrated": meter.accuracy(static), "finetune_epochs": req.finetune_epochs},
+                         "bn_calibrated": meter.accuracy(static) if meter.labelled else None,
+                         "bn_calibration": meter.calibration_note(), "finetune_epochs": req.finetune_epochs},
         }
         clock.lap("evaluate")
         if req.finetune_epochs:
@@ -135,7 +141,7 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
             if teacher is None:
                 teacher = meter.calibrated("max")
             history = finetune(static, teacher, meter.recipe, req.finetune_epochs, folder / "finetune", meter.device,
-                               req.data_root, req.download, progress)
+                               req.data_root, req.download, progress, data=req.data)
             clock.lap("fine-tune")
             card["accuracy"].update(finetuned=meter.accuracy(static), finetune_history=history)
             clock.lap("evaluate")

@@ -62,28 +62,57 @@ _CACHE_BYTES = 1 << 30
 
 class SubnetMeter:
     """Top-1 / top-5 of any subnet of one run: extracted, BN re-calibrated on a fixed seeded set of
-    training images, evaluated on `split` of `data`. Built once, then used for many subnets."""
+    images, evaluated on `split` of `data`. Built once, then used for many subnets.
+
+    BatchNorm statistics come from the 'train' split of `calib_data` (labels not needed), else of the
+    run's own data; accuracy from `split` of `data`, else of the run's own data. An imported supernet
+    has no data of its own: without `data` it can be calibrated and exported, but not measured."""
 
     def __init__(self, run: str | Path, data: str | None = None, split: str = "val",
                  calib_images: int | None = None, data_root: str | None = None, download: bool = False,
-                 device: str = "auto"):
+                 device: str = "auto", calib_data: str | None = None):
         if calib_images is not None and calib_images <= 0:
             raise OfaError(f"--calib-images must be a positive number of images, got {calib_images}")
+        self.run = Path(run)
+        RunFolder(self.run).read_info()  # "not a supernet run" before anything else
+        self.recipe = recipe = load_recipe(RunFolder(self.run).recipe)
+        if not (calib_data or recipe.data):
+            raise OfaError(f"{run} holds an imported supernet with no images of its own for BatchNorm statistics: "
+                           f"pass --calib-data imagefolder:PATH (about 2,000 images; labels not needed)")
+        calib = recipe.dataset("train", root=data_root, download=download, data=calib_data)
+        target = (recipe.dataset(split, root=data_root, download=download, data=data)
+                  if data or recipe.data else None)
         self.device = torch.device("cuda" if device == "auto" and torch.cuda.is_available()
                                    else ("cpu" if device == "auto" else device))
         self.model, self.info = load_supernet(run, self.device)
-        self.recipe = recipe = load_recipe(RunFolder(Path(run)).recipe)
-        calib = recipe.dataset("train", root=data_root, download=download)
-        target = recipe.dataset(split, root=data_root, download=download, data=data)
-        check_classes(target, self.model.num_classes, self.info.get("classes"))
+        if target is not None:
+            check_classes(target, self.model.num_classes, self.info.get("classes"))
         self.calib_images = min(calib_images or recipe.bn_calib_images, len(calib.dataset))
         g = torch.Generator().manual_seed(recipe.seed)
         order = torch.randperm(len(calib.dataset), generator=g)[: self.calib_images].tolist()
         self._calib = _Batches(torch.utils.data.Subset(calib.dataset, order), 100)
-        self._target = _Batches(target.dataset, 200)
-        self.settings = {"data": data or recipe.data, "split": split, "data_name": target.name,
-                         "images": len(target.dataset), "calib_images": self.calib_images,
+        self._target = None if target is None else _Batches(target.dataset, 200)
+        self.settings = {"data": data or recipe.data, "split": split,
+                         "data_name": None if target is None else target.name,
+                         "images": 0 if target is None else len(target.dataset), "calib_images": self.calib_images,
                          "calib_seed": recipe.seed, "split_seed": recipe.seed}
+        if calib_data:  # recorded only when given, so accuracy files of earlier runs keep their settings
+            self.settings["calib_data"] = calib.name
+
+    @property
+    def labelled(self) -> bool:
+        return self._target is not None
+
+    def require_labels(self) -> None:
+        if not self.labelled:
+            raise OfaError(f"{self.run} holds an imported supernet with no labelled images of its own: pass --data "
+                           f"(e.g. imagefolder:PATH with one folder per class, in the order of its "
+                           f"{self.model.num_classes} classes)")
+
+    def calibration_note(self) -> str:
+        """Which images gave the BatchNorm statistics, in words (for model cards)."""
+        source = self.settings.get("calib_data") or self.recipe.data
+        return f"{self.calib_images} images of {source} (train split, seed {self.recipe.seed}; labels not used)"
 
     def calibrated(self, subnet: str | dict | Subnet):
         """The subnet as a static model with its BN statistics re-estimated (eval mode)."""
@@ -95,6 +124,7 @@ class SubnetMeter:
 
     def accuracy(self, static) -> dict[str, Any]:
         """Top-1 / top-5 of a static model on the meter's split, at the model's resolution."""
+        self.require_labels()
         r = static.config.resolution
         acc = evaluate(static.to(self.device, memory_format=torch.channels_last), self._target.at(r), r, self.device)
         return {"top1": acc.top1, "top5": acc.top5, "loss": acc.loss, "images": acc.images}
@@ -126,7 +156,8 @@ class _Batches:
 
 def evaluate_run(run: str | Path, subnets: list[str | dict[str, Any]], data: str | None = None, split: str = "val",
                  calib_images: int | None = None, data_root: str | None = None, download: bool = False,
-                 device: str = "auto") -> list[dict[str, Any]]:
-    meter = SubnetMeter(run, data, split, calib_images, data_root, download, device)
+                 device: str = "auto", calib_data: str | None = None) -> list[dict[str, Any]]:
+    meter = SubnetMeter(run, data, split, calib_images, data_root, download, device, calib_data)
+    meter.require_labels()
     nets = [to_subnet(meter.model.space, s) for s in subnets]
     return [{**meter.measure(net), "data": meter.settings["data_name"], "split": split} for net in nets]

@@ -28,6 +28,7 @@ DISTILL_KINDS = ("alpha", "kl", "none")
 REGULARIZE = ("largest", "all")
 INITS = ("ofa", "torch")  # the keys of ofa.supernet.supernet.INITS, named here to keep recipes torch-free
 CHOICE_FIELDS = ("kernels", "depths", "expands", "resolutions")
+ALL = "all"  # a phase's choice list that opens every choice of the space
 _DEFAULT_WEIGHT_DECAY = {"sgd": 3e-5, "adamw": 0.05}  # once-for-all's SGD value; a common AdamW one
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -67,10 +68,11 @@ class Phase:
     subnets_per_step: int = 2
     with_smallest: bool = True  # the sandwich rule's smallest subnet, besides the random ones
     reorder_channels: bool = False
-    kernels: tuple[int, ...] | None = None
-    depths: tuple[int, ...] | None = None
-    expands: tuple[int | float, ...] | None = None
-    resolutions: tuple[int, ...] | None = None
+    # None: inherit (see Recipe.phase_choices); ALL: every choice of the space
+    kernels: tuple[int, ...] | str | None = None
+    depths: tuple[int, ...] | str | None = None
+    expands: tuple[int | float, ...] | str | None = None
+    resolutions: tuple[int, ...] | str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class Recipe:
     """A whole training run; phase learning rates are for `lr_batch_size` images (see phase_lr)."""
 
     space: str
-    data: str
+    data: str | None  # None: no data set of its own (an imported supernet); --data names one
     phases: tuple[Phase, ...]
     resolution: int
     batch_size: int = 64
@@ -108,11 +110,14 @@ class Recipe:
     bn_calib_images: int = 2000
     seed: int = 0
     description: str = ""
+    # a supernet run whose weights start this one (its classifier is replaced when the classes differ)
+    init_from: str | None = None
 
     def phase_choices(self, index: int) -> dict[str, tuple | None]:
         """The choices phase `index` opens: its own, else the nearest earlier phase's.
 
-        None means no phase ever set it: the largest kernel/depth/expand, all resolutions.
+        None means no phase ever set it: the largest kernel/depth/expand, all resolutions. ALL
+        means every choice of the space.
         """
         index = range(len(self.phases))[index]
         choices: dict[str, tuple | None] = {}
@@ -127,7 +132,7 @@ class Recipe:
         """The search space phase `index` trains (subnets are sampled from it)."""
         space = get_space(self.space if space is None else space)
         choices = self.phase_choices(index)
-        narrowed = space.restrict(**choices)
+        narrowed = space.restrict(**{k: None if v == ALL else v for k, v in choices.items()})
         largest = [name for name in ("kernels", "depths", "expands") if choices[name] is None]
         if not largest:
             return narrowed
@@ -144,6 +149,9 @@ class Recipe:
         fraction and seed, so "val" never holds an image the supernet trained on."""
         from ofa.data import get_dataset
 
+        if not (data or self.data):
+            raise OfaError(f"no data set: the recipe of space '{self.space}' names none (an imported supernet "
+                           f"has no data of its own); pass --data, e.g. --data imagefolder:PATH")
         return get_dataset(data or self.data, split, self.resolution, augment=augment, root=root, download=download,
                            val_fraction=self.val_fraction, seed=self.seed)
 
@@ -219,7 +227,10 @@ def _str(value: Any, where: str, choices: Sequence[str] | None = None) -> str:
 
 
 def _choices(value: Any, where: str, name: str) -> tuple:
-    """A choice list: positive ints (expands: positive numbers); a single value is a list of one."""
+    """A choice list: positive ints (expands: positive numbers); a single value is a list of one;
+    'all' opens every choice of the space."""
+    if value == ALL:
+        return ALL
     values = value if isinstance(value, list) else [value]
     if not values:
         raise _fail(where, "a non-empty list", value)
@@ -311,6 +322,11 @@ def _phase(value: Any, index: int) -> Phase:
 
 def _build(d: Any) -> Recipe:
     d = _mapping(d, "", _names(Recipe))
+    init_from = None if d.get("init_from") is None else _str(d["init_from"], "init_from")
+    if "space" not in d and init_from is not None:  # a transfer recipe trains the space of its start
+        from ofa.train.run_folder import RunFolder
+
+        d = {**d, "space": RunFolder(Path(init_from)).read_info().get("space")}
     for key in ("space", "data", "phases"):
         if key not in d:
             raise OfaError(f"{key}: missing field")
@@ -326,7 +342,7 @@ def _build(d: Any) -> Recipe:
     space = get_space(_str(d["space"], "space"))
     return Recipe(
         space=d["space"],
-        data=_str(d["data"], "data"),
+        data=None if d["data"] is None else _str(d["data"], "data"),
         phases=phases,
         resolution=_int(d.get("resolution", max(space.resolutions)), "resolution", "resolution"),
         batch_size=_int(d.get("batch_size", 64), "batch_size", "batch_size"),
@@ -355,6 +371,7 @@ def _build(d: Any) -> Recipe:
         bn_calib_images=_int(d.get("bn_calib_images", 2000), "bn_calib_images", "images"),
         seed=_int(d.get("seed", 0), "seed", "seed"),
         description=str(d.get("description", "") or ""),
+        init_from=init_from,
     )
 
 

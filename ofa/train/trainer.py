@@ -33,6 +33,7 @@ from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
+from ofa.train.init_from import load_start, start_weights
 from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
 from ofa.train.recipe import Phase, Recipe, recipe_from_dict
 from ofa.train.run_folder import RunFolder, plot_accuracy, swap_in, work_folder
@@ -125,6 +126,9 @@ class _Loaders:
 
     def __init__(self, recipe: Recipe, world: World, data_root: str | None, download: bool):
         self.train = recipe.dataset("train", augment=recipe.augment, root=data_root, download=download)
+        if not self.train.num_classes:
+            raise OfaError(f"{self.train.name} holds images without class folders: training needs labels "
+                           f"(PATH/<class>/<image>)")
         self.plain = recipe.dataset("train", root=data_root, download=download)
         self.val = recipe.dataset("val", root=data_root, download=download)
         self.sampler = ResumableBatchSampler(len(self.train.dataset), recipe.batch_size, recipe.seed,
@@ -214,13 +218,16 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
     loaders = _Loaders(recipe, world, data_root, download)
     teacher = load_teacher(recipe.teacher, device, loaders.train.num_classes)
+    start = None if recipe.init_from is None else start_weights(recipe.init_from, space, loaders.train.classes)[0]
     if world.is_main:
         folder.prepare(resume)
     barrier(world)
     torch.manual_seed(recipe.seed)
     np.random.seed(recipe.seed)
     model = Supernet(space, loaders.train.num_classes, recipe.init).to(device)
-    if recipe.zero_init_residual:
+    if start is not None:  # a transfer: every trained weight kept (the classifier where the classes match)
+        load_start(model, start, recipe.init_from)
+    elif recipe.zero_init_residual:
         zero_init_residual_bn(model)
     model = model.to(memory_format=loaders.memory_format)
     position = Position()

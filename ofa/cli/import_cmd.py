@@ -1,0 +1,82 @@
+"""`ofa import-supernet`: a supernet trained elsewhere as a run folder every command takes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ofa.errors import OfaError
+
+
+def _published_names() -> str:
+    from ofa.supernet.importers import IMPORTERS
+
+    return ", ".join(f"{n} ({p.space})" for i in IMPORTERS.values() for n, p in i.published.items())
+
+
+def import_supernet_cmd(
+    source: Optional[Path] = typer.Argument(None, help="The checkpoint file (leave out with --download)."),
+    fmt: str = typer.Option("ofa", "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3, {'state_dict': ...} or a bare state dict, any key spelling its loader accepts)."),
+    space: Optional[str] = typer.Option(None, "--space", "-s", help="The space the weights fill (see `ofa spaces list`): mbv3-w1.0 for once-for-all's width 1.0, mbv3-w1.2 for 1.2. With --download: the published network's."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (an existing run is replaced only with --force, once the new one is complete)."),
+    download: Optional[str] = typer.Option(None, "--download", help="Fetch this published checkpoint into the cache first (resumable), e.g. ofa_mbv3_d234_e346_k357_w1.2."),
+    mirror: Optional[str] = typer.Option(None, help="With --download: fetch from this address (the name is appended) instead of the source's model zoo."),
+    cache: Optional[Path] = typer.Option(None, help="With --download: the cache folder [default: ~/.cache/ofa/checkpoints]."),
+    force: bool = typer.Option(False, help="Replace a run already in --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was imported as one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Import supernet weights trained elsewhere as a run folder that evaluate, predictor collect,
+    search, specialize, export and train-supernet --init all take.
+
+    Every key, shape and number of the file is checked before anything is written (a checkpoint of
+    another width, of a ResNet, truncated, or a pickle that holds more than tensors is refused in one
+    line). The run records the file and its sha256. It has no data of its own: give images for
+    BatchNorm statistics with --calib-data, labelled images with --data.
+
+      ofa import-supernet --download ofa_mbv3_d234_e346_k357_w1.2 --out runs/ofa-w1.2
+
+      ofa import-supernet --format ofa ofa_mbv3_d234_e346_k357_w1.0 --space mbv3-w1.0 --out runs/ofa-w1.0
+
+      ofa specialize --supernet runs/ofa-w1.2 --predictor ofa-mbv3-w1.2.json --device cpu --latency 15ms \\
+          --calib-data imagefolder:PATH
+    """
+    from ofa.cli.progress import progress_bar
+    from ofa.files import check_writable_folder
+    from ofa.spaces import get_space
+    from ofa.supernet.importers import find_published, get_importer
+    from ofa.train.import_run import fetch_published, import_supernet
+    from ofa.train.run_folder import RunFolder
+
+    get_importer(fmt)
+    if (source is None) == (download is None):
+        raise OfaError("give either a checkpoint FILE or --download NAME (published: " + _published_names() + ")")
+    origin = None
+    if download is not None:
+        _, published = find_published(download)
+        if space is not None and get_space(space).name != published.space:
+            raise OfaError(f"{download} fills space '{published.space}', not '{space}'; leave out --space")
+        space = published.space
+    elif space is None:
+        raise OfaError("--space is needed: the space the weights fill (mbv3-w1.0 or mbv3-w1.2 for once-for-all's)")
+    get_space(space)
+    check_writable_folder(out, "--out")
+    if RunFolder(out).holds_run() and not force:  # refused before any download
+        raise OfaError(f"{out} already holds a run; pass --force to replace it")
+    with progress_bar(quiet) as progress:
+        if download is not None:
+            source, record, _ = fetch_published(download, mirror, cache, progress)
+            origin = {"published": download, "url": record["url"], "downloaded": record["downloaded"]}
+        summary = import_supernet(fmt, source, space, out, force, origin)
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    src = summary["source"]
+    typer.echo(f"{out}: space {summary['space']}, {summary['parameters'] / 1e6:.2f} M parameters, "
+               f"{summary['num_classes']} classes, from {Path(src['file']).name} (sha256 {src['sha256'][:12]}); "
+               f"{summary['seconds']['total']:.1f} s")
+    typer.echo(f"next: ofa specialize --supernet {out} --predictor PRED --device cpu --latency 15ms "
+               f"--calib-data imagefolder:PATH   (or train-supernet --init {out} --recipe transfer --data ...)")

@@ -1,0 +1,156 @@
+"""ofa: once-for-all's elastic MobileNetV3 (`OFAMobileNetV3`), as its published checkpoints hold it.
+
+Block 0 of once-for-all's `blocks` is our fixed first block; blocks 1.. fill our stages' slots in
+order (every stage has `max_depth` slots there as here). Key spellings of every once-for-all release
+are accepted, as its own loader accepts them: `.mobile_inverted_conv.` or `.conv.` for a block's
+layer, `.bn.bn.` or `.bn.`, `.conv.conv.weight` or `.conv.weight`, `.linear.linear.` or `.linear.`.
+
+Kernel transforms: once-for-all turns a centre crop of a larger depthwise kernel into the next
+smaller one with `F.linear(crop, M)`, i.e. crop @ M.T (`7to5_matrix`, `5to3_matrix`); our
+ElasticDepthwise computes crop @ M. So each matrix is stored here transposed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ofa.errors import OfaError
+from ofa.limits import check
+
+if TYPE_CHECKING:
+    import torch
+
+    from ofa.spaces.space import SearchSpace
+
+NAME = "ofa"
+SUMMARY = ("once-for-all's OFAMobileNetV3 checkpoint: {'state_dict': ...} or a bare state dict, in any "
+           "key spelling once-for-all's own loader accepts")
+WRAPPER = "state_dict"
+# once-for-all's model zoo (ofa/model_zoo.py, `ofa_net`): the file's name is the network's id
+ZOO = "https://raw.githubusercontent.com/han-cai/files/master/ofa/ofa_nets/"
+PUBLISHED = {
+    "ofa_mbv3_d234_e346_k357_w1.0": "mbv3-w1.0",
+    "ofa_mbv3_d234_e346_k357_w1.2": "mbv3-w1.2",
+}
+
+# (older or longer spelling, the one kept), applied in this order, as once-for-all's loader does
+_SPELLINGS = ((".mobile_inverted_conv.", ".conv."), (".bn.bn.", ".bn."), (".conv.conv.weight", ".conv.weight"),
+              (".linear.linear.", ".linear."))
+_FIRST_BLOCK = {"depthwise": "depth_conv", "project": "point_linear"}
+_BLOCK = (  # (our key's start inside a block, once-for-all's)
+    ("expand.", "inverted_bottleneck."),
+    ("depthwise.conv.weight", "depth_conv.conv.weight"),
+    ("depthwise.bn.", "depth_conv.bn."),
+    ("se.reduce.", "depth_conv.se.fc.reduce."),
+    ("se.expand.", "depth_conv.se.fc.expand."),
+    ("project.", "point_linear."),
+)
+_HEAD = (("expand.", "final_expand_layer."), ("mix.0.weight", "feature_mix_layer.conv.weight"),
+         ("classifier.", "classifier.linear."))
+_TRANSFORM = re.compile(r"depthwise\.conv\.transforms\.(\d+)to(\d+)")
+
+
+def canonical_key(key: str) -> str:
+    """once-for-all's key in one spelling (the shortest its loader accepts)."""
+    for old, new in _SPELLINGS:
+        key = key.replace(old, new)
+    return key
+
+
+def _swap(rest: str, table: tuple[tuple[str, str], ...], our_key: str) -> str:
+    for ours, theirs in table:
+        if rest.startswith(ours):
+            return theirs + rest[len(ours):]
+    raise ValueError(f"no once-for-all counterpart for {our_key}")  # a supernet key this module forgot
+
+
+def source_key(our_key: str, space: "SearchSpace") -> str:
+    """once-for-all's (canonical) key of one key of our Supernet's state dict."""
+    part, _, rest = our_key.partition(".")
+    if part == "stem":
+        return "first_conv." + rest
+    if part == "first_block":
+        layer, _, tail = rest.partition(".")
+        return f"blocks.0.conv.{_FIRST_BLOCK[layer]}.{tail}"
+    if part == "stages":
+        stage, slot, rest = rest.split(".", 2)
+        block = 1 + sum(s.max_depth for s in space.stages[: int(stage)]) + int(slot)
+        m = _TRANSFORM.fullmatch(rest)
+        inner = f"depth_conv.conv.{m[1]}to{m[2]}_matrix" if m else _swap(rest, _BLOCK, our_key)
+        return f"blocks.{block}.conv.{inner}"
+    if part == "head":
+        return _swap(rest, _HEAD, our_key)
+    raise ValueError(f"no once-for-all counterpart for {our_key}")
+
+
+def _shape(t) -> str:
+    return "x".join(map(str, t.shape)) or "a scalar"
+
+
+def _num_classes(state: dict[str, "torch.Tensor"], source: str) -> int:
+    weight = state.get("classifier.linear.weight")
+    if weight is None or weight.ndim != 2:
+        raise OfaError(f"{source}: no classifier (classifier.linear.weight) in once-for-all's MobileNetV3 layout"
+                       + _other_family(state))
+    return check(int(weight.shape[0]), "classes", f"{source}: classifier.linear.weight")
+
+
+def _other_family(state: dict[str, "torch.Tensor"]) -> str:
+    if any(k.startswith("input_stem.") for k in state):
+        return "; it looks like once-for-all's ResNet (OFAResNets), which has no space here"
+    return ""
+
+
+def _other_width(state: dict[str, "torch.Tensor"], space: "SearchSpace") -> str:
+    from ofa.spaces import list_spaces
+
+    stem = state.get("first_conv.conv.weight")
+    if stem is None or stem.ndim != 4 or stem.shape[0] == space.stem_width:
+        return ""
+    fits = [s.name for s in list_spaces().values() if s.stem_width == stem.shape[0]]
+    return (f" (its stem is {stem.shape[0]} channels wide, the space's {space.stem_width}: a checkpoint of another "
+            f"width" + (f"; space {', '.join(fits)} has that stem" if fits else "") + ")")
+
+
+def convert(state: dict[str, "torch.Tensor"], space: "SearchSpace", source: str) -> dict[str, "torch.Tensor"]:
+    """Our Supernet's state dict from once-for-all's; refuses a key it cannot place, a key it lacks,
+    two spellings of one tensor, and any shape that differs from the space's."""
+    import torch
+
+    from ofa.supernet.supernet import Supernet
+
+    canonical: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        name = canonical_key(key)
+        if name in canonical:
+            raise OfaError(f"{source}: '{key}' and another key are two spellings of one tensor ({name})")
+        canonical[name] = value
+    num_classes = _num_classes(canonical, source)
+    with torch.device("meta"):  # shapes and keys only: nothing is allocated or initialised
+        expected = Supernet(space, num_classes).state_dict()
+    out, used = {}, set()
+    for ours, like in expected.items():
+        theirs = source_key(ours, space)
+        value = canonical.get(theirs)
+        if value is None and theirs.endswith("num_batches_tracked"):  # older torch did not save it
+            value = torch.zeros((), dtype=torch.long)
+        if value is None:
+            missing = [k for k in map(lambda o: source_key(o, space), expected) if k not in canonical
+                       and not k.endswith("num_batches_tracked")]
+            raise OfaError(f"{source} is not a once-for-all checkpoint of space '{space.name}': it lacks '{theirs}'"
+                           + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+                           + (_other_family(canonical) or _other_width(canonical, space)))
+        if _TRANSFORM.search(ours):
+            value = value.t()
+        if value.shape != like.shape:
+            raise OfaError(f"{source} does not fit space '{space.name}': '{theirs}' is {_shape(value)}, the space "
+                           f"needs {_shape(like)}" + _other_width(canonical, space))
+        out[ours] = value.to(like.dtype).contiguous()
+        used.add(theirs)
+    unused = [k for k in canonical if k not in used]
+    if unused:
+        raise OfaError(f"{source} does not fit space '{space.name}': it holds '{unused[0]}', which the space has "
+                       f"no place for" + (f" ({len(unused)} such keys)" if len(unused) > 1 else "")
+                       + (_other_family(canonical) or _other_width(canonical, space)))
+    return out

@@ -1,0 +1,59 @@
+"""The weights a run starts from when its recipe names `init_from`: another supernet run of the same
+space (trained here, or imported with `ofa import-supernet`), for transfer to new data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ofa.errors import OfaError
+from ofa.spaces.space import SearchSpace
+from ofa.train.run_folder import RunFolder
+
+CLASSIFIER = "head.classifier."
+
+
+def check_init_run(run: str | Path, what: str = "--init") -> dict:
+    """run.json of a finished supernet run, or a one-line error naming `what`."""
+    folder = RunFolder(Path(run))
+    try:
+        info = folder.read_info()
+    except OfaError as e:
+        raise OfaError(f"{what} {run}: {e}") from None
+    if not folder.weights.is_file():
+        raise OfaError(f"{what} {run}: no {folder.weights.name} (training has not finished)")
+    return info
+
+
+def start_weights(run: str | Path, space: SearchSpace, classes: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], bool]:
+    """Every weight of `run`'s supernet, and whether its classifier was kept: only when the run predicts
+    exactly `classes`, in that order; otherwise the new run's classifier starts fresh."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    info = check_init_run(run, "init_from")
+    if info.get("space") != space.name or info.get("space_fingerprint") != space.fingerprint():
+        raise OfaError(f"--init {run} is a supernet of space '{info.get('space')}' "
+                       f"({info.get('space_fingerprint')}), the recipe trains space '{space.name}' "
+                       f"({space.fingerprint()}); start from a run of the same space")
+    path = RunFolder(Path(run)).weights
+    try:
+        weights = load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        raise OfaError(f"{path}: cannot read weights ({e})") from None
+    keep_head = info.get("classes") is not None and list(info["classes"]) == list(classes)
+    if not keep_head:
+        weights = {k: v for k, v in weights.items() if not k.startswith(CLASSIFIER)}
+    return weights, keep_head
+
+
+def load_start(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Put the start weights into a fresh supernet; only a replaced classifier may be left out."""
+    try:
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+    except RuntimeError as e:
+        raise OfaError(f"weights of {source} do not fit the supernet: {str(e).splitlines()[0]}") from None
+    stray = [k for k in missing if not k.startswith(CLASSIFIER)] + list(unexpected)
+    if stray:
+        raise OfaError(f"weights of {source} do not fit the supernet: {stray[0]} ({len(stray)} keys)")
