@@ -4,7 +4,7 @@ perturbed supernet: `benchmarks/ofa_supernet_reference.py` runs once-for-all's `
 here the same checkpoint is imported, each subnet extracted and run on the same images, and the
 largest |logit difference| reported per subnet, in float32 and float64.
 
-    python benchmarks/ofa_supernet_parity.py --checkout /tmp/once-for-all --width 1.2 --work /tmp/parity
+    python benchmarks/ofa_supernet_parity.py --checkout /tmp/once-for-all --net mbv3-w1.2 --work /tmp/parity
 """
 
 from __future__ import annotations
@@ -23,31 +23,33 @@ from ofa.spaces import Subnet
 from ofa.train.evaluation import load_supernet
 from ofa.train.import_run import import_supernet
 
-SPACES = {1.0: "mbv3-w1.0", 1.2: "mbv3-w1.2"}
+NETS = ("mbv3-w1.0", "mbv3-w1.2", "proxyless-w1.3")  # once-for-all's network, and our space of the same name
 
 
-def our_subnet(spec: dict) -> Subnet:
-    """once-for-all's spec (20 kernel and expand slots, 5 depths) as our subnet."""
-    ks = tuple(tuple(spec["ks"][4 * i: 4 * i + d]) for i, d in enumerate(spec["d"]))
-    es = tuple(tuple(spec["e"][4 * i: 4 * i + d]) for i, d in enumerate(spec["d"]))
+def our_subnet(spec: dict, stage_blocks: list[int]) -> Subnet:
+    """once-for-all's spec (a kernel and expand per block slot, a depth per stage) as our subnet."""
+    starts = [sum(stage_blocks[:i]) for i in range(len(stage_blocks))]
+    depths = [min(d, n) for d, n in zip(spec["d"], stage_blocks)]
+    ks = tuple(tuple(spec["ks"][s: s + d]) for s, d in zip(starts, depths))
+    es = tuple(tuple(spec["e"][s: s + d]) for s, d in zip(starts, depths))
     return Subnet(spec["r"], ks, es)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--checkout", type=Path, required=True, help="a once-for-all checkout")
-    ap.add_argument("--width", type=float, default=1.2, choices=sorted(SPACES))
+    ap.add_argument("--net", default="mbv3-w1.2", choices=NETS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--old-spelling", action="store_true")
     ap.add_argument("--work", type=Path, required=True)
     args = ap.parse_args()
     ref = args.work / "reference"
     env = {**os.environ, "PYTHONPATH": str(args.checkout.resolve())}
-    command = [sys.executable, str(Path(__file__).with_name("ofa_supernet_reference.py")), "--width", str(args.width),
+    command = [sys.executable, str(Path(__file__).with_name("ofa_supernet_reference.py")), "--net", args.net,
                "--seed", str(args.seed), "--out", str(ref)] + (["--old-spelling"] if args.old_spelling else [])
     subprocess.run(command, env=env, check=True, cwd=args.work.parent)
     start = time.perf_counter()
-    summary = import_supernet("ofa", ref / "checkpoint.pth", SPACES[args.width], args.work / "run", force=True)
+    summary = import_supernet("ofa", ref / "checkpoint.pth", args.net, args.work / "run", force=True)
     import_s = time.perf_counter() - start
     model, _ = load_supernet(args.work / "run")
     flipped, _ = load_supernet(args.work / "run")  # the kernel transforms applied the other way round
@@ -57,8 +59,9 @@ def main() -> None:
                 p.copy_(p.t().clone())
     inputs = torch.load(ref / "inputs.pth", weights_only=True)
     rows = []
-    for spec in json.loads((ref / "reference.json").read_text())["subnets"]:
-        x, net = inputs[spec["name"]], our_subnet(spec)
+    reference = json.loads((ref / "reference.json").read_text())
+    for spec in reference["subnets"]:
+        x, net = inputs[spec["name"]], our_subnet(spec, reference["stage_blocks"])
         with torch.no_grad():
             d32 = (model.extract(net).eval()(x) - torch.tensor(spec["logits_f32"])).abs().max().item()
             f64 = model.extract(net).eval().double()(x.double())

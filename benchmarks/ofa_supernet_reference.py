@@ -2,9 +2,10 @@
 `benchmarks/ofa_supernet_parity.py` holds `ofa import-supernet` to. Imports nothing of our ofa; run it
 with a once-for-all checkout first on the path (both packages are called `ofa`):
 
-    PYTHONPATH=path/to/once-for-all python benchmarks/ofa_supernet_reference.py --width 1.2 --out /tmp/ref
+    PYTHONPATH=path/to/once-for-all python benchmarks/ofa_supernet_reference.py --net mbv3-w1.2 --out /tmp/ref
 
-It builds `OFAMobileNetV3` (kernel 3/5/7, expand 3/4/6, depth 2/3/4) with random weights, then moves
+It builds `OFAMobileNetV3` (w1.0, w1.2) or `OFAProxylessNASNets` (w1.3), kernel 3/5/7, expand 3/4/6,
+depth 2/3/4, with random weights, then moves
 what a fresh network leaves at its defaults: BatchNorm statistics (estimated on random images, then
 scaled and shifted) and affine parameters, and the kernel transform matrices (identity plus noise,
 not symmetric). It saves that checkpoint as once-for-all's `{"state_dict": ...}` (in the newer key
@@ -23,24 +24,27 @@ from pathlib import Path
 import torch
 
 KERNELS, EXPANDS, DEPTHS = [3, 5, 7], [3, 4, 6], [2, 3, 4]
-SLOTS, STAGES = 20, 5
+NETS = {"mbv3-w1.0": ("OFAMobileNetV3", 1.0), "mbv3-w1.2": ("OFAMobileNetV3", 1.2),
+        "proxyless-w1.3": ("OFAProxylessNASNets", 1.3)}
 
 
-def named_subnets(resolutions: list[int], n_random: int, seed: int) -> list[dict]:
-    """Smallest, largest, one per kind of mixing, and seeded random ones; a resolution each."""
+def named_subnets(resolutions: list[int], n_random: int, seed: int, slots: int, stages: int) -> list[dict]:
+    """Smallest, largest, one per kind of mixing, and seeded random ones; a resolution each. `slots`
+    kernels and expands (one per block slot), `stages` depths (once-for-all caps each at its blocks)."""
     rng = random.Random(seed)
-    mixed = lambda choices: [choices[i % 3] for i in range(SLOTS)]  # noqa: E731
+    same = lambda value, n: [value] * n  # noqa: E731
+    mixed = lambda choices: [choices[i % 3] for i in range(slots)]  # noqa: E731
     nets = [
-        {"name": "smallest", "ks": [3] * SLOTS, "e": [3] * SLOTS, "d": [2] * STAGES, "r": min(resolutions)},
-        {"name": "largest", "ks": [7] * SLOTS, "e": [6] * SLOTS, "d": [4] * STAGES, "r": max(resolutions)},
-        {"name": "mixed kernels", "ks": mixed(KERNELS), "e": [6] * SLOTS, "d": [4] * STAGES, "r": 160},
-        {"name": "mixed expands", "ks": [7] * SLOTS, "e": mixed(EXPANDS), "d": [4] * STAGES, "r": 176},
-        {"name": "mixed depths", "ks": [5] * SLOTS, "e": [4] * SLOTS, "d": [2, 3, 4, 3, 2], "r": 192},
-        {"name": "kernel 5, expand 4", "ks": [5] * SLOTS, "e": [4] * SLOTS, "d": [3] * STAGES, "r": 132},
+        {"name": "smallest", "ks": same(3, slots), "e": same(3, slots), "d": same(2, stages), "r": min(resolutions)},
+        {"name": "largest", "ks": same(7, slots), "e": same(6, slots), "d": same(4, stages), "r": max(resolutions)},
+        {"name": "mixed kernels", "ks": mixed(KERNELS), "e": same(6, slots), "d": same(4, stages), "r": 160},
+        {"name": "mixed expands", "ks": same(7, slots), "e": mixed(EXPANDS), "d": same(4, stages), "r": 176},
+        {"name": "mixed depths", "ks": same(5, slots), "e": same(4, slots), "d": [2, 3, 4, 3, 2, 4][:stages], "r": 192},
+        {"name": "kernel 5, expand 4", "ks": same(5, slots), "e": same(4, slots), "d": same(3, stages), "r": 132},
     ]
     for i in range(n_random):
-        nets.append({"name": f"random-{i + 1}", "ks": [rng.choice(KERNELS) for _ in range(SLOTS)],
-                     "e": [rng.choice(EXPANDS) for _ in range(SLOTS)], "d": [rng.choice(DEPTHS) for _ in range(STAGES)],
+        nets.append({"name": f"random-{i + 1}", "ks": [rng.choice(KERNELS) for _ in range(slots)],
+                     "e": [rng.choice(EXPANDS) for _ in range(slots)], "d": [rng.choice(DEPTHS) for _ in range(stages)],
                      "r": rng.choice(resolutions)})
     return nets
 
@@ -82,10 +86,10 @@ def old_spelling(state: dict) -> dict:
 
 
 def main() -> None:
-    from ofa.imagenet_classification.elastic_nn.networks import OFAMobileNetV3  # once-for-all's
+    from ofa.imagenet_classification.elastic_nn import networks  # once-for-all's
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--width", type=float, default=1.2, choices=[1.0, 1.2])
+    ap.add_argument("--net", default="mbv3-w1.2", choices=sorted(NETS))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--random", type=int, default=4, help="random subnets besides the six named ones")
     ap.add_argument("--batch", type=int, default=2)
@@ -94,13 +98,15 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
-    net = OFAMobileNetV3(n_classes=1000, dropout_rate=0, width_mult=args.width, ks_list=KERNELS,
-                         expand_ratio_list=EXPANDS, depth_list=DEPTHS)
+    cls, width = NETS[args.net]
+    net = getattr(networks, cls)(n_classes=1000, dropout_rate=0, width_mult=width, ks_list=KERNELS,
+                                 expand_ratio_list=EXPANDS, depth_list=DEPTHS)
     perturb(net, args.seed)
     state = net.state_dict()
     torch.save({"state_dict": old_spelling(state) if args.old_spelling else state}, args.out / "checkpoint.pth")
     inputs, rows = {}, []
-    for spec in named_subnets(list(range(128, 225, 4)), args.random, args.seed):
+    slots, stages = len(net.blocks) - 1, len(net.block_group_info)
+    for spec in named_subnets(list(range(128, 225, 4)), args.random, args.seed, slots, stages):
         net.set_active_subnet(ks=spec["ks"], e=spec["e"], d=spec["d"])
         sub = net.get_active_subnet(preserve_weight=True).eval()
         x = torch.randn(args.batch, 3, spec["r"], spec["r"], generator=torch.Generator().manual_seed(spec["r"]))
@@ -111,7 +117,8 @@ def main() -> None:
         rows.append({**spec, "logits_f32": f32.tolist(), "logits_f64": f64.tolist(),
                      "logit_range": [float(f32.min()), float(f32.max())]})
     torch.save(inputs, args.out / "inputs.pth")
-    (args.out / "reference.json").write_text(json.dumps({"width": args.width, "seed": args.seed, "subnets": rows}))
+    (args.out / "reference.json").write_text(json.dumps({"net": args.net, "seed": args.seed, "subnets": rows,
+                                                         "stage_blocks": [len(g) for g in net.block_group_info]}))
     print(f"{args.out}: checkpoint.pth, inputs.pth, reference.json ({len(rows)} subnets, once-for-all's code)")
 
 

@@ -62,10 +62,10 @@ def download(url: str, path: Path, progress: Progress | None = None) -> dict:
     if done is not None:
         return done
     check_writable_folder(path.parent, "download cache")
-    path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     start = part.stat().st_size if part.is_file() else 0
     response = _open(url, start)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if response is not None:
         with response:
             resumed = start > 0 and response.status == 206

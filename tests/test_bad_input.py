@@ -70,6 +70,27 @@ CASES = [
     ("specialize finetune <0", ["specialize", "--supernet", "RUN", "-d", "cpu", "-l", "2ms",
                                 "--finetune-epochs", "-1"], "--finetune-epochs"),
     ("run unknown pipeline", ["run", "nosuch"], "nosuch"),
+    # once-for-all's supernets: `w12.pth` is an OFAMobileNetV3 w1.2 checkpoint, IMPORTED its import
+    ("import other width", ["import-supernet", "w12.pth", "-s", "mbv3-w1.0", "--out", "new"], "another width"),
+    ("import a ResNet", ["import-supernet", "resnet.pth", "-s", "mbv3-w1.2", "--out", "new"], "ResNet"),
+    ("import truncated", ["import-supernet", "truncated.pth", "-s", "mbv3-w1.2", "--out", "new"],
+     "not a readable PyTorch file"),
+    ("import pickle payload", ["import-supernet", "payload.pth", "-s", "mbv3-w1.2", "--out", "new"], "refused"),
+    ("import space mismatch", ["import-supernet", "w12.pth", "-s", "tiny", "--out", "new"], "does not fit space 'tiny'"),
+    ("import over a run", ["import-supernet", "w12.pth", "-s", "mbv3-w1.2", "--out", "IMPORTED"], "--force"),
+    ("import out is a file", ["import-supernet", "w12.pth", "-s", "mbv3-w1.2", "--out", "afile"], "a file is in the way"),
+    ("import no file", ["import-supernet", "-s", "mbv3-w1.2", "--out", "new"], "either a checkpoint FILE"),
+    ("calib-data no images", ["export", "--supernet", "IMPORTED", "--subnet", "min", "--out", "new",
+                              "--calib-data", "imagefolder:empty"], "no images in"),
+    ("imported without calib-data", ["export", "--supernet", "IMPORTED", "--subnet", "min", "--out", "new"],
+     "--calib-data"),
+    ("imported evaluate unlabelled", ["evaluate", "--supernet", "IMPORTED", "--calib-data", "imagefolder:images"],
+     "pass --data"),
+    ("imported resume", ["train-supernet", "--resume", "--out", "IMPORTED"], "--init"),
+    ("init other space", ["train-supernet", "--init", "IMPORTED", "--recipe", "quickstart", "--out", "new"],
+     "the recipe trains space 'tiny'"),
+    ("init not a run", ["train-supernet", "--init", "empty", "--recipe", "transfer", "--out", "new"],
+     "not a supernet run"),
 ]
 
 
@@ -89,7 +110,35 @@ def place(tmp_path_factory, trained_run):
     (root / "corrupt" / "recipe.yaml").write_text(yaml.safe_dump(tiny_recipe("digits")))
     write_tiny_table(root, device="cpu")
     os.replace(root / "latency" / "cpu" / "tiny.json", root / "tiny.json")
+    _ofa_files(root)
     return root, trained_run
+
+
+def _ofa_files(root):
+    """once-for-all checkpoints good and bad, a folder of images without classes, and an imported run."""
+    import pickle
+
+    import torch
+    from PIL import Image
+    from test_supernet_import import ofa_checkpoint
+
+    from ofa.train.import_run import import_supernet
+
+    torch.save({"state_dict": ofa_checkpoint()}, root / "w12.pth")
+    torch.save({"input_stem.0.conv.weight": torch.zeros(8, 3, 3, 3), "classifier.linear.weight": torch.zeros(2, 8)},
+               root / "resnet.pth")
+    blob = (root / "w12.pth").read_bytes()
+    (root / "truncated.pth").write_bytes(blob[: len(blob) // 3])
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("touch PWNED",))
+
+    (root / "payload.pth").write_bytes(pickle.dumps({"state_dict": Payload()}))
+    (root / "images").mkdir()
+    for i in range(3):
+        Image.new("RGB", (12, 12), (60 * i, 20, 20)).save(root / "images" / f"{i}.png")
+    import_supernet("ofa", root / "w12.pth", "mbv3-w1.2", root / "IMPORTED")
 
 
 def snapshot(*folders):
@@ -102,6 +151,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(place, run_cli, monkey
     monkeypatch.chdir(root)
     before = snapshot(root, run)
     code, _, err = run_cli(*[str(run) if a == "RUN" else a for a in args])
+    assert not (root / "PWNED").exists()
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("ofa: error:"), err
     assert message in lines[0] and "Traceback" not in err, lines[0]

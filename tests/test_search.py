@@ -103,10 +103,42 @@ def test_nsga2_starts_from_both_ends_of_the_space(evaluator):
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_every_strategy_spends_its_evaluations_and_finds_a_front(evaluator, strategy):
+    from ofa.search.strategies import FRONT_SHARE, LOCAL_SHARE
+
     for budgets in ({}, {"cpu": 4.4}):
         result = search(evaluator, ["acc", "latency:cpu"], budgets, strategy, Settings(20, 10, 0))
-        assert 0 < result.problem.evaluations <= 200 and len(result.front()) > 0 and result.hypervolume > 0
+        # nsga2-local: with a budget, part of NSGA-II's generations, and a local search of its own
+        allowed = 200 * (FRONT_SHARE + LOCAL_SHARE) + 1 if strategy == "nsga2-local" and budgets else 200
+        assert 0 < result.problem.evaluations <= allowed and len(result.front()) > 0 and result.hypervolume > 0
         assert all(p["latency_ms"]["cpu"] <= budgets.get("cpu", np.inf) for p in result.front())
+
+
+def test_the_local_search_ends_where_no_neighbour_within_the_budget_is_better(evaluator):
+    """Steepest ascent: every neighbour one or two gene changes away that fits is predicted no better
+    than where the climb stopped, and the climb only ever moves up."""
+    from ofa.search.local import climb, neighbours
+    from ofa.search.problem import SubnetProblem
+
+    budget = {"latency:cpu": 4.4}
+    problem = SubnetProblem(evaluator, ["acc", "latency:cpu"], {})
+    start = evaluator.end_genes()[:1]
+    _, _, v = problem.evaluate_genes(start)
+    genes, acc = climb(problem, budget, start[0], float(v["acc"][0]), 10**6)
+    assert acc > v["acc"][0] and evaluator.within(genes[None], budget)[0]
+    for pairs in (False, True):
+        near = neighbours(problem, genes, pairs)
+        near = near[evaluator.within(near, budget)]
+        assert len(near) and evaluator(near)["acc"].max() <= acc + 1e-9
+    single = neighbours(problem, genes, False)
+    assert ((single != genes).sum(axis=1) >= 1).all() and len(np.unique(single, axis=0)) == len(single)
+
+
+def test_with_a_budget_the_default_search_finds_at_least_what_nsga2_finds(evaluator):
+    """Its local search starts from the best that its own NSGA-II found, and climbs."""
+    for seed in range(3):
+        local = search(evaluator, ["acc", "latency:cpu"], {"cpu": 4.4}, "nsga2-local", Settings(20, 10, seed))
+        plain = search(evaluator, ["acc", "latency:cpu"], {"cpu": 4.4}, "nsga2", Settings(20, 4, seed))
+        assert local.best()["accuracy"] >= plain.best()["accuracy"]
 
 
 def test_nsga2_beats_random_search_at_equal_evaluations(evaluator):

@@ -112,15 +112,21 @@ def test_lr_schedule_warms_up_then_decays_to_zero():
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 0.01
 
 
-def test_bn_recalibration_estimates_plain_averages():
+def test_bn_recalibration_averages_batch_statistics_as_once_for_all_does():
+    """Batch means and biased batch variances, weighted by the images of each batch (its last batch
+    cut to the image count)."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4, momentum=0.5))
     batches = [(torch.randn(5, 3, 4, 4) * 2 + 1, None) for _ in range(4)]
-    used = recalibrate_bn(model, batches, num_images=15, resolution=4)
-    assert used == 15 and not model.training and model[1].momentum == 0.5
+    used = recalibrate_bn(model, batches, num_images=13, resolution=4)
+    assert used == 13 and not model.training and model[1].momentum == 0.5
     with torch.no_grad():
-        per_batch = [model[0](x).mean((0, 2, 3)) for x, _ in batches[:3]]  # the 4th is not used
-    assert torch.allclose(model[1].running_mean, torch.stack(per_batch).mean(0), atol=1e-5)
+        outs = [model[0](x) for x in (batches[0][0], batches[1][0], batches[2][0][:3])]  # the 4th is not used
+    weights = torch.tensor([5.0, 5.0, 3.0])[:, None] / 13
+    means = (torch.stack([y.mean((0, 2, 3)) for y in outs]) * weights).sum(0)
+    variances = (torch.stack([y.var((0, 2, 3), unbiased=False) for y in outs]) * weights).sum(0)
+    assert torch.allclose(model[1].running_mean, means, atol=1e-5)
+    assert torch.allclose(model[1].running_var, variances, atol=1e-5)
 
 
 @pytest.mark.gpu

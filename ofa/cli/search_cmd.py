@@ -11,7 +11,7 @@ import typer
 
 from ofa.cli.options import limit
 from ofa.errors import OfaError
-from ofa.search.settings import MUTATION_RATE
+from ofa.search.settings import DEFAULT_STRATEGY, MUTATION_RATE
 
 
 def search_cmd(
@@ -20,7 +20,7 @@ def search_cmd(
     device: list[str] = typer.Option(..., "--device", "-d", help="Device whose latency table to use (repeat for one latency objective per device)."),
     latency: Optional[list[str]] = typer.Option(None, "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device)."),
     objectives: str = typer.Option("acc,latency", help="Comma list from acc, latency, macs, params."),
-    strategy: str = typer.Option("nsga2", help="nsga2, random, evolution or reinforce."),
+    strategy: str = typer.Option(DEFAULT_STRATEGY, help="nsga2-local (NSGA-II for the front, then a local search at each budget), nsga2, random, evolution or reinforce."),
     generations: int = typer.Option(100, callback=limit("generations"), help="Generations (evaluations = population x generations)."),
     population: int = typer.Option(100, callback=limit("population"), help="Population size."),
     mutation_rate: float = typer.Option(MUTATION_RATE, help="NSGA-II: share of genes a mutation changes (random reset)."),

@@ -15,6 +15,7 @@ from ofa.errors import OfaError
 def train_supernet_cmd(
     recipe: Optional[str] = typer.Option(None, "--recipe", "-r", help="A shipped recipe name (see pipelines/) or a recipe YAML file [default: quickstart]."),
     data: Optional[str] = typer.Option(None, help="Data set: digits, cifar10, cifar100 or imagefolder:PATH (overrides the recipe)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from the weights of this supernet run (trained here or imported): every weight is kept, the classifier too when the classes are the same; the space is the run's. Use with --recipe transfer."),
     out: Path = typer.Option(Path("runs/supernet"), "--out", "-o", help="Run folder: checkpoints, metrics, plot and final weights."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
     force: bool = typer.Option(False, help="Replace a run already in --out: the new run trains beside it and takes its place only when complete."),
@@ -34,21 +35,27 @@ def train_supernet_cmd(
 
       ofa train-supernet --recipe quickstart --out runs/quick
 
+      ofa train-supernet --init runs/ofa-w1.2 --recipe transfer --data imagefolder:DIR --out runs/mine
+
       torchrun --nproc-per-node 4 -m ofa train-supernet --recipe cifar --data imagefolder:DIR
     """
     from ofa.train.recipe import load_recipe, parse_overrides
     from ofa.train.trainer import train_supernet
 
     overrides = parse_overrides(set_ or [])
-    for key, value in (("data", data), ("batch_size", batch_size), ("device", device), ("workers", workers), ("seed", seed)):
+    for key, value in (("data", data), ("batch_size", batch_size), ("device", device), ("workers", workers), ("seed", seed),
+                       ("init_from", None if init is None else str(init))):
         if value is not None:
             overrides[key] = value
     if resume:
-        if set_ or any(v is not None for v in (data, batch_size, device, workers, seed, epochs)):
+        if set_ or any(v is not None for v in (data, batch_size, device, workers, seed, epochs, init)):
             raise OfaError("--resume continues the run as it was started; drop the recipe overrides")
         from ofa.train.run_folder import work_folder
 
         folder = work_folder(out, resume=True, force=force)
+        if folder.info.is_file() and folder.read_info().get("source") is not None:
+            raise OfaError(f"{out} holds an imported supernet: there is no training to resume; train from it "
+                           f"with: ofa train-supernet --init {out} --recipe transfer --data ... --out NEW")
         if not folder.recipe.is_file():
             raise OfaError(f"nothing to resume in {out} (no recipe.yaml)")
         spec = load_recipe(folder.recipe)
@@ -56,7 +63,18 @@ def train_supernet_cmd(
             raise OfaError(f"--recipe {recipe} differs from the recipe of the run in {out} ({folder.recipe}); "
                            f"--resume continues the run's own recipe: drop --recipe")
     else:
+        if init is not None:
+            from ofa.train.init_from import check_init_run
+
+            check_init_run(init)  # before the recipe reads its space from it
         spec = load_recipe(recipe or "quickstart", overrides)
+        if spec.init_from is not None:
+            from ofa.train.init_from import check_init_run
+
+            started = check_init_run(spec.init_from, "init_from")
+            if started.get("space") != spec.space:
+                raise OfaError(f"--init {spec.init_from} is a supernet of space '{started.get('space')}', the recipe "
+                               f"trains space '{spec.space}'; start from a run of the same space")
         if epochs is not None:
             spec = spec.with_overrides({f"phases.{i}.epochs": epochs for i in range(len(spec.phases))})
 

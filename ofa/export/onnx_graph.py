@@ -21,8 +21,9 @@ OPSET = 17
 class _Graph:
     """Collects nodes and initializers; every emit returns the name of its output."""
 
-    def __init__(self, state: dict[str, torch.Tensor]):
+    def __init__(self, state: dict[str, torch.Tensor], eps: float = 1e-5):
         self.state = {k: v.detach().cpu().double().numpy() for k, v in state.items()}
+        self.eps = eps  # of every BatchNorm folded into a convolution
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
         self._count = 0
@@ -44,6 +45,8 @@ class _Graph:
     def act(self, x: str, kind: str | None) -> str:
         if kind is None:
             return x
+        if kind == "relu6":
+            return self.op("Clip", [x, self.const("min", np.array(0.0)), self.const("max", np.array(6.0))], kind)
         return self.op({"relu": "Relu", "hswish": "HardSwish"}[kind], [x], kind)
 
     def conv_bn(self, x: str, prefix: str, stride: int = 1, groups: int = 1, act: str | None = None) -> str:
@@ -51,7 +54,7 @@ class _Graph:
         w = self.state[f"{prefix}.conv.weight"]
         gamma, beta = self.state[f"{prefix}.bn.weight"], self.state[f"{prefix}.bn.bias"]
         mean, var = self.state[f"{prefix}.bn.running_mean"], self.state[f"{prefix}.bn.running_var"]
-        scale = gamma / np.sqrt(var + 1e-5)
+        scale = gamma / np.sqrt(var + self.eps)
         k = w.shape[-1]
         y = self.op(
             "Conv",
@@ -78,8 +81,9 @@ class _Graph:
     def head(self, x: str, prefix: str, act: str) -> str:
         y = self.conv_bn(x, f"{prefix}.expand", act=act)
         y = self.op("GlobalAveragePool", [y], "pool")
-        y = self.op("Conv", [y, self.const("w", self.state[f"{prefix}.mix.0.weight"])], "mix")
-        y = self.op("Flatten", [self.act(y, act)], "flat", axis=1)
+        if f"{prefix}.mix.0.weight" in self.state:  # no feature mix: the classifier reads the pool
+            y = self.act(self.op("Conv", [y, self.const("w", self.state[f"{prefix}.mix.0.weight"])], "mix"), act)
+        y = self.op("Flatten", [y], "flat", axis=1)
         return self.op("Gemm", [y, self.const("w", self.state[f"{prefix}.classifier.weight"]),
                                 self.const("b", self.state[f"{prefix}.classifier.bias"])], "logits", transB=1)
 
@@ -98,7 +102,7 @@ class _Graph:
 def static_to_onnx(model: StaticNet, batch_size: int = 1) -> onnx.ModelProto:
     """The whole network, input `input` (N, 3, R, R) -> output `logits` (N, classes)."""
     cfg = model.config
-    g = _Graph(model.state_dict())
+    g = _Graph(model.state_dict(), cfg.bn_eps)
     x = g.conv_bn("input", "stem", cfg.stem_stride, act=cfg.stem_act)
     for i, b in enumerate(cfg.blocks):
         x = g.block(x, f"blocks.{i}", b)
@@ -149,8 +153,8 @@ def head_onnx(cfg: NetConfig, in_size: int, batch_size: int = 1, seed: int = 0,
               state: dict[str, torch.Tensor] | None = None) -> onnx.ModelProto:
     cin = cfg.blocks[-1].out_channels
     if state is None:
-        state = _random_state(lambda: Head(cin, cfg.head_width, cfg.feature_width, cfg.head_act, cfg.num_classes, 0.0),
-                              seed)
-    g = _Graph({f"head.{k}": v for k, v in state.items()})
+        state = _random_state(lambda: Head(cin, cfg.head_width, cfg.feature_width, cfg.head_act, cfg.num_classes, 0.0,
+                                           cfg.bn_eps), seed)
+    g = _Graph({f"head.{k}": v for k, v in state.items()}, cfg.bn_eps)
     y = g.head("input", "head", cfg.head_act)
     return g.model("input", y, [batch_size, cin, in_size, in_size], [batch_size, cfg.num_classes], "ofa_head")

@@ -7,7 +7,7 @@ import numpy as np
 from pymoo.core.problem import Problem
 
 from ofa.search.evaluator import Evaluator
-from ofa.spaces.subnet import gene_bounds
+from ofa.spaces.subnet import gene_bounds, unique_rows
 
 
 class SubnetProblem(Problem):
@@ -60,6 +60,5 @@ class SubnetProblem(Problem):
             return np.zeros((0, self.n_var), dtype=np.int64), {}
         genes = np.concatenate(self._genes)
         values = {k: np.concatenate([v[k] for v in self._values]) for k in self._values[0]}
-        _, first = np.unique(genes, axis=0, return_index=True)
-        first.sort()
+        first = unique_rows(genes)
         return genes[first], {k: v[first] for k, v in values.items()}

@@ -66,11 +66,15 @@ def check_budgets(evaluator: Evaluator, budgets: dict[str, float]) -> None:
 
 
 def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], strategy: str, settings: Settings,
-           progress=None) -> SearchResult:
+           progress=None, targets: list[dict[str, float]] | None = None) -> SearchResult:
+    """Search under `budgets` (device -> ms, constraints); `targets` are the budgets the answer is wanted
+    at (default: the budgets together), where strategies that can spend effort on them do."""
     check_budgets(evaluator, budgets)
     problem = SubnetProblem(evaluator, columns, budgets)
+    if targets is None:
+        targets = [{f"latency:{d}": b for d, b in budgets.items()}] if budgets else []
     start = time.perf_counter()
-    run_strategy(strategy, problem, settings, progress)
+    run_strategy(strategy, problem, settings, progress, targets)
     seconds = time.perf_counter() - start
     return collect_result(problem, {
         "strategy": strategy, "seed": settings.seed, "population": settings.population,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 # (the classic 1/n rate). Of 0.02, 0.05, 0.1, 0.2 and 0.3, it gave the largest hypervolume at 10k
 # evaluations (BENCHMARKS.md); uniform crossover does the rest of the exploring.
 MUTATION_RATE = 0.02
+# The strategy `ofa search` and `ofa specialize` use: the front, then a local search at each budget.
+DEFAULT_STRATEGY = "nsga2-local"
 
 
 @dataclass(frozen=True)

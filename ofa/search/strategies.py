@@ -1,13 +1,16 @@
 """Search strategies: one registry, one signature. Each spends `population x generations`
 evaluations of the same problem; what they found is the problem's archive.
 
-Single-objective strategies (evolution, REINFORCE) maximize accuracy under a cost budget. Given
-budgets, they search under them; given none, they split their evaluations over budgets spread
-across the range of the first cost objective, so that their archive forms a front too.
+`targets` are the budgets the answer is wanted at (keyed by the value they limit: 'latency:cpu',
+'macs'): the search's own budgets, or a specialize run's targets. Single-objective strategies
+(evolution, REINFORCE) maximize accuracy under each; given none, they split their evaluations over
+budgets spread across the range of the first cost objective, so that their archive forms a front
+too. The default, nsga2-local, searches the front and then climbs at each target (ofa.search.local).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -15,14 +18,19 @@ import numpy as np
 from ofa.errors import OfaError
 from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
+from ofa.search.local import refine_at
 from ofa.search.problem import SubnetProblem
-from ofa.search.settings import Settings
+from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.spaces.subnet import active_slots
 
 Progress = Callable[[str, int, int], None]
+Targets = list[dict[str, float]]
+# nsga2-local with targets (BENCHMARKS.md, "Search against once-for-all's"): NSGA-II's share of the
+# generations, and each target's local search's predictions as a multiple of population x generations
+FRONT_SHARE, LOCAL_SHARE = 0.4, 2.0
 
 
-def _nsga2(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+def _nsga2(problem: SubnetProblem, s: Settings, progress: Progress, targets: Targets) -> None:
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.operators.crossover.ux import UX
     from pymoo.optimize import minimize
@@ -34,17 +42,29 @@ def _nsga2(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
              callback=lambda alg: progress("search", alg.n_gen, s.generations))
 
 
-def _random(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+def _nsga2_local(problem: SubnetProblem, s: Settings, progress: Progress, targets: Targets) -> None:
+    """NSGA-II for the front, then at each target an iterated local search from the best subnet within
+    it. With targets, NSGA-II runs FRONT_SHARE of the generations and each local search has up to
+    LOCAL_SHARE x population x generations predictions; without, NSGA-II has all the generations."""
+    if not targets:
+        _nsga2(problem, s, progress, targets)
+        return
+    _nsga2(problem, replace(s, generations=max(1, round(s.generations * FRONT_SHARE))), progress, targets)
+    refine_at(problem, targets, round(LOCAL_SHARE * s.evaluations), np.random.default_rng([s.seed, 1]))
+
+
+def _random(problem: SubnetProblem, s: Settings, progress: Progress, targets: Targets) -> None:
     rng = np.random.default_rng(s.seed)
     for gen in range(1, s.generations + 1):
         problem.evaluate_genes(random_genes(problem, s.population, rng))
         progress("search", gen, s.generations)
 
 
-def budget_targets(problem: SubnetProblem, count: int = 5) -> list[dict[str, float]]:
-    """The budgets single-objective strategies search under, keyed by the value they limit
-    ('latency:cpu', 'macs'): the given ones, else `count` budgets on the first cost, evenly
-    between its smallest and largest subnet."""
+def budget_targets(problem: SubnetProblem, targets: Targets, count: int = 5) -> Targets:
+    """The budgets single-objective strategies search under: the targets, else the problem's budgets,
+    else `count` budgets on the first cost, evenly between its smallest and largest subnet."""
+    if targets:
+        return targets
     if problem.budgets:
         return [{f"latency:{d}": b for d, b in problem.budgets.items()}]
     cost = next(c for c in problem.columns if c != "acc")
@@ -76,12 +96,12 @@ def _draw_within(problem: SubnetProblem, budget: dict[str, float], make: Callabl
     return np.concatenate(kept)[:n]
 
 
-def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
+def _evolution(problem: SubnetProblem, s: Settings, progress: Progress, targets: Targets) -> None:
     """Once-for-all's evolution at its own settings: keep the best quarter as parents, refill with
     half mutants (each gene reset w.p. 0.1) and the rest uniform crossovers; only subnets within
     the budget enter the population."""
     rng = np.random.default_rng(s.seed)
-    targets = budget_targets(problem)
+    targets = budget_targets(problem, targets)
     share = s.evaluations // len(targets)
     n_parents, n_mutants = max(2, s.population // 4), s.population // 2
     for budget in targets:
@@ -110,7 +130,7 @@ def _evolution(problem: SubnetProblem, s: Settings, progress: Progress) -> None:
     progress("search", s.generations, s.generations)
 
 
-def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: float = 0.2) -> None:
+def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, targets: Targets, lr: float = 0.2) -> None:
     """REINFORCE: an independent categorical distribution per gene, updated with the policy
     gradient of reward = accuracy - 100 x (relative overshoot of the budget), against a
     moving-average baseline; genes of unused slots get no gradient (they change nothing)."""
@@ -119,7 +139,7 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: floa
     width = int(problem.upper.max()) + 1
     valid = np.arange(width)[None, :] <= problem.upper[:, None]
     n_stages, n_blocks = len(space.stages), space.num_blocks
-    targets = budget_targets(problem)
+    targets = budget_targets(problem, targets)
     share = s.evaluations // len(targets)
     for budget in targets:
         logits = np.where(valid, 0.0, -np.inf)
@@ -149,7 +169,8 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, lr: floa
     progress("search", s.generations, s.generations)
 
 
-STRATEGIES: dict[str, tuple[str, Callable[[SubnetProblem, Settings, Progress], None]]] = {
+STRATEGIES: dict[str, tuple[str, Callable[[SubnetProblem, Settings, Progress, Targets], None]]] = {
+    DEFAULT_STRATEGY: ("NSGA-II for the front, then a local search at each budget (the default)", _nsga2_local),
     "nsga2": ("NSGA-II (pymoo): uniform crossover, random-reset mutation, no duplicates", _nsga2),
     "random": ("uniformly random subnets", _random),
     "evolution": ("once-for-all's evolution: best accuracy under a budget", _evolution),
@@ -157,11 +178,12 @@ STRATEGIES: dict[str, tuple[str, Callable[[SubnetProblem, Settings, Progress], N
 }
 
 
-def run_strategy(name: str, problem: SubnetProblem, settings: Settings, progress: Progress | None = None) -> None:
+def run_strategy(name: str, problem: SubnetProblem, settings: Settings, progress: Progress | None = None,
+                 targets: Targets | None = None) -> None:
     if name not in STRATEGIES:
         raise OfaError(f"unknown strategy '{name}'; choose one of: {', '.join(STRATEGIES)}")
     if settings.population < 2 or settings.generations < 1:
         raise OfaError("--population must be at least 2 and --generations at least 1")
     if not 0 < settings.mutation_rate <= 1:
         raise OfaError(f"--mutation-rate must be in (0, 1], got {settings.mutation_rate}")
-    STRATEGIES[name][1](problem, settings, progress or (lambda *a: None))
+    STRATEGIES[name][1](problem, settings, progress or (lambda *a: None), list(targets or []))

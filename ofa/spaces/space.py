@@ -11,7 +11,10 @@ from typing import Any, Sequence
 from ofa.errors import OfaError
 from ofa.limits import check
 
-ACTIVATIONS = ("relu", "hswish")
+ACTIVATIONS = ("relu", "hswish", "relu6")
+# Fields added after spaces were first fingerprinted, with their defaults: a space that keeps the
+# default hashes as before, so tables and runs bound to it stay valid.
+_LATER_FIELDS = {"bn_eps": 1e-5}
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -63,6 +66,7 @@ class SearchSpace:
     se_reduction: int = 4
     channel_divisor: int = 8
     dropout: float = 0.1
+    bn_eps: float = 1e-5  # every BatchNorm's epsilon (once-for-all's ProxylessNAS networks use 1e-3)
     description: str = ""
 
     # -- sizes -----------------------------------------------------------------------------
@@ -143,6 +147,9 @@ class SearchSpace:
         """Short hash of everything that shapes the network (not the name or description)."""
         d = self.to_dict()
         d.pop("name"), d.pop("description")
+        for key, default in _LATER_FIELDS.items():
+            if d[key] == default:
+                d.pop(key)
         blob = json.dumps(d, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -245,7 +252,9 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
     }
     for key in ("stem_width", "stem_stride", "first_block_width", "head_width", "feature_width",
                 "se_reduction", "channel_divisor"):
-        if key in d:
+        if key == "feature_width" and d.get(key) == 0:  # no feature-mix layer: the classifier reads the pool
+            kwargs[key] = 0
+        elif key in d:
             kwargs[key] = _positive_int(d[key], f"{source}.{key}", "stride" if key == "stem_stride" else "channels")
     for key in ("stem_act", "first_block_act", "head_act"):
         if key in d:
@@ -255,6 +264,11 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
             raise OfaError(f"{source}.dropout: expected a number in [0, 1), got {p!r}")
         kwargs["dropout"] = float(p)
+    if "bn_eps" in d:
+        eps = d["bn_eps"]
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 0.1:
+            raise OfaError(f"{source}.bn_eps: expected a number in (0, 0.1], got {eps!r}")
+        kwargs["bn_eps"] = float(eps)
     if "description" in d:
         kwargs["description"] = str(d["description"])
     return SearchSpace(**kwargs)

@@ -266,6 +266,18 @@ def gather_slots(space: SearchSpace, fixed: np.ndarray, slots: np.ndarray, genes
     return fixed[res] + np.where(mask, per_slot, 0).sum(axis=1)
 
 
+def unique_rows(genes: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each distinct gene vector, in order. Rows compared as bytes:
+    numpy's unique(axis=0) sorts column by column and took 5-10x longer on search-sized arrays."""
+    genes = np.asarray(genes)
+    if not len(genes):
+        return np.zeros(0, dtype=np.int64)
+    small = genes.astype(np.int8 if genes.max() < 128 and genes.min() >= -128 else np.int64)
+    rows = np.ascontiguousarray(small).view(np.dtype((np.void, small.itemsize * small.shape[1]))).ravel()
+    _, first = np.unique(rows, return_index=True)
+    return np.sort(first)
+
+
 def canonical_genes(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
     """Slots past a stage's depth set to 0, so that one subnet has one gene vector (what
     duplicate elimination and encode() rely on)."""

@@ -21,7 +21,7 @@ import numpy as np
 from ofa.devices import get_device
 from ofa.errors import OfaError
 from ofa.files import read_json
-from ofa.search.settings import Settings
+from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.specialize.card import plot_choice, versions, write_card
 from ofa.specialize.package import Staging, check_formats, write_model
 from ofa.specialize.targets import Target, candidates, closed_loop
@@ -101,7 +101,8 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     staging = Staging(req.out, req.force, req.fingerprint())
     clock.lap("tables")
 
-    result = search(evaluator, ["acc", *(f"latency:{d}" for d in devices)], {}, "nsga2", req.settings, progress)
+    result = search(evaluator, ["acc", *(f"latency:{d}" for d in devices)], {}, DEFAULT_STRATEGY, req.settings, progress,
+                    targets=[{f"latency:{t.device}": t.budget_ms} for t in req.targets])
     genes, values = result.problem.archive()
     _, cloud = random_cloud(evaluator, seed=req.settings.seed)
     clock.lap("search")

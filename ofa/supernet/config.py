@@ -50,6 +50,7 @@ class NetConfig:
     resolution: int
     dropout: float = 0.0
     in_channels: int = 3
+    bn_eps: float = 1e-5
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,5 +152,6 @@ def net_config(space: SearchSpace, subnet: Subnet, num_classes: int) -> NetConfi
         num_classes=num_classes,
         resolution=subnet.resolution,
         dropout=space.dropout,
+        bn_eps=space.bn_eps,
         meta={"space": space.name, "space_fingerprint": space.fingerprint(), "subnet": str(subnet)},
     )

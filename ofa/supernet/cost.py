@@ -48,10 +48,11 @@ def stem_cost(cfg: NetConfig) -> Cost:
 
 def head_cost(cfg: NetConfig, in_size: int) -> Cost:
     last = cfg.blocks[-1].out_channels
+    mix = conv_cost(cfg.head_width, cfg.feature_width, 1, 1, bn=False) if cfg.feature_width else Cost(0, 0)
     return (
         conv_cost(last, cfg.head_width, 1, in_size)
-        + conv_cost(cfg.head_width, cfg.feature_width, 1, 1, bn=False)
-        + conv_cost(cfg.feature_width, cfg.num_classes, 1, 1, bias=True, bn=False)
+        + mix
+        + conv_cost(cfg.feature_width or cfg.head_width, cfg.num_classes, 1, 1, bias=True, bn=False)
     )
 
 

@@ -172,15 +172,16 @@ class ElasticBlock(nn.Module):
     drop_rate = 0.0  # see static.set_drop_connect
 
     def __init__(self, cin: int, cout: int, max_mid: int, kernels: tuple[int, ...], stride: int,
-                 act: str, se: bool, se_reduction: int, divisor: int):
+                 act: str, se: bool, se_reduction: int, divisor: int, eps: float = 1e-5):
         super().__init__()
         self.residual = stride == 1 and cin == cout
         self.expand = nn.Sequential(OrderedDict(
-            conv=ElasticPointwise(cin, max_mid), bn=ElasticBatchNorm2d(max_mid), act=make_act(act)))
+            conv=ElasticPointwise(cin, max_mid), bn=ElasticBatchNorm2d(max_mid, eps=eps), act=make_act(act)))
         self.depthwise = nn.Sequential(OrderedDict(
-            conv=ElasticDepthwise(max_mid, kernels, stride), bn=ElasticBatchNorm2d(max_mid), act=make_act(act)))
+            conv=ElasticDepthwise(max_mid, kernels, stride), bn=ElasticBatchNorm2d(max_mid, eps=eps), act=make_act(act)))
         self.se = ElasticSE(max_mid, se_reduction, divisor) if se else None
-        self.project = nn.Sequential(OrderedDict(conv=ElasticPointwise(max_mid, cout), bn=ElasticBatchNorm2d(cout)))
+        self.project = nn.Sequential(OrderedDict(conv=ElasticPointwise(max_mid, cout),
+                                                 bn=ElasticBatchNorm2d(cout, eps=eps)))
 
     def set_active(self, kernel: int, mid: int) -> None:
         self.expand.conv.active_out = mid

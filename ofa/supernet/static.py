@@ -19,13 +19,14 @@ WEIGHTS_FILE = "model.safetensors"
 
 
 def make_act(name: str) -> nn.Module:
-    return {"relu": nn.ReLU, "hswish": nn.Hardswish}[name]()
+    return {"relu": nn.ReLU, "hswish": nn.Hardswish, "relu6": nn.ReLU6}[name]()
 
 
-def conv_bn(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1, act: str | None = None) -> nn.Sequential:
+def conv_bn(cin: int, cout: int, k: int = 1, stride: int = 1, groups: int = 1, act: str | None = None,
+            eps: float = 1e-5) -> nn.Sequential:
     layers = {
         "conv": nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-        "bn": nn.BatchNorm2d(cout),
+        "bn": nn.BatchNorm2d(cout, eps=eps),
     }
     if act:
         layers["act"] = make_act(act)
@@ -79,13 +80,14 @@ def zero_init_residual_bn(model: nn.Module) -> None:
 class InvertedResidual(nn.Module):
     drop_rate = 0.0  # see set_drop_connect
 
-    def __init__(self, cfg: BlockConfig):
+    def __init__(self, cfg: BlockConfig, eps: float = 1e-5):
         super().__init__()
         self.residual = cfg.residual
-        self.expand = conv_bn(cfg.in_channels, cfg.mid_channels, act=cfg.act) if cfg.expand else None
-        self.depthwise = conv_bn(cfg.mid_channels, cfg.mid_channels, cfg.kernel, cfg.stride, cfg.mid_channels, cfg.act)
+        self.expand = conv_bn(cfg.in_channels, cfg.mid_channels, act=cfg.act, eps=eps) if cfg.expand else None
+        self.depthwise = conv_bn(cfg.mid_channels, cfg.mid_channels, cfg.kernel, cfg.stride, cfg.mid_channels, cfg.act,
+                                 eps)
         self.se = SqueezeExcite(cfg.mid_channels, cfg.se_channels) if cfg.se_channels else None
-        self.project = conv_bn(cfg.mid_channels, cfg.out_channels)
+        self.project = conv_bn(cfg.mid_channels, cfg.out_channels, eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.expand(x) if self.expand is not None else x
@@ -97,15 +99,17 @@ class InvertedResidual(nn.Module):
 
 
 class Head(nn.Module):
-    """1x1 expand -> global pool -> 1x1 feature mix -> dropout -> classifier."""
+    """1x1 expand -> global pool -> 1x1 feature mix -> dropout -> classifier; `features` 0: no feature
+    mix, the classifier reads the pool (ProxylessNAS)."""
 
-    def __init__(self, cin: int, width: int, features: int, act: str, num_classes: int, dropout: float):
+    def __init__(self, cin: int, width: int, features: int, act: str, num_classes: int, dropout: float,
+                 eps: float = 1e-5):
         super().__init__()
-        self.expand = conv_bn(cin, width, act=act)
+        self.expand = conv_bn(cin, width, act=act, eps=eps)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.mix = nn.Sequential(nn.Conv2d(width, features, 1, bias=False), make_act(act))
+        self.mix = nn.Sequential(nn.Conv2d(width, features, 1, bias=False), make_act(act)) if features else nn.Identity()
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(features, num_classes)
+        self.classifier = nn.Linear(features or width, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.mix(self.pool(self.expand(x))).flatten(1)
@@ -116,10 +120,10 @@ class StaticNet(nn.Module):
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.config = cfg
-        self.stem = conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act)
-        self.blocks = nn.Sequential(*[InvertedResidual(b) for b in cfg.blocks])
+        self.stem = conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act, eps=cfg.bn_eps)
+        self.blocks = nn.Sequential(*[InvertedResidual(b, cfg.bn_eps) for b in cfg.blocks])
         self.head = Head(cfg.blocks[-1].out_channels, cfg.head_width, cfg.feature_width, cfg.head_act,
-                         cfg.num_classes, cfg.dropout)
+                         cfg.num_classes, cfg.dropout, cfg.bn_eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))

@@ -21,7 +21,7 @@ def _use_elastic_batchnorm(module: nn.Module) -> None:
     switch (`set_batchnorm_sync`) covers every BN layer."""
     for name, child in module.named_children():
         if type(child) is nn.BatchNorm2d:
-            setattr(module, name, ElasticBatchNorm2d(child.num_features))
+            setattr(module, name, ElasticBatchNorm2d(child.num_features, eps=child.eps))
         else:
             _use_elastic_batchnorm(child)
 
@@ -59,8 +59,8 @@ class Supernet(nn.Module):
         super().__init__()
         self.space = space
         self.num_classes = num_classes
-        self.stem = conv_bn(3, space.stem_width, 3, space.stem_stride, act=space.stem_act)
-        self.first_block = InvertedResidual(first_block_config(space))
+        self.stem = conv_bn(3, space.stem_width, 3, space.stem_stride, act=space.stem_act, eps=space.bn_eps)
+        self.first_block = InvertedResidual(first_block_config(space), space.bn_eps)
         stages, prev = [], space.first_block_width
         for s in space.stages:
             blocks = []
@@ -69,11 +69,13 @@ class Supernet(nn.Module):
                 blocks.append(ElasticBlock(
                     cin, s.width, space.mid_channels(cin, max(s.expands)), s.kernels,
                     s.stride if j == 0 else 1, s.act, s.se, space.se_reduction, space.channel_divisor,
+                    space.bn_eps,
                 ))
             stages.append(nn.ModuleList(blocks))
             prev = s.width
         self.stages = nn.ModuleList(stages)
-        self.head = Head(prev, space.head_width, space.feature_width, space.head_act, num_classes, space.dropout)
+        self.head = Head(prev, space.head_width, space.feature_width, space.head_act, num_classes, space.dropout,
+                         space.bn_eps)
         for fixed in (self.stem, self.first_block, self.head):
             _use_elastic_batchnorm(fixed)
         INITS[init](self)

@@ -1,5 +1,6 @@
 """BatchNorm re-calibration: a subnet's BN statistics are re-estimated on training images,
-because the running averages kept while training the supernet mix many subnets."""
+because the running averages kept while training the supernet mix many subnets (and an imported
+supernet's checkpoint holds none for its subnets)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,24 @@ def resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: Iterable, num_images: int, resolution: int,
                    device: torch.device | str = "cpu") -> int:
-    """Reset every BN layer's statistics and re-estimate them as a plain (cumulative) average
-    over `num_images` images; leaves the model in eval mode. Returns the images used."""
+    """Re-estimate every BN layer's statistics on `num_images` images, as once-for-all does
+    (`set_running_statistics`): each layer normalises with its batch's own statistics, and keeps the
+    average of the batch means and of the (biased) batch variances, each batch weighted by its
+    images. Leaves the model in eval mode; returns the images used."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    sums: dict[nn.Module, list] = {m: [0.0, 0.0, 0] for m in norms}
+
+    def record(module: nn.Module, inputs: tuple) -> None:
+        x = inputs[0].float()
+        n = x.shape[0]
+        sums[module][0] = sums[module][0] + x.mean((0, 2, 3)) * n
+        sums[module][1] = sums[module][1] + x.var((0, 2, 3), unbiased=False) * n
+        sums[module][2] += n
+
+    hooks = [m.register_forward_pre_hook(record) for m in norms]
     saved = [m.momentum for m in norms]
     for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average: every batch weighs the same
+        m.momentum = 0.0  # the running averages stay put until set below
     model.train()
     seen = 0
     try:
@@ -37,7 +49,14 @@ def recalibrate_bn(model: nn.Module, batches: Iterable, num_images: int, resolut
             model(resize(images, resolution))
             seen += images.shape[0]
     finally:
+        for h in hooks:
+            h.remove()
         for m, momentum in zip(norms, saved):
             m.momentum = momentum
+            mean_sum, var_sum, n = sums[m]
+            if n:
+                c = mean_sum.shape[0]
+                m.running_mean[:c] = (mean_sum / n).to(m.running_mean.dtype)
+                m.running_var[:c] = (var_sum / n).to(m.running_var.dtype)
         model.eval()
     return seen

@@ -1,7 +1,10 @@
-"""ofa: once-for-all's elastic MobileNetV3 (`OFAMobileNetV3`), as its published checkpoints hold it.
+"""ofa: once-for-all's elastic MobileNetV3 (`OFAMobileNetV3`) and ProxylessNAS (`OFAProxylessNASNets`),
+as its published checkpoints hold them.
 
 Block 0 of once-for-all's `blocks` is our fixed first block; blocks 1.. fill our stages' slots in
-order (every stage has `max_depth` slots there as here). Key spellings of every once-for-all release
+order (every stage has `max_depth` slots there as here). MobileNetV3's head is `final_expand_layer`
+(our head's expand) and `feature_mix_layer` (its feature mix); ProxylessNAS has no feature mix, and
+its `feature_mix_layer` is our head's expand (a space with `feature_width: 0`). Key spellings of every once-for-all release
 are accepted, as its own loader accepts them: `.mobile_inverted_conv.` or `.conv.` for a block's
 layer, `.bn.bn.` or `.bn.`, `.conv.conv.weight` or `.conv.weight`, `.linear.linear.` or `.linear.`.
 
@@ -24,14 +27,15 @@ if TYPE_CHECKING:
     from ofa.spaces.space import SearchSpace
 
 NAME = "ofa"
-SUMMARY = ("once-for-all's OFAMobileNetV3 checkpoint: {'state_dict': ...} or a bare state dict, in any "
-           "key spelling once-for-all's own loader accepts")
+SUMMARY = ("once-for-all's OFAMobileNetV3 or OFAProxylessNASNets checkpoint: {'state_dict': ...} or a bare "
+           "state dict, in any key spelling once-for-all's own loader accepts")
 WRAPPER = "state_dict"
 # once-for-all's model zoo (ofa/model_zoo.py, `ofa_net`): the file's name is the network's id
 ZOO = "https://raw.githubusercontent.com/han-cai/files/master/ofa/ofa_nets/"
 PUBLISHED = {
     "ofa_mbv3_d234_e346_k357_w1.0": "mbv3-w1.0",
     "ofa_mbv3_d234_e346_k357_w1.2": "mbv3-w1.2",
+    "ofa_proxyless_d234_e346_k357_w1.3": "proxyless-w1.3",
 }
 
 # (older or longer spelling, the one kept), applied in this order, as once-for-all's loader does
@@ -48,6 +52,7 @@ _BLOCK = (  # (our key's start inside a block, once-for-all's)
 )
 _HEAD = (("expand.", "final_expand_layer."), ("mix.0.weight", "feature_mix_layer.conv.weight"),
          ("classifier.", "classifier.linear."))
+_HEAD_WITHOUT_MIX = (("expand.", "feature_mix_layer."), ("classifier.", "classifier.linear."))
 _TRANSFORM = re.compile(r"depthwise\.conv\.transforms\.(\d+)to(\d+)")
 
 
@@ -80,7 +85,7 @@ def source_key(our_key: str, space: "SearchSpace") -> str:
         inner = f"depth_conv.conv.{m[1]}to{m[2]}_matrix" if m else _swap(rest, _BLOCK, our_key)
         return f"blocks.{block}.conv.{inner}"
     if part == "head":
-        return _swap(rest, _HEAD, our_key)
+        return _swap(rest, _HEAD if space.feature_width else _HEAD_WITHOUT_MIX, our_key)
     raise ValueError(f"no once-for-all counterpart for {our_key}")
 
 
