@@ -319,7 +319,7 @@ def test_checkpoints_that_are_not_such_a_supernet_are_refused_in_one_line(import
     assert code == 2 and "--force" in err
 
 
-def test_specialize_an_imported_supernet_with_once_for_alls_predictor(imported, tmp_path, run_cli, monkeypatch):
+def test_search_collect_and_specialize_an_imported_supernet(imported, tmp_path, run_cli, monkeypatch):
     """No training anywhere: the imported supernet, an imported predictor, a table of this CPU, images for
     BatchNorm statistics; the card says the accuracy is predicted only, until labelled data is given."""
     from conftest import make_image_folder
@@ -352,6 +352,12 @@ def test_specialize_an_imported_supernet_with_once_for_alls_predictor(imported, 
     assert card["supernet"]["run"] == str(root / "run")
     md = next((tmp_path / "predicted-only").glob("*/card.md")).read_text()
     assert "the accuracy above is predicted only" in md
+    code, _, err = run_cli("search", "--supernet", str(root / "run"), "--predictor", "pred.json", "-d", "cpu", "-l", budget,
+                           "--generations", "4", "--population", "20", "--out", "search", "-q")
+    assert code == 0 and (tmp_path / "search" / "front.json").is_file(), err
+    code, _, err = run_cli("predictor", "collect", "--supernet", str(root / "run"), "-n", "2", "--data",
+                           f"imagefolder:{images}", "--calib-data", f"imagefolder:{images}", "--out", "acc.jsonl", "-q")
+    assert code == 0 and len((tmp_path / "acc.jsonl").read_text().splitlines()) == 3, err  # a header, two subnets
     code, out, err = run_cli(*common, "--out", "measured", "--data", f"imagefolder:{images}")
     assert code == 0, err
     card = json.loads(next((tmp_path / "measured").glob("*/card.json")).read_text())
