@@ -94,6 +94,9 @@ def main() -> None:
     ap.add_argument("--random", type=int, default=4, help="random subnets besides the six named ones")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--old-spelling", action="store_true")
+    ap.add_argument("--residual-gamma", type=float, default=1.0,
+                    help="scale the last BatchNorm of every residual block by this (a random network's "
+                         "activations grow through its residual sums; 0.2 keeps them in range for an export check)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -102,6 +105,11 @@ def main() -> None:
     net = getattr(networks, cls)(n_classes=1000, dropout_rate=0, width_mult=width, ks_list=KERNELS,
                                  expand_ratio_list=EXPANDS, depth_list=DEPTHS)
     perturb(net, args.seed)
+    with torch.no_grad():
+        for block in net.blocks:
+            if block.shortcut is not None:
+                bn = block.conv.point_linear.bn
+                getattr(bn, "bn", bn).weight.mul_(args.residual_gamma)  # a dynamic block's BN wraps one
     state = net.state_dict()
     torch.save({"state_dict": old_spelling(state) if args.old_spelling else state}, args.out / "checkpoint.pth")
     inputs, rows = {}, []

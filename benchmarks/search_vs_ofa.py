@@ -29,14 +29,9 @@ from ofa.predictor.importers import import_predictor
 from ofa.search.evaluator import Evaluator
 from ofa.search.run import search
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
-from ofa.spaces import Subnet, encode, get_space
+from ofa.spaces import encode, get_space
 from ofa.supernet.cost import CostTable
-
-
-def subnet(spec: dict) -> Subnet:
-    stages = [range(4 * i, 4 * i + d) for i, d in enumerate(spec["d"])]
-    return Subnet(spec["r"], tuple(tuple(spec["ks"][j] for j in s) for s in stages),
-                  tuple(tuple(spec["e"][j] for j in s) for s in stages))
+from ofa_assets import subnet  # once-for-all's spec as our subnet (benchmarks/ofa_assets.py)
 
 
 def main() -> None:
@@ -54,7 +49,7 @@ def main() -> None:
         args.reference = Path(tempfile.mkdtemp()) / "evolution.jsonl"
         env = {**os.environ, "PYTHONPATH": str(args.checkout.resolve())}
         subprocess.run([sys.executable, str(Path(__file__).with_name("ofa_evolution_reference.py")), "--assets",
-                        str(args.assets), "--budgets", *map(str, args.budgets), "--seeds", *map(str, args.seeds),
+                        str(args.assets.resolve()), "--budgets", *map(str, args.budgets), "--seeds", *map(str, args.seeds),
                         "--out", str(args.reference)], env=env, check=True, cwd=tempfile.gettempdir())
     reference = [json.loads(line) for line in args.reference.read_text().splitlines()]
 

@@ -5,9 +5,11 @@ the server fails. Standard library only (urllib)."""
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Callable
@@ -41,15 +43,19 @@ def cached(path: Path) -> dict | None:
 
 
 def _open(url: str, start: int):
+    """The server's answer from byte `start` on; None when the part already holds the whole file."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise OfaError(f"cannot download {url}: expected an http:// or https:// address")
     request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
     try:
         return urllib.request.urlopen(request, timeout=TIMEOUT_S)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and start:  # the partial file is already whole (or longer than the file)
-            return None
+        if e.code == 416 and start:  # nothing from `start` on: the part is whole, or not the server's file
+            size = e.headers.get("Content-Range", "").rpartition("/")[2]
+            return None if size == str(start) else _open(url, 0)
         raise OfaError(f"cannot download {url}: the server answered {e.code} {e.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
         raise OfaError(f"cannot download {url}: {reason} (no network? download it elsewhere and pass the file "
                        f"instead)") from None
 
@@ -69,10 +75,8 @@ def download(url: str, path: Path, progress: Progress | None = None) -> dict:
     if response is not None:
         with response:
             resumed = start > 0 and response.status == 206
-            if not resumed:
-                start = 0
-            total = response.length + start if response.length is not None else 0
-            have = start
+            have = start if resumed else 0
+            total = have + response.length if response.length is not None else 0
             try:
                 with open(part, "ab" if resumed else "wb") as f:
                     while block := response.read(CHUNK):
@@ -82,14 +86,17 @@ def download(url: str, path: Path, progress: Progress | None = None) -> dict:
                             progress("download", have, max(total, have))
                     f.flush()
                     os.fsync(f.fileno())
-            except (OSError, urllib.error.URLError) as e:  # the connection dropped: the part stays for next time
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as e:  # the part stays for next time
                 raise OfaError(f"download of {url} stopped at {have:,} bytes ({e}); run the same command again "
                                f"to continue it") from None
             if total and have < total:
                 raise OfaError(f"download of {url} stopped at {have:,} of {total:,} bytes; run the same command "
                                f"again to continue it")
-    os.replace(usual_mode(part), path)
-    info = {"url": url, "bytes": path.stat().st_size, "sha256": file_sha256(path),
+    info = {"url": url, "bytes": part.stat().st_size, "sha256": file_sha256(part),
             "downloaded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    _record(path).write_text(json.dumps(info, indent=2))
+    record = _record(path)
+    tmp = record.with_name(f".{record.name}.tmp")
+    tmp.write_text(json.dumps(info, indent=2))
+    os.replace(usual_mode(part), path)
+    os.replace(tmp, record)
     return info

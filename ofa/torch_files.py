@@ -45,6 +45,8 @@ def tensor_dict(data: Any, path: str | Path, wrapper: str | None = None) -> dict
     for key, value in data.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
             raise OfaError(f"{path}: expected a state dict of tensors; {key!r} holds {type(value).__name__}")
+        if value.layout != torch.strided or value.is_quantized:
+            raise OfaError(f"{path}: tensor '{key}' is {value.layout} / quantized; expected plain dense weights")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise OfaError(f"{path}: tensor '{key}' holds NaN or infinite values")
         if value.is_complex():

@@ -37,6 +37,12 @@ class Server:
                     return
                 outer.ranges.append(self.headers.get("Range"))
                 start = int(self.headers["Range"][6:].split("-")[0]) if self.headers.get("Range") else 0
+                if start >= len(body):  # nothing there: 416, with the file's size
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 part = body[start:]
                 self.send_response(206 if start else 200)
                 self.send_header("Content-Length", str(len(part)))
@@ -90,6 +96,17 @@ def test_a_dropped_download_continues_where_it_stopped(server, tmp_path):
     assert download(server.url + "small.bin", tmp_path / "small.bin") == record and len(server.ranges) == 2  # cached
 
 
+def test_a_part_that_is_whole_is_kept_and_one_longer_than_the_file_is_fetched_again(server, tmp_path):
+    body = server.files["small.bin"]
+    (tmp_path / "small.bin.part").write_bytes(body)  # stopped after the last byte, before the rename
+    assert download(server.url + "small.bin", tmp_path / "small.bin")["sha256"] == hashlib.sha256(body).hexdigest()
+    assert server.ranges == [f"bytes={len(body)}-"]
+    (tmp_path / "other.bin.part").write_bytes(body + b"stale tail")
+    server.files["other.bin"] = body
+    download(server.url + "other.bin", tmp_path / "other.bin")
+    assert (tmp_path / "other.bin").read_bytes() == body and server.ranges[-1] is None  # from the start
+
+
 def test_a_changed_cached_file_is_fetched_again(server, tmp_path):
     download(server.url + "small.bin", tmp_path / "small.bin")
     (tmp_path / "small.bin").write_bytes(b"tampered")
@@ -112,6 +129,7 @@ def test_no_network_or_a_wrong_name_is_one_line_and_writes_nothing(server, tmp_p
     server.close()  # nothing listens there any more
     cases = [
         (["--download", NAME, "--mirror", f"http://127.0.0.1:{port}/"], "cannot download"),
+        (["--download", NAME, "--mirror", str(tmp_path)], "expected an http:// or https:// address"),
         (["--download", "ofa_mbv3_nosuch"], "unknown published supernet"),
         (["--download", NAME, "--space", "mbv3-w1.0"], "fills space 'mbv3-w1.2'"),
         ([], "either a checkpoint FILE or --download"),
@@ -121,3 +139,11 @@ def test_no_network_or_a_wrong_name_is_one_line_and_writes_nothing(server, tmp_p
                                str(tmp_path / "run"), "-q")
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
     assert not (tmp_path / "run").exists() and not any((tmp_path / "cache").glob("*"))
+
+
+def test_help_names_every_published_supernet(run_cli):
+    from ofa.supernet.importers import IMPORTERS
+
+    code, out, _ = run_cli("import-supernet", "--help")
+    text = " ".join(out.split())
+    assert code == 0 and all(name in text for i in IMPORTERS.values() for name in i.published)

@@ -227,6 +227,7 @@ def test_imported_predictor_equals_once_for_alls_mlp(tmp_path):
 
     loaded = load_predictor(save_predictor(predictor, tmp_path / "p.json"), SPACE)
     assert loaded.supernet is None and loaded.encoding == "ofa-tutorial"
+    assert loaded.resolutions == (160, 176, 192, 208, 224)  # what it was fitted at: search keeps to these
     nets = [sample_subnet(SPACE, "uniform", s) for s in range(50)] + [net for net, _ in HAND_WORKED]
     with torch.no_grad():
         want = mlp(torch.from_numpy(np.stack([ofa_encoding(n) for n in nets]))).squeeze(1).numpy() * 100

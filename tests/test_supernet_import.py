@@ -334,10 +334,10 @@ def test_search_collect_and_specialize_an_imported_supernet(imported, tmp_path, 
     _, root = imported
     monkeypatch.chdir(tmp_path)
     space = get_space("mbv3-w1.2")
-    table = synthetic_table("mbv3-w1.2", (128, 132), CLASSES)
+    table = synthetic_table("mbv3-w1.2", (128, 160), CLASSES)  # the predictor was fitted at 160-224 px only
     table.calibration, table.provenance["calibrated_on"] = Calibration(), this_host()
     save_table(table, tmp_path / "latency" / "cpu" / "mbv3-w1.2.json")
-    ends = LatencyPredictor(table, space).predict([sample_subnet(space.restrict(resolutions=[128]), k) for k in ("min", "max")])
+    ends = LatencyPredictor(table, space).predict([sample_subnet(space.restrict(resolutions=[160]), k) for k in ("min", "max")])
     budget = f"{(ends[0] + ends[1]) / 2:.4f}ms"
     torch.save(_mlp([128, 16, 1]).state_dict(), tmp_path / "acc.pth")
     assert run_cli("predictor", "import", "--format", "ofa", "acc.pth", "-s", "mbv3-w1.2", "--out", "pred.json")[0] == 0
@@ -355,6 +355,8 @@ def test_search_collect_and_specialize_an_imported_supernet(imported, tmp_path, 
     code, _, err = run_cli("search", "--supernet", str(root / "run"), "--predictor", "pred.json", "-d", "cpu", "-l", budget,
                            "--generations", "4", "--population", "20", "--out", "search", "-q")
     assert code == 0 and (tmp_path / "search" / "front.json").is_file(), err
+    front = json.loads((tmp_path / "search" / "front.json").read_text())["front"]
+    assert {p["subnet"].split(":")[0] for p in front} == {"r160"}  # never 128 px, where it never learnt
     code, _, err = run_cli("predictor", "collect", "--supernet", str(root / "run"), "-n", "2", "--data",
                            f"imagefolder:{images}", "--calib-data", f"imagefolder:{images}", "--out", "acc.jsonl", "-q")
     assert code == 0 and len((tmp_path / "acc.jsonl").read_text().splitlines()) == 3, err  # a header, two subnets

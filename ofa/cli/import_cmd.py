@@ -19,12 +19,12 @@ def _published_names() -> str:
 
 def import_supernet_cmd(
     source: Optional[Path] = typer.Argument(None, help="The checkpoint file (leave out with --download)."),
-    fmt: str = typer.Option("ofa", "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3, {'state_dict': ...} or a bare state dict, any key spelling its loader accepts)."),
-    space: Optional[str] = typer.Option(None, "--space", "-s", help="The space the weights fill (see `ofa spaces list`): mbv3-w1.0 for once-for-all's width 1.0, mbv3-w1.2 for 1.2. With --download: the published network's."),
+    fmt: str = typer.Option("ofa", "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3 or OFAProxylessNASNets, {'state_dict': ...} or a bare state dict, any key spelling its loader accepts)."),
+    space: Optional[str] = typer.Option(None, "--space", "-s", help="The space the weights fill (see `ofa spaces list`): mbv3-w1.0 and mbv3-w1.2 for once-for-all's MobileNetV3 at width 1.0 and 1.2, proxyless-w1.3 for its ProxylessNAS. With --download: the published network's."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (an existing run is replaced only with --force, once the new one is complete)."),
-    download: Optional[str] = typer.Option(None, "--download", help="Fetch this published checkpoint into the cache first (resumable), e.g. ofa_mbv3_d234_e346_k357_w1.2."),
+    download: Optional[str] = typer.Option(None, "--download", help="Fetch this published checkpoint into the cache first (resumable): ofa_mbv3_d234_e346_k357_w1.0, ofa_mbv3_d234_e346_k357_w1.2 or ofa_proxyless_d234_e346_k357_w1.3."),
     mirror: Optional[str] = typer.Option(None, help="With --download: fetch from this address (the name is appended) instead of the source's model zoo."),
-    cache: Optional[Path] = typer.Option(None, help="With --download: the cache folder [default: ~/.cache/ofa/checkpoints]."),
+    cache: Optional[Path] = typer.Option(None, help="With --download: the cache folder (default: ~/.cache/ofa/checkpoints)."),
     force: bool = typer.Option(False, help="Replace a run already in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print what was imported as one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -47,28 +47,29 @@ def import_supernet_cmd(
     from ofa.cli.progress import progress_bar
     from ofa.files import check_writable_folder
     from ofa.spaces import get_space
-    from ofa.supernet.importers import find_published, get_importer
+    from ofa.supernet.importers import IMPORTERS, find_published, get_importer
     from ofa.train.import_run import fetch_published, import_supernet
     from ofa.train.run_folder import RunFolder
 
-    get_importer(fmt)
     if (source is None) == (download is None):
         raise OfaError("give either a checkpoint FILE or --download NAME (published: " + _published_names() + ")")
     origin = None
     if download is not None:
-        _, published = find_published(download)
+        importer, published = find_published(download)
         if space is not None and get_space(space).name != published.space:
             raise OfaError(f"{download} fills space '{published.space}', not '{space}'; leave out --space")
-        space = published.space
+        fmt, space = importer.name, published.space
     elif space is None:
-        raise OfaError("--space is needed: the space the weights fill (mbv3-w1.0 or mbv3-w1.2 for once-for-all's)")
+        spaces = sorted({p.space for i in IMPORTERS.values() for p in i.published.values()})
+        raise OfaError(f"--space is needed: the space the weights fill ({', '.join(spaces)} for once-for-all's)")
+    get_importer(fmt)
     get_space(space)
     check_writable_folder(out, "--out")
     if RunFolder(out).holds_run() and not force:  # refused before any download
         raise OfaError(f"{out} already holds a run; pass --force to replace it")
     with progress_bar(quiet) as progress:
         if download is not None:
-            source, record, _ = fetch_published(download, mirror, cache, progress)
+            source, record = fetch_published(download, mirror, cache, progress)
             origin = {"published": download, "url": record["url"], "downloaded": record["downloaded"]}
         summary = import_supernet(fmt, source, space, out, force, origin)
     if as_json:

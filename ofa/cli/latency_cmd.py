@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ofa.cli.options import limit
+from ofa.latency.build import CALIBRATION_SUBNETS, DEFAULT_CLASSES
 from ofa.errors import OfaError
 from ofa.files import check_writable_folder
 
@@ -49,8 +50,8 @@ def build_cmd(
     space: str = SPACE,
     resolution: Optional[list[int]] = typer.Option(
         None, "--resolution", "-r", callback=limit("resolution"), help="Resolution to measure (repeat the flag); default: the device's resolutions of interest."),
-    num_classes: int = typer.Option(1000, callback=limit("classes"), help="Classifier size of the head entry."),
-    calibration_subnets: int = typer.Option(30, "--calibrate", "-k", callback=limit("subnets", 0), help="Whole subnets measured to fit the calibration (0: none)."),
+    num_classes: int = typer.Option(DEFAULT_CLASSES, callback=limit("classes"), help="Classifier size of the head entry."),
+    calibration_subnets: int = typer.Option(CALIBRATION_SUBNETS, "--calibrate", "-k", callback=limit("subnets", 0), help="Whole subnets measured to fit the calibration (0: none)."),
     out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
     force: bool = typer.Option(False, help="Start over instead of resuming an existing table."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -59,7 +60,7 @@ def build_cmd(
     import time
 
     from ofa.cli.progress import progress_bar
-    from ofa.latency.build import calibrate, measure_parts, open_table, resolutions_for
+    from ofa.latency.build import build_table
     from ofa.latency.table import default_table_path
 
     profile, space_ = _resolve(device, space)
@@ -67,15 +68,14 @@ def build_cmd(
     check_writable_folder(path.parent, "--out")  # before minutes of measuring
     if path.is_dir():
         raise OfaError(f"--out {path} is a folder; give the table's file name (e.g. {path / (space_.name + '.json')})")
-    table = open_table(path, profile, space_, resolutions_for(space_, profile, resolution), num_classes, force)
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
-        measured = measure_parts(table, space_, profile, path, progress)
-        if calibration_subnets:
-            cal = calibrate(table, space_, profile, path, calibration_subnets, progress=progress)
+        table, measured = build_table(path, profile, space_, resolution, num_classes, calibration_subnets, force,
+                                      progress)
     took = time.perf_counter() - start
     msg = f"{path}: {len(table.entries)} entries ({measured} measured now) at resolutions {table.resolutions}"
     if calibration_subnets:
+        cal = table.calibration
         msg += f"; calibration: measured = {cal.scale:.3f} x sum + {cal.offset_ms:.3f} ms"
     typer.echo(f"{msg}; {took:.1f} s")
 

@@ -139,12 +139,14 @@ def import_cmd(
     if (path.exists() or path.with_suffix(".safetensors").exists()) and not force:
         raise OfaError(f"{path} exists; pass --force to replace it, or another --out")
     predictor = import_predictor(fmt, source, space_)
-    ends = np.stack([encode(space_, sample_subnet(space_, k)) for k in ("min", "max")])
+    fitted = space_.restrict(resolutions=predictor.resolutions)
+    ends = np.stack([encode(space_, sample_subnet(fitted, k)) for k in ("min", "max")])
     low, high = predictor.predict_genes(ends)[0]
     save_predictor(predictor, path)
+    at = "" if fitted.resolutions == space_.resolutions else f"; fitted at {list(fitted.resolutions)} px, searched there"
     typer.echo(f"{path}: {predictor.meta['description']}, for space '{space_.name}' (encoding {predictor.encoding}); "
-               f"predicts {low:.2f}% for the smallest subnet at {space_.resolutions[0]} px, {high:.2f}% for the "
-               f"largest at {space_.resolutions[-1]} px")
+               f"predicts {low:.2f}% for the smallest subnet at {fitted.resolutions[0]} px, {high:.2f}% for the "
+               f"largest at {fitted.resolutions[-1]} px{at}")
 
 
 @app.command("models")

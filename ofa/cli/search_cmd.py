@@ -21,7 +21,7 @@ def search_cmd(
     latency: Optional[list[str]] = typer.Option(None, "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device)."),
     objectives: str = typer.Option("acc,latency", help="Comma list from acc, latency, macs, params."),
     strategy: str = typer.Option(DEFAULT_STRATEGY, help="nsga2-local (NSGA-II for the front, then a local search at each budget), nsga2, random, evolution or reinforce."),
-    generations: int = typer.Option(100, callback=limit("generations"), help="Generations (evaluations = population x generations)."),
+    generations: int = typer.Option(100, callback=limit("generations"), help="Generations (evaluations = population x generations; with --latency, nsga2-local runs 40% of them and then up to 2x as many predictions in its local search)."),
     population: int = typer.Option(100, callback=limit("population"), help="Population size."),
     mutation_rate: float = typer.Option(MUTATION_RATE, help="NSGA-II: share of genes a mutation changes (random reset)."),
     seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same front."),

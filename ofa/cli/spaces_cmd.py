@@ -51,7 +51,8 @@ def show_cmd(
     )
     console.print(
         f"stem {space.stem_width} (stride {space.stem_stride}, {space.stem_act}) -> first block "
-        f"{space.first_block_width} ({space.first_block_act}) -> head {space.head_width} -> {space.feature_width}"
+        f"{space.first_block_width} ({space.first_block_act}) -> head {space.head_width}"
+        + (f" -> {space.feature_width}" if space.feature_width else " (no feature mix)")
     )
     table = Table("stage", "width", "stride", "act", "SE", "depths", "kernels", "expands")
     for i, s in enumerate(space.stages, 1):

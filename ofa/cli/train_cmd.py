@@ -44,7 +44,7 @@ def train_supernet_cmd(
 
     overrides = parse_overrides(set_ or [])
     for key, value in (("data", data), ("batch_size", batch_size), ("device", device), ("workers", workers), ("seed", seed),
-                       ("init_from", None if init is None else str(init))):
+                       ("init_from", None if init is None else str(init.resolve()))):
         if value is not None:
             overrides[key] = value
     if resume:
@@ -68,13 +68,6 @@ def train_supernet_cmd(
 
             check_init_run(init)  # before the recipe reads its space from it
         spec = load_recipe(recipe or "quickstart", overrides)
-        if spec.init_from is not None:
-            from ofa.train.init_from import check_init_run
-
-            started = check_init_run(spec.init_from, "init_from")
-            if started.get("space") != spec.space:
-                raise OfaError(f"--init {spec.init_from} is a supernet of space '{started.get('space')}', the recipe "
-                               f"trains space '{spec.space}'; start from a run of the same space")
         if epochs is not None:
             spec = spec.with_overrides({f"phases.{i}.epochs": epochs for i in range(len(spec.phases))})
 

@@ -115,7 +115,7 @@ def load(req: Request) -> DataSet:
         raise OfaError(f"image folder not found: {path}")
     if not path.is_dir():
         raise OfaError(f"not a folder: {path} (imagefolder:PATH wants a folder of class folders)")
-    if not any(p.is_dir() for p in path.iterdir()):
+    if not any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir()):  # .ipynb_checkpoints, ...
         return _unlabelled(path, req)
     train_dir, val_dir = find_layout(path)
     name = f"imagefolder:{path}"

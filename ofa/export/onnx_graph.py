@@ -106,7 +106,7 @@ def static_to_onnx(model: StaticNet, batch_size: int = 1) -> onnx.ModelProto:
     x = g.conv_bn("input", "stem", cfg.stem_stride, act=cfg.stem_act)
     for i, b in enumerate(cfg.blocks):
         x = g.block(x, f"blocks.{i}", b)
-    y = g.head(x, "head", cfg.head_act)
+    g.head(x, "head", cfg.head_act)
     g.nodes[-1].output[0] = "logits"
     return g.model("input", "logits", [batch_size, cfg.in_channels, cfg.resolution, cfg.resolution],
                    [batch_size, cfg.num_classes], "ofa_static_net")
@@ -127,10 +127,11 @@ def _random_state(build, seed: int) -> dict[str, torch.Tensor]:
 
 
 def block_onnx(cfg: BlockConfig, in_size: int, batch_size: int = 1, seed: int = 0,
-               state: dict[str, torch.Tensor] | None = None) -> onnx.ModelProto:
-    """One inverted residual: a latency table entry (random weights, or the given block's `state`)."""
-    state = state if state is not None else _random_state(lambda: InvertedResidual(cfg), seed)
-    g = _Graph({f"b.{k}": v for k, v in state.items()})
+               state: dict[str, torch.Tensor] | None = None, eps: float = 1e-5) -> onnx.ModelProto:
+    """One inverted residual: a latency table entry (random weights, or the given block's `state`,
+    whose BatchNorm has epsilon `eps`)."""
+    state = state if state is not None else _random_state(lambda: InvertedResidual(cfg, eps), seed)
+    g = _Graph({f"b.{k}": v for k, v in state.items()}, eps)
     y = g.block("input", "b", cfg)
     out = conv_out(in_size, cfg.kernel, cfg.stride)
     return g.model("input", y, [batch_size, cfg.in_channels, in_size, in_size],
@@ -140,9 +141,9 @@ def block_onnx(cfg: BlockConfig, in_size: int, batch_size: int = 1, seed: int = 
 def stem_onnx(cfg: NetConfig, batch_size: int = 1, seed: int = 0,
               state: dict[str, torch.Tensor] | None = None) -> onnx.ModelProto:
     if state is None:
-        state = _random_state(lambda: conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act),
-                              seed)
-    g = _Graph({f"stem.{k}": v for k, v in state.items()})
+        state = _random_state(lambda: conv_bn(cfg.in_channels, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act,
+                                              eps=cfg.bn_eps), seed)
+    g = _Graph({f"stem.{k}": v for k, v in state.items()}, cfg.bn_eps)
     y = g.conv_bn("input", "stem", cfg.stem_stride, act=cfg.stem_act)
     out = conv_out(cfg.resolution, 3, cfg.stem_stride)
     return g.model("input", y, [batch_size, cfg.in_channels, cfg.resolution, cfg.resolution],

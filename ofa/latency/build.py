@@ -52,6 +52,22 @@ def resolutions_for(space: SearchSpace, profile: DeviceProfile, wanted: list[int
     return common or list(space.resolutions)
 
 
+CALIBRATION_SUBNETS = 30  # whole subnets a new table's calibration is fitted on
+DEFAULT_CLASSES = 1000  # the head a table times when nothing says otherwise (ImageNet's)
+
+
+def build_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int] | None = None,
+                num_classes: int = DEFAULT_CLASSES, calibration_subnets: int = CALIBRATION_SUBNETS,
+                force: bool = False, progress: Progress | None = None) -> tuple[LatencyTable, int]:
+    """Measure the parts a table at `path` lacks (resuming one measured the same way), then fit its
+    calibration; returns the table and how many parts were measured now."""
+    table = open_table(path, profile, space, resolutions_for(space, profile, resolutions), num_classes, force)
+    measured = measure_parts(table, space, profile, path, progress)
+    if calibration_subnets:
+        calibrate(table, space, profile, path, calibration_subnets, progress=progress)
+    return table, measured
+
+
 # Profile fields that change what a measurement means: entries taken under others do not mix.
 MEASUREMENT_FIELDS = ("backend", "precision", "batch_size", "threads", "warmup", "iterations", "rounds", "statistic")
 

@@ -8,18 +8,17 @@ from typing import Callable
 
 from ofa.devices import DeviceProfile, get_device
 from ofa.errors import OfaError
-from ofa.latency.backends import get_backend
-from ofa.latency.build import Progress, calibrate, check_same_measurement
 from ofa.files import check_writable_folder
+from ofa.latency.backends import get_backend
+from ofa.latency.build import DEFAULT_CLASSES, Progress, build_table, calibrate, check_same_measurement
 from ofa.latency.host import calibrated_on, is_local, needs_calibration, this_host
+from ofa.latency.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import LatencyTable, default_table_path, find_table, has_table, load_table
 from ofa.resources import data_dir
 from ofa.spaces.space import SearchSpace
 
 RECALIBRATION_SUBNETS = 10  # ten whole subnets fitted 30 others to MAPE 2.8% on a new VM (BENCHMARKS.md)
-BUILD_CALIBRATION_SUBNETS = 30  # as `ofa latency build` fits a new table
-DEFAULT_CLASSES = 1000  # the head a table times when no run says otherwise (`ofa latency build`'s default)
 
 
 def writable_path(path: Path, device: str, space: str) -> Path:
@@ -45,28 +44,27 @@ def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile,
     return out
 
 
-def _to_build(profile: DeviceProfile, space: SearchSpace) -> bool:
-    """No table anywhere, or the one in ./latency is a build stopped before its calibration."""
+def _to_build(profile: DeviceProfile, space: SearchSpace, num_classes: int) -> bool:
+    """No table anywhere, or the one in ./latency is a build stopped before it measured every part
+    (one of another head, or unreadable, is left for the checks that follow to name)."""
     here = default_table_path(profile.name, space.name)
-    if here.is_file():
-        try:
-            return load_table(here).calibration is None
-        except OfaError:
-            return False  # opening it below says what is wrong with it
-    return not has_table(profile.name, space.name)
+    if not here.is_file():
+        return not has_table(profile.name, space.name)
+    try:
+        table = load_table(here)
+    except OfaError:
+        return False
+    return table.num_classes == num_classes and any(
+        part.key not in table.entries for _, part in all_parts(space, table.resolutions, table.num_classes))
 
 
 def build_here(profile: DeviceProfile, space: SearchSpace, num_classes: int, progress: Progress | None = None) -> Path:
-    """Measure the table of a device that is this machine, at the profile's resolutions, into ./latency:
-    what `ofa latency build` does with its defaults (and, like it, continued if interrupted)."""
-    from ofa.latency.build import measure_parts, open_table, resolutions_for
-
+    """Measure the table of a device that is this machine into ./latency, as `ofa latency build` does
+    with its defaults (the profile's resolutions; continued if interrupted)."""
     get_backend(profile.backend).require()
     path = default_table_path(profile.name, space.name)
     check_writable_folder(path.parent, "latency table folder")
-    table = open_table(path, profile, space, resolutions_for(space, profile, None), num_classes, force=False)
-    measure_parts(table, space, profile, path, progress)
-    calibrate(table, space, profile, path, BUILD_CALIBRATION_SUBNETS, progress=progress)
+    build_table(path, profile, space, num_classes=num_classes, progress=progress)
     return path
 
 
@@ -82,15 +80,17 @@ def open_device_table(device: str, space: SearchSpace, table_path: str | Path | 
                       warn: Callable[[str], None] | None = None,
                       num_classes: int | None = None) -> tuple[LatencyPredictor, Path, DeviceProfile]:
     """A device's table (`table_path`, else ./latency, else packaged) checked against the device,
-    the space and the head size (the head entry is timed with a given number of classes); when the
-    device is this machine and the table was calibrated on another host, it is recalibrated
-    first, or used as it is with a warning (`auto_calibrate=False`)."""
+    the space and the head size (the head entry is timed with a given number of classes). When the
+    device is this machine: with no finished table, one is measured here first (`auto_calibrate`);
+    with one calibrated on another host, it is recalibrated first, or used as it is with a warning
+    (`auto_calibrate=False`)."""
     profile = get_device(device)
-    if table_path is None and auto_calibrate and is_local(profile) and _to_build(profile, space):
+    classes = num_classes or DEFAULT_CLASSES
+    if table_path is None and auto_calibrate and is_local(profile) and _to_build(profile, space, classes):
         if warn:
             warn(f"no finished latency table for device '{profile.name}' and space '{space.name}': measuring one "
                  f"on this machine now (continued if interrupted; `ofa latency build` does the same)")
-        table_path = build_here(profile, space, num_classes or DEFAULT_CLASSES, progress)
+        table_path = build_here(profile, space, classes, progress)
     path = Path(table_path or find_table(profile.name, space.name))
     table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
     if num_classes is not None and table.num_classes != num_classes:

@@ -122,7 +122,7 @@ def _table_paths(device: str, space: str) -> list[Path]:
 
 
 def has_table(device: str, space: str) -> bool:
-    return any(p.exists() for p in _table_paths(device, space))
+    return any(p.is_file() for p in _table_paths(device, space))
 
 
 def find_table(device: str, space: str) -> Path:

@@ -20,6 +20,9 @@ from ofa.predictor.store import AccuracyPredictor
 from ofa.spaces.space import SearchSpace
 
 OFA_ENCODING = "ofa-tutorial"
+# The resolutions once-for-all's tutorial predictor was fitted at (its EvolutionFinder's): slots 0-2 of
+# its resolution one-hot (112-159 px) never saw an input, and it scores 128 px subnets above the largest.
+OFA_RESOLUTIONS = (160, 176, 192, 208, 224)
 
 
 def read_state_dict(path: Path) -> dict[str, np.ndarray]:
@@ -37,6 +40,10 @@ def import_ofa(path: Path, space: SearchSpace) -> AccuracyPredictor:
     keys `0.*`, `2.*`, ...), input in its tutorial encoding, output top-1 as a fraction."""
     for r in space.resolutions:
         ofa_resolution_slot(r)
+    fitted = [r for r in space.resolutions if r in OFA_RESOLUTIONS]
+    if not fitted:
+        raise OfaError(f"space '{space.name}' has none of the resolutions once-for-all's predictor was fitted at "
+                       f"({', '.join(map(str, OFA_RESOLUTIONS))} px)")
     state = read_state_dict(path)
     inputs = len(feature_names(space, OFA_ENCODING))
     layers = sorted({int(m.group(1)) for k in state if (m := re.fullmatch(r"(\d+)\.(weight|bias)", k))})
@@ -57,7 +64,8 @@ def import_ofa(path: Path, space: SearchSpace) -> AccuracyPredictor:
     shape = " -> ".join([str(inputs)] + [str(arrays[f"w{j}"].shape[2]) for j in range(len(layers))])
     meta = {"source": {"format": "ofa", "file": path.name, "sha256": file_sha256(path)},
             "description": f"once-for-all's accuracy predictor, an MLP {shape} (ImageNet top-1 of its supernet)",
-            "ofa_version": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            "ofa_version": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "resolutions": fitted}
     return AccuracyPredictor(space, FittedModel("mlp", arrays), None, meta, OFA_ENCODING)
 
 

@@ -35,6 +35,12 @@ class AccuracyPredictor:
         """Top-1 % and its uncertainty for an (n, genes) array, in one vectorized call."""
         return self.model.predict(features(self.space, genes, self.encoding))
 
+    @property
+    def resolutions(self) -> tuple[int, ...]:
+        """The resolutions it speaks for: those it was fitted at (`resolutions` of an imported one), else
+        all of its space's. Search keeps to these: elsewhere its inputs are ones it never saw."""
+        return tuple(self.meta.get("resolutions") or self.space.resolutions)
+
 
 def default_predictor_path(run: Path) -> Path:
     return Path(run) / "predictor" / "predictor.json"
@@ -83,6 +89,10 @@ def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
     except (SafetensorError, OSError, ValueError) as e:
         raise OfaError(f"{weights}: cannot read predictor weights ({e})") from None
     model = FittedModel(info["kind"], arrays)
+    fitted = info.get("resolutions")
+    if fitted is not None and (not isinstance(fitted, list) or not fitted
+                               or any(r not in space.resolutions or isinstance(r, bool) for r in fitted)):
+        raise OfaError(f"{path}: 'resolutions' must list resolutions of space '{space.name}', got {fitted!r}")
     meta = {k: v for k, v in info.items() if k not in ("format", "kind", "space", "space_fingerprint", "supernet",
                                                         "encoding", "num_features", "weights")}
     predictor = AccuracyPredictor(space, model, info.get("supernet"), meta, str(info.get("encoding", DEFAULT_ENCODING)))

@@ -21,20 +21,21 @@ OBJECTIVES = ("acc", "latency", "macs", "params")
 @dataclass
 class Evaluator:
     space: SearchSpace
-    predictor: AccuracyPredictor
+    predictor: AccuracyPredictor | None  # None: costs only (tables, MACs), as a table's own checks use it
     latency: dict[str, LatencyPredictor]  # device name -> its table's predictor
     costs: CostTable
 
     def __post_init__(self):
         """Resolutions every table has in full (a table may time a few of a space's many, and an
-        imported one may lack parts at some): the search keeps to these, so no subnet is evaluated
-        where a table cannot say its latency."""
-        shared = set(self.space.resolutions)
+        imported one may lack parts at some) and the predictor speaks for: the search keeps to these,
+        so no subnet is evaluated where a table cannot say its latency or the predictor never learnt."""
+        fitted = self.space.resolutions if self.predictor is None else self.predictor.resolutions  # None: tables only
+        shared = set(self.space.resolutions) & set(fitted)
         for device, table in self.latency.items():
             shared &= set(table.table.complete_resolutions)
         if not shared:
-            raise OfaError(f"the latency tables of {', '.join(self.latency)} share no resolution of space "
-                           f"'{self.space.name}'")
+            raise OfaError(f"the latency tables of {', '.join(self.latency)} and the predictor (speaking for "
+                           f"{list(fitted)} px) share no resolution of space '{self.space.name}'")
         self.resolution_ids = np.asarray(sorted(self.space.resolutions.index(r) for r in shared), dtype=np.int64)
 
     def valid(self, genes: np.ndarray) -> np.ndarray:

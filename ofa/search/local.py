@@ -9,6 +9,8 @@ and every prediction goes through the problem (counted and archived like any str
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from ofa.search.operators import random_reset
@@ -102,11 +104,13 @@ def kick(problem: SubnetProblem, genes: np.ndarray, budget: dict[str, float], rn
 
 
 def refine_at(problem: SubnetProblem, budgets: list[dict[str, float]], max_evaluations: int,
-              rng: np.random.Generator) -> None:
+              rng: np.random.Generator, progress: Callable[[str, int, int], None] | None = None) -> None:
     """At each budget, an iterated local search of `max_evaluations` predictions at most: climb from the
     best subnet found within it (the smallest subnet where none was found), then again and again from a
     random jump off the best so far, keeping the best."""
-    for budget in budgets:
+    for done, budget in enumerate(budgets):
+        if progress:
+            progress("local search", done, len(budgets))
         start = problem.evaluations
         found = best_within(problem, budget)
         if found is None:
@@ -115,7 +119,7 @@ def refine_at(problem: SubnetProblem, budgets: list[dict[str, float]], max_evalu
                 continue
             _, _, v = problem.evaluate_genes(smallest)
             found = smallest[0], float(v["acc"][0])
-        best = climb(problem, budget, *found, max_evaluations)
+        best = climb(problem, budget, *found, max_evaluations - (problem.evaluations - start))
         while (left := max_evaluations - (problem.evaluations - start)) > 0:
             jumped = kick(problem, best[0], budget, rng)
             if jumped is None:
@@ -124,3 +128,5 @@ def refine_at(problem: SubnetProblem, budgets: list[dict[str, float]], max_evalu
             found = climb(problem, budget, jumped[0], float(v["acc"][0]), left - 1)
             if found[1] > best[1]:
                 best = found
+    if progress:
+        progress("local search", len(budgets), len(budgets))

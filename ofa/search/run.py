@@ -71,8 +71,6 @@ def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], 
     at (default: the budgets together), where strategies that can spend effort on them do."""
     check_budgets(evaluator, budgets)
     problem = SubnetProblem(evaluator, columns, budgets)
-    if targets is None:
-        targets = [{f"latency:{d}": b for d, b in budgets.items()}] if budgets else []
     start = time.perf_counter()
     run_strategy(strategy, problem, settings, progress, targets)
     seconds = time.perf_counter() - start

@@ -1,5 +1,6 @@
 """Search strategies: one registry, one signature. Each spends `population x generations`
-evaluations of the same problem; what they found is the problem's archive.
+evaluations of the same problem (nsga2-local, given targets, its own share: see `_nsga2_local`);
+what they found is the problem's archive.
 
 `targets` are the budgets the answer is wanted at (keyed by the value they limit: 'latency:cpu',
 'macs'): the search's own budgets, or a specialize run's targets. Single-objective strategies
@@ -16,9 +17,9 @@ from typing import Callable
 import numpy as np
 
 from ofa.errors import OfaError
+from ofa.search.local import refine_at
 from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
-from ofa.search.local import refine_at
 from ofa.search.problem import SubnetProblem
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.spaces.subnet import active_slots
@@ -46,11 +47,12 @@ def _nsga2_local(problem: SubnetProblem, s: Settings, progress: Progress, target
     """NSGA-II for the front, then at each target an iterated local search from the best subnet within
     it. With targets, NSGA-II runs FRONT_SHARE of the generations and each local search has up to
     LOCAL_SHARE x population x generations predictions; without, NSGA-II has all the generations."""
+    targets = given_targets(problem, targets)
     if not targets:
         _nsga2(problem, s, progress, targets)
         return
     _nsga2(problem, replace(s, generations=max(1, round(s.generations * FRONT_SHARE))), progress, targets)
-    refine_at(problem, targets, round(LOCAL_SHARE * s.evaluations), np.random.default_rng([s.seed, 1]))
+    refine_at(problem, targets, round(LOCAL_SHARE * s.evaluations), np.random.default_rng([s.seed, 1]), progress)
 
 
 def _random(problem: SubnetProblem, s: Settings, progress: Progress, targets: Targets) -> None:
@@ -60,13 +62,17 @@ def _random(problem: SubnetProblem, s: Settings, progress: Progress, targets: Ta
         progress("search", gen, s.generations)
 
 
+def given_targets(problem: SubnetProblem, targets: Targets) -> Targets:
+    """The targets, else the problem's budgets together as one."""
+    return targets or ([{f"latency:{d}": b for d, b in problem.budgets.items()}] if problem.budgets else [])
+
+
 def budget_targets(problem: SubnetProblem, targets: Targets, count: int = 5) -> Targets:
-    """The budgets single-objective strategies search under: the targets, else the problem's budgets,
-    else `count` budgets on the first cost, evenly between its smallest and largest subnet."""
-    if targets:
-        return targets
-    if problem.budgets:
-        return [{f"latency:{d}": b for d, b in problem.budgets.items()}]
+    """The budgets single-objective strategies search under: the given targets, else `count` budgets on
+    the first cost, evenly between its smallest and largest subnet."""
+    given = given_targets(problem, targets)
+    if given:
+        return given
     cost = next(c for c in problem.columns if c != "acc")
     ends = problem.evaluator.extremes()
     low, high = ends["min"][cost], ends["max"][cost]

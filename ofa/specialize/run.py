@@ -92,6 +92,11 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     if req.finetune_epochs < 0:
         raise OfaError(f"--finetune-epochs must be 0 or more, got {req.finetune_epochs}")
     predictor, predictor_path, num_classes = open_run_predictor(req.run, req.predictor)
+    # the images (for BN statistics, and labelled ones where fine-tuning needs them) before tables and search
+    meter = SubnetMeter(req.run, req.data, data_root=req.data_root, download=req.download, calib_data=req.calib_data)
+    if req.finetune_epochs:
+        meter.require_labels()
+    clock.lap("load supernet")
     space = predictor.space
     devices = list(dict.fromkeys(t.device for t in req.targets))
     evaluator, tables = make_evaluator(space, predictor, devices, num_classes, req.tables,
@@ -106,11 +111,6 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     genes, values = result.problem.archive()
     _, cloud = random_cloud(evaluator, seed=req.settings.seed)
     clock.lap("search")
-
-    meter = SubnetMeter(req.run, req.data, data_root=req.data_root, download=req.download, calib_data=req.calib_data)
-    if req.finetune_epochs:
-        meter.require_labels()
-    clock.lap("load supernet")
     shared = {"supernet": {"run": str(req.run), **supernet_fingerprint(req.run)}, "predictor": str(predictor_path)}
     models = []
     teacher = None
@@ -122,7 +122,7 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
         profile = get_device(target.device)
         local = req.closed_loop and is_local(profile)
         static, i, export, attempts, measured = _choose(target, genes, values, meter, folder, formats, profile, local,
-                                                        clock)
+                                                        clock, progress)
         if measured is not None and measured > target.budget_ms and warn:
             warn(f"warning: {target.label}: no subnet measured within the budget in {len(attempts)} tries; kept the "
                  f"fastest, {measured:.3f} ms")
@@ -182,7 +182,8 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
     return summary
 
 
-def _choose(target: Target, genes, values, meter, folder: Path, formats, profile, local: bool, clock: Stopwatch):
+def _choose(target: Target, genes, values, meter, folder: Path, formats, profile, local: bool, clock: Stopwatch,
+            progress: Callable | None = None):
     """The subnet for the target, exported: on a device that is this machine the one
     `closed_loop` keeps, else the most accurate predicted within the budget."""
     from ofa.latency.measure import measure_exported
@@ -193,7 +194,8 @@ def _choose(target: Target, genes, values, meter, folder: Path, formats, profile
     def export(i: int) -> None:
         if exported.get("index") == i:
             return
-        static = meter.calibrated(decode(space, genes[i]))
+        step = (lambda what, done, total: progress(f"{target.label}: {what}", done, total)) if progress else None
+        static = meter.calibrated(decode(space, genes[i]), step)
         clock.lap("extract + BN")
         if folder.exists():
             shutil.rmtree(folder)

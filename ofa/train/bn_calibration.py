@@ -1,10 +1,10 @@
-"""BatchNorm re-calibration: a subnet's BN statistics are re-estimated on training images,
-because the running averages kept while training the supernet mix many subnets (and an imported
-supernet's checkpoint holds none for its subnets)."""
+"""BatchNorm re-calibration: a subnet's BN statistics are re-estimated on images (the run's training
+images, or those given with --calib-data), because the running averages kept while training the
+supernet mix many subnets (and an imported supernet's checkpoint holds none for its subnets)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -20,12 +20,12 @@ def resize(x: torch.Tensor, resolution: int) -> torch.Tensor:
 
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: Iterable, num_images: int, resolution: int,
-                   device: torch.device | str = "cpu") -> int:
+                   device: torch.device | str = "cpu", progress: Callable[[str, int, int], None] | None = None) -> int:
     """Re-estimate every BN layer's statistics on `num_images` images, as once-for-all does
     (`set_running_statistics`): each layer normalises with its batch's own statistics, and keeps the
     average of the batch means and of the (biased) batch variances, each batch weighted by its
     images. Leaves the model in eval mode; returns the images used."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     sums: dict[nn.Module, list] = {m: [0.0, 0.0, 0] for m in norms}
 
     def record(module: nn.Module, inputs: tuple) -> None:
@@ -48,6 +48,8 @@ def recalibrate_bn(model: nn.Module, batches: Iterable, num_images: int, resolut
             images = images[: num_images - seen].to(device)
             model(resize(images, resolution))
             seen += images.shape[0]
+            if progress:
+                progress("BN statistics", seen, num_images)
     finally:
         for h in hooks:
             h.remove()

@@ -19,9 +19,6 @@ from ofa.train.run_folder import RunFolder
 
 def load_supernet(run: str | Path, device: torch.device | str = "cpu") -> tuple[Supernet, dict[str, Any]]:
     """The run's final weights, or its last checkpoint's when training has not finished."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     folder = RunFolder(Path(run))
     info = folder.read_info()
     space = get_space(info["space"])
@@ -29,10 +26,7 @@ def load_supernet(run: str | Path, device: torch.device | str = "cpu") -> tuple[
         raise OfaError(f"{folder.root} was trained on another version of space '{space.name}'")
     model = Supernet(space, int(info["num_classes"]))
     if folder.weights.is_file():
-        try:
-            weights = load_file(str(folder.weights))
-        except (SafetensorError, OSError) as e:
-            raise OfaError(f"{folder.weights}: cannot read weights ({e})") from None
+        weights = folder.load_weights()
     else:
         weights, _ = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
     try:
@@ -57,7 +51,7 @@ def check_classes(target, num_classes: int, run_classes: list[str] | None) -> No
 
 # Evaluation sets up to this size are decoded once and kept in memory (resized per resolution):
 # measuring hundreds of subnets then costs forward passes only.
-_CACHE_BYTES = 1 << 30
+_CACHE_BYTES = 2 << 30
 
 
 class SubnetMeter:
@@ -114,12 +108,13 @@ class SubnetMeter:
         source = self.settings.get("calib_data") or self.recipe.data
         return f"{self.calib_images} images of {source} (train split, seed {self.recipe.seed}; labels not used)"
 
-    def calibrated(self, subnet: str | dict | Subnet):
+    def calibrated(self, subnet: str | dict | Subnet, progress=None):
         """The subnet as a static model with its BN statistics re-estimated (eval mode)."""
         net = to_subnet(self.model.space, subnet)
         # channels-last halves the time of depthwise convolutions on CPUs (measured: 2.2 -> 1.1 s)
         static = self.model.extract(net).to(self.device, memory_format=torch.channels_last)
-        recalibrate_bn(static, self._calib.at(net.resolution), self.calib_images, net.resolution, self.device)
+        recalibrate_bn(static, self._calib.at(net.resolution), self.calib_images, net.resolution, self.device,
+                       progress)
         return static
 
     def accuracy(self, static) -> dict[str, Any]:

@@ -31,12 +31,12 @@ IMPORTED_RECIPE = "transfer"  # what ofa does next with imported weights: calibr
 
 
 def fetch_published(name: str, mirror: str | None = None, cache: Path | None = None,
-                    progress: Progress | None = None) -> tuple[Path, dict[str, Any], str]:
-    """Download a published checkpoint into the cache (or take the copy there): (file, record, space)."""
+                    progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
+    """Download a published checkpoint into the cache (or take the copy there): (file, its record)."""
     _, published = find_published(name)
     url = published.url if mirror is None else mirror.rstrip("/") + "/" + name
     path = Path(cache or DEFAULT_CACHE).expanduser() / name
-    return path, download(url, path, progress), published.space
+    return path, download(url, path, progress)
 
 
 def import_supernet(fmt: str, path: str | Path, space: str | SearchSpace, out: str | Path, force: bool = False,
@@ -72,14 +72,8 @@ def _save_weights(weights, folder: RunFolder) -> None:
     from safetensors.torch import save_file
 
     tmp = folder.weights.with_name(f".{folder.weights.name}.tmp")
-    save_file(weights, str(tmp))
-    os.replace(usual_mode(tmp), folder.weights)
-
-
-def imported_source(run: str | Path) -> dict[str, Any] | None:
-    """Where an imported run's weights came from; None for a run trained here."""
-    info = RunFolder(Path(run)).read_info()
-    source = info.get("source")
-    if source is not None and not isinstance(source, dict):
-        raise OfaError(f"{RunFolder(Path(run)).info}: 'source' is not a mapping")
-    return source
+    try:
+        save_file(weights, str(tmp))
+        os.replace(usual_mode(tmp), folder.weights)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -26,22 +26,21 @@ def check_init_run(run: str | Path, what: str = "--init") -> dict:
     return info
 
 
-def start_weights(run: str | Path, space: SearchSpace, classes: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], bool]:
-    """Every weight of `run`'s supernet, and whether its classifier was kept: only when the run predicts
-    exactly `classes`, in that order; otherwise the new run's classifier starts fresh."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
+def check_start(run: str | Path, space: SearchSpace) -> dict:
+    """run.json of the run a recipe starts from, refused unless it is a finished run of `space`."""
     info = check_init_run(run, "init_from")
     if info.get("space") != space.name or info.get("space_fingerprint") != space.fingerprint():
         raise OfaError(f"--init {run} is a supernet of space '{info.get('space')}' "
                        f"({info.get('space_fingerprint')}), the recipe trains space '{space.name}' "
                        f"({space.fingerprint()}); start from a run of the same space")
-    path = RunFolder(Path(run)).weights
-    try:
-        weights = load_file(str(path))
-    except (SafetensorError, OSError) as e:
-        raise OfaError(f"{path}: cannot read weights ({e})") from None
+    return info
+
+
+def start_weights(run: str | Path, space: SearchSpace, classes: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], bool]:
+    """Every weight of `run`'s supernet, and whether its classifier was kept: only when the run predicts
+    exactly `classes`, in that order; otherwise the new run's classifier starts fresh."""
+    info = check_start(run, space)
+    weights = RunFolder(Path(run)).load_weights()
     keep_head = info.get("classes") is not None and list(info["classes"]) == list(classes)
     if not keep_head:
         weights = {k: v for k, v in weights.items() if not k.startswith(CLASSIFIER)}

@@ -54,6 +54,16 @@ class RunFolder:
     def weights(self) -> Path:
         return self.root / "supernet.safetensors"
 
+    def load_weights(self) -> dict[str, Any]:
+        """The final weights (supernet.safetensors) as a state dict of tensors."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(self.weights))
+        except (SafetensorError, OSError) as e:
+            raise OfaError(f"{self.weights}: cannot read weights ({e})") from None
+
     def holds_run(self) -> bool:
         return self.info.exists() or self.checkpoints.exists()
 

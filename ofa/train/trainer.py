@@ -33,7 +33,7 @@ from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
-from ofa.train.init_from import load_start, start_weights
+from ofa.train.init_from import check_start, load_start, start_weights
 from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
 from ofa.train.recipe import Phase, Recipe, recipe_from_dict
 from ofa.train.run_folder import RunFolder, plot_accuracy, swap_in, work_folder
@@ -216,9 +216,12 @@ def train_supernet(
 def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on_step, on_validate, again, device,
            world, space) -> TrainResult:
     # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
+    starting = recipe.init_from is not None and not (resume and has_checkpoint(folder.checkpoints))
+    if starting:  # a resumed transfer continues from its checkpoint, not from where it started
+        check_start(recipe.init_from, space)
     loaders = _Loaders(recipe, world, data_root, download)
     teacher = load_teacher(recipe.teacher, device, loaders.train.num_classes)
-    start = None if recipe.init_from is None else start_weights(recipe.init_from, space, loaders.train.classes)[0]
+    start = start_weights(recipe.init_from, space, loaders.train.classes)[0] if starting else None
     if world.is_main:
         folder.prepare(resume)
     barrier(world)

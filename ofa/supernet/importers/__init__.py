@@ -30,7 +30,6 @@ class Published:
 @dataclass(frozen=True)
 class Importer:
     name: str
-    summary: str
     convert: Callable[[dict[str, "torch.Tensor"], "SearchSpace", str], dict[str, "torch.Tensor"]]
     wrapper: str | None  # the key under which the source's checkpoints keep their state dict
     published: dict[str, Published]
@@ -38,7 +37,7 @@ class Importer:
 
 def _from_module(module) -> Importer:
     return Importer(
-        name=module.NAME, summary=module.SUMMARY, convert=module.convert, wrapper=module.WRAPPER,
+        name=module.NAME, convert=module.convert, wrapper=module.WRAPPER,
         published={name: Published(name, space, module.ZOO + name) for name, space in module.PUBLISHED.items()},
     )
 

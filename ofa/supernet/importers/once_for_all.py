@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from ofa.spaces.space import SearchSpace
 
 NAME = "ofa"
-SUMMARY = ("once-for-all's OFAMobileNetV3 or OFAProxylessNASNets checkpoint: {'state_dict': ...} or a bare "
-           "state dict, in any key spelling once-for-all's own loader accepts")
 WRAPPER = "state_dict"
 # once-for-all's model zoo (ofa/model_zoo.py, `ofa_net`): the file's name is the network's id
 ZOO = "https://raw.githubusercontent.com/han-cai/files/master/ofa/ofa_nets/"
@@ -96,7 +94,8 @@ def _shape(t) -> str:
 def _num_classes(state: dict[str, "torch.Tensor"], source: str) -> int:
     weight = state.get("classifier.linear.weight")
     if weight is None or weight.ndim != 2:
-        raise OfaError(f"{source}: no classifier (classifier.linear.weight) in once-for-all's MobileNetV3 layout"
+        raise OfaError(f"{source}: no classifier (classifier.linear.weight) in the layout of once-for-all's "
+                       f"MobileNetV3 and ProxylessNAS networks"
                        + _other_family(state))
     return check(int(weight.shape[0]), "classes", f"{source}: classifier.linear.weight")
 
@@ -146,7 +145,7 @@ def convert(state: dict[str, "torch.Tensor"], space: "SearchSpace", source: str)
             raise OfaError(f"{source} is not a once-for-all checkpoint of space '{space.name}': it lacks '{theirs}'"
                            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
                            + (_other_family(canonical) or _other_width(canonical, space)))
-        if _TRANSFORM.search(ours):
+        if _TRANSFORM.search(ours) and value.ndim == 2:
             value = value.t()
         if value.shape != like.shape:
             raise OfaError(f"{source} does not fit space '{space.name}': '{theirs}' is {_shape(value)}, the space "
