@@ -11,12 +11,6 @@ import typer
 from ofa.errors import OfaError
 
 
-def _published_names() -> str:
-    from ofa.supernet.importers import IMPORTERS
-
-    return ", ".join(f"{n} ({p.space})" for i in IMPORTERS.values() for n, p in i.published.items())
-
-
 def import_supernet_cmd(
     source: Optional[Path] = typer.Argument(None, help="The checkpoint file (leave out with --download)."),
     fmt: str = typer.Option("ofa", "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3 or OFAProxylessNASNets, {'state_dict': ...} or a bare state dict, any key spelling its loader accepts)."),
@@ -47,12 +41,13 @@ def import_supernet_cmd(
     from ofa.cli.progress import progress_bar
     from ofa.files import check_writable_folder
     from ofa.spaces import get_space
-    from ofa.supernet.importers import IMPORTERS, find_published, get_importer
+    from ofa.supernet.importers import all_published, find_published, get_importer
     from ofa.train.import_run import fetch_published, import_supernet
     from ofa.train.run_folder import RunFolder
 
     if (source is None) == (download is None):
-        raise OfaError("give either a checkpoint FILE or --download NAME (published: " + _published_names() + ")")
+        names = ", ".join(f"{p.name} ({p.space})" for _, p in all_published())
+        raise OfaError(f"give either a checkpoint FILE or --download NAME (published: {names})")
     origin = None
     if download is not None:
         importer, published = find_published(download)
@@ -60,7 +55,7 @@ def import_supernet_cmd(
             raise OfaError(f"{download} fills space '{published.space}', not '{space}'; leave out --space")
         fmt, space = importer.name, published.space
     elif space is None:
-        spaces = sorted({p.space for i in IMPORTERS.values() for p in i.published.values()})
+        spaces = sorted({p.space for _, p in all_published()})
         raise OfaError(f"--space is needed: the space the weights fill ({', '.join(spaces)} for once-for-all's)")
     get_importer(fmt)
     get_space(space)

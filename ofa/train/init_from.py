@@ -36,10 +36,10 @@ def check_start(run: str | Path, space: SearchSpace) -> dict:
     return info
 
 
-def start_weights(run: str | Path, space: SearchSpace, classes: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], bool]:
-    """Every weight of `run`'s supernet, and whether its classifier was kept: only when the run predicts
-    exactly `classes`, in that order; otherwise the new run's classifier starts fresh."""
-    info = check_start(run, space)
+def start_weights(run: str | Path, info: dict, classes: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], bool]:
+    """Every weight of `run`'s supernet (`info`: its run.json, as `check_start` passed it), and whether its
+    classifier was kept: only when the run predicts exactly `classes`, in that order; otherwise the new
+    run's classifier starts fresh."""
     weights = RunFolder(Path(run)).load_weights()
     keep_head = info.get("classes") is not None and list(info["classes"]) == list(classes)
     if not keep_head:

@@ -217,11 +217,11 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
            world, space) -> TrainResult:
     # Every input is read before the run folder is touched: bad input must not cost a --force'd run.
     starting = recipe.init_from is not None and not (resume and has_checkpoint(folder.checkpoints))
-    if starting:  # a resumed transfer continues from its checkpoint, not from where it started
-        check_start(recipe.init_from, space)
+    # a resumed transfer continues from its checkpoint, not from where it started
+    started_from = check_start(recipe.init_from, space) if starting else None
     loaders = _Loaders(recipe, world, data_root, download)
     teacher = load_teacher(recipe.teacher, device, loaders.train.num_classes)
-    start = start_weights(recipe.init_from, space, loaders.train.classes)[0] if starting else None
+    start = start_weights(recipe.init_from, started_from, loaders.train.classes)[0] if starting else None
     if world.is_main:
         folder.prepare(resume)
     barrier(world)

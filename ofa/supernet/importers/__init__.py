@@ -51,13 +51,17 @@ def get_importer(name: str) -> Importer:
     return IMPORTERS[name]
 
 
+def all_published() -> list[tuple[Importer, Published]]:
+    """Every checkpoint some source publishes, with its importer."""
+    return [(i, p) for i in IMPORTERS.values() for p in i.published.values()]
+
+
 def find_published(name: str) -> tuple[Importer, Published]:
     """The importer that publishes checkpoint `name`, and the checkpoint."""
-    for importer in IMPORTERS.values():
-        if name in importer.published:
-            return importer, importer.published[name]
-    known = [n for i in IMPORTERS.values() for n in i.published]
-    raise OfaError(f"unknown published supernet '{name}'; known: {', '.join(known)}")
+    for importer, published in all_published():
+        if published.name == name:
+            return importer, published
+    raise OfaError(f"unknown published supernet '{name}'; known: {', '.join(p.name for _, p in all_published())}")
 
 
 def read_supernet_weights(fmt: str, path: str | Path, space: "SearchSpace") -> dict[str, "torch.Tensor"]:
@@ -70,4 +74,5 @@ def read_supernet_weights(fmt: str, path: str | Path, space: "SearchSpace") -> d
     return importer.convert(state, space, str(path))
 
 
-__all__ = ["IMPORTERS", "Importer", "Published", "find_published", "get_importer", "read_supernet_weights"]
+__all__ = ["IMPORTERS", "Importer", "Published", "all_published", "find_published", "get_importer",
+           "read_supernet_weights"]
