@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ofa.errors import OfaError
+from ofa.errors import OfaError, shown
 
 LIMITS: dict[str, tuple[int, int]] = {
     "subnets": (1, 1_000_000),           # subnets to sample, measure or collect
@@ -29,6 +29,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "rounds": (0, 100),                  # search's refine rounds
     "population": (2, 100_000),
     "seed": (0, 2**63 - 1),
+    "count": (0, 10**15),                # MACs, parameters, row indices recorded in files
 }
 
 
@@ -38,5 +39,5 @@ def check(value: Any, kind: str, where: str, low: int | None = None) -> int:
     lo, hi = LIMITS[kind]
     lo = lo if low is None else low
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise OfaError(f"{where}: expected a whole number from {lo:,} to {hi:,}, got {value!r}")
+        raise OfaError(f"{where}: expected a whole number from {lo:,} to {hi:,}, got {shown(value)}")
     return value

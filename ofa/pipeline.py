@@ -8,12 +8,14 @@ command continues where it stopped."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ofa.errors import OfaError
+from ofa import fields
+from ofa.errors import OfaError, shown
 from ofa.files import read_yaml
 from ofa.resources import data_dir
 
@@ -62,7 +64,7 @@ def _train(ctx: Context, s: dict) -> None:
 
     folder = RunFolder(ctx.run)
     resume = folder.holds_run()  # a run stopped half-way continues from its checkpoint
-    spec = load_recipe(folder.recipe) if resume else load_recipe(s.get("recipe", "quickstart"), s.get("set", {}))
+    spec = load_recipe(folder.recipe) if resume else load_recipe(s["recipe"], s["set"])
     train_supernet(spec, ctx.run, resume=resume, data_root=ctx.data_root,
                    again="the same `ofa run` command (it continues where it stopped)")
 
@@ -72,7 +74,7 @@ def _latency_done(ctx: Context, s: dict) -> bool:
     from ofa.latency.table import load_table
     from ofa.spaces import get_space
 
-    path = ctx.table(s.get("device", "cpu"))
+    path = ctx.table(s["device"])
     if not path.is_file():
         return False
     table = load_table(path)
@@ -89,13 +91,13 @@ def _latency(ctx: Context, s: dict) -> None:
     from ofa.spaces import get_space
     from ofa.train.run_folder import RunFolder
 
-    profile = get_device(s.get("device", "cpu"))
+    profile = get_device(s["device"])
     space = get_space(RunFolder(ctx.run).read_info()["space"])
     path = ctx.table(profile.name)
-    table = open_table(path, profile, space, resolutions_for(space, profile, s.get("resolutions")), ctx.num_classes(),
+    table = open_table(path, profile, space, resolutions_for(space, profile, s["resolutions"]), ctx.num_classes(),
                        force=False)
     measure_parts(table, space, profile, path, ctx.progress)
-    calibrate(table, space, profile, path, int(s.get("calibrate", 10)), progress=ctx.progress)
+    calibrate(table, space, profile, path, s["calibrate"], progress=ctx.progress)
 
 
 def _collect_done(ctx: Context, s: dict) -> bool:
@@ -105,13 +107,13 @@ def _collect_done(ctx: Context, s: dict) -> bool:
     if not path.is_file():
         return False
     rows = [r for r in read_accuracy_data(path).rows if r.get("source") == "collect"]
-    return len(rows) >= int(s.get("n", 100))
+    return len(rows) >= s["n"]
 
 
 def _collect(ctx: Context, s: dict) -> None:
     from ofa.predictor.collect import collect
 
-    collect(ctx.run, int(s.get("n", 100)), int(s.get("seed", 0)), data_root=ctx.data_root, progress=ctx.progress)
+    collect(ctx.run, s["n"], s["seed"], data_root=ctx.data_root, progress=ctx.progress)
 
 
 def _predictor_done(ctx: Context, s: dict) -> bool:
@@ -126,7 +128,7 @@ def _predictor(ctx: Context, s: dict) -> None:
     from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
     from ofa.predictor.train import train_predictor
 
-    train_predictor(ctx.run, read_accuracy_data(default_data_path(ctx.run)), s.get("model", "trees"))
+    train_predictor(ctx.run, read_accuracy_data(default_data_path(ctx.run)), s["model"])
 
 
 def _specialize_done(ctx: Context, s: dict) -> bool:
@@ -160,13 +162,65 @@ def _specialize(ctx: Context, s: dict) -> None:
     from ofa.specialize.run import Request, specialize
     from ofa.specialize.targets import parse_targets
 
-    device = get_device(s.get("device", "cpu")).name
-    budgets = budgets_in_range(ctx, device, list(s.get("latency", ["50%"])))
+    device = get_device(s["device"]).name
+    budgets = budgets_in_range(ctx, device, s["latency"])
     req = Request(run=ctx.run, targets=parse_targets([device], budgets), out=ctx.models,
-                  finetune_epochs=int(s.get("finetune_epochs", 0)), tables={device: ctx.table(device)},
-                  settings=Settings(int(s.get("population", 100)), int(s.get("generations", 100))),
-                  data_root=ctx.data_root)
+                  finetune_epochs=s["finetune_epochs"], tables={device: ctx.table(device)},
+                  settings=Settings(s["population"], s["generations"]), data_root=ctx.data_root)
     specialize(req, ctx.progress, ctx.warn)
+
+
+# -- each stage's settings, checked when the pipeline is read (defaults stated here, once) ----------
+# A pipeline's stages are quicker than the commands' defaults: the quick start must end in minutes,
+# so it collects 100 subnets (the CLI: 500) and calibrates on 10 (the CLI: 30).
+
+
+def _device(value: Any, where: str) -> str:
+    from ofa.devices import get_device
+
+    return get_device(fields.name(value, where)).name
+
+
+def _recipe(value: Any, where: str) -> str:
+    return fields.text(value, where, longest=1_000)
+
+
+def _overrides(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise fields.fail(where, "a mapping of recipe fields to values (dotted names allowed)", value)
+    return value
+
+
+def _resolutions(value: Any, where: str) -> list[int] | None:
+    if value is None:
+        return None
+    return [fields.whole(r, where, "resolution") for r in fields.items(value, where, "a list of resolutions")]
+
+
+def _budgets(value: Any, where: str) -> list[str]:
+    from ofa.search.budget import parse_latency
+
+    out = []
+    for b in fields.items(value if isinstance(value, list) else [value], where, "budgets such as 2ms or 40%"):
+        text = fields.text(b, where, longest=100).strip()
+        if text.endswith("%"):
+            if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,6})?", text[:-1].strip()) or float(text[:-1]) > 100:
+                raise fields.fail(where, "a share from 0% to 100% (of the way from the smallest subnet's latency "
+                                         "to the largest's)", b)
+        else:
+            parse_latency(text)
+        out.append(text)
+    return out
+
+
+def _model(value: Any, where: str) -> str:
+    from ofa.predictor.models import MODELS
+
+    return fields.text(value, where, tuple(MODELS))
+
+
+def _count(kind: str, low: int | None = None) -> Callable[[Any, str], int]:
+    return lambda value, where: fields.whole(value, where, kind, low)
 
 
 @dataclass(frozen=True)
@@ -175,20 +229,32 @@ class Stage:
     run: Callable[[Context, dict], None]
     output: Callable[[Context, dict], Path]
     what: str
-    settings: tuple[str, ...]
+    settings: dict[str, tuple[Any, Callable[[Any, str], Any]]]  # name -> (default, check)
 
 
 STAGES: dict[str, Stage] = {
-    "train": Stage(_train_done, _train, lambda c, s: c.run, "supernet", ("recipe", "set")),
-    "latency": Stage(_latency_done, _latency, lambda c, s: c.table(s.get("device", "cpu")), "latency table",
-                     ("device", "resolutions", "calibrate")),
+    "train": Stage(_train_done, _train, lambda c, s: c.run, "supernet",
+                   {"recipe": ("quickstart", _recipe), "set": ({}, _overrides)}),
+    "latency": Stage(_latency_done, _latency, lambda c, s: c.table(s["device"]), "latency table",
+                     {"device": ("cpu", _device), "resolutions": (None, _resolutions),
+                      "calibrate": (10, _count("subnets", 2))}),
     "collect": Stage(_collect_done, _collect, lambda c, s: c.run / "predictor" / "accuracy.jsonl", "accuracy data",
-                     ("n", "seed")),
+                     {"n": (100, _count("subnets")), "seed": (0, _count("seed"))}),
     "predictor": Stage(_predictor_done, _predictor, lambda c, s: c.run / "predictor" / "predictor.json",
-                       "accuracy predictor", ("model",)),
+                       "accuracy predictor", {"model": ("trees", _model)}),
     "specialize": Stage(_specialize_done, _specialize, lambda c, s: c.models, "specialized models",
-                        ("device", "latency", "finetune_epochs", "population", "generations")),
+                        {"device": ("cpu", _device), "latency": (["50%"], _budgets),
+                         "finetune_epochs": (0, _count("epochs")), "population": (100, _count("population")),
+                         "generations": (100, _count("generations"))}),
 }
+
+
+def _settings(stage: str, given: Any, where: str) -> dict[str, Any]:
+    """A stage's settings with every default filled in and every value checked."""
+    known = STAGES[stage].settings
+    given = fields.mapping({} if given is None else given, where, tuple(known))
+    return {name: check(given[name], f"{where}.{name}") if name in given else default
+            for name, (default, check) in known.items()}
 
 
 @dataclass(frozen=True)
@@ -215,25 +281,26 @@ def load_pipeline(name: str, out: Path | None = None) -> Pipeline:
     d = read_yaml(path, "pipeline")
     if not isinstance(d, dict) or not isinstance(d.get("stages"), list) or not d["stages"]:
         raise OfaError(f"{path}: a pipeline needs a non-empty list 'stages'")
-    unknown = set(d) - {"description", "out", "stages"}
-    if unknown:
-        raise OfaError(f"{path}: unknown field(s) {sorted(unknown)}; known: description, out, stages")
+    fields.mapping(d, str(path), ("description", "out", "stages"))
     stages = []
     for i, item in enumerate(d["stages"]):
         if not isinstance(item, dict) or len(item) != 1:
             raise OfaError(f"{path}: stages[{i}] must be one 'name: settings' pair")
         (stage, settings), = item.items()
         if stage not in STAGES:
-            raise OfaError(f"{path}: stages[{i}] is '{stage}'; known stages: {', '.join(STAGES)}")
-        if settings is not None and not isinstance(settings, dict):
-            raise OfaError(f"{path}: stages[{i}].{stage} must be a mapping of settings")
-        wrong = set(settings or {}) - set(STAGES[stage].settings)
-        if wrong:
-            raise OfaError(f"{path}: stages[{i}].{stage} has unknown setting(s) {sorted(wrong)}; "
-                           f"known: {', '.join(STAGES[stage].settings)}")
-        stages.append((stage, dict(settings or {})))
-    return Pipeline(path.name.removesuffix(SUFFIX), str(d.get("description", "")),
-                    Path(out or d.get("out") or f"runs/{path.name.removesuffix(SUFFIX)}"), stages)
+            raise OfaError(f"{path}: stages[{i}] is {shown(stage)}; known stages: {', '.join(STAGES)}")
+        stages.append((stage, _settings(stage, settings, f"{path}: stages[{i}].{stage}")))
+    for stage, s in stages:
+        if stage == "train":  # the recipe and its overrides, checked now rather than when training starts
+            from ofa.train.recipe import load_recipe
+
+            load_recipe(s["recipe"], s["set"])
+    description = fields.text(d["description"], f"{path}: description") if d.get("description") else ""
+    where = d.get("out")
+    if where is not None:
+        fields.text(where, f"{path}: out", longest=1_000)
+    return Pipeline(path.name.removesuffix(SUFFIX), description,
+                    Path(out or where or f"runs/{path.name.removesuffix(SUFFIX)}"), stages)
 
 
 def run_pipeline(p: Pipeline, ctx: Context, on_stage: Callable[[str, str], None] | None = None) -> list[dict]:

@@ -17,6 +17,7 @@ from ofa.train.checkpoint import (
     capture_rng,
     flatten_optimizer_state,
     load_checkpoint,
+    manifest_digest,
     restore_rng,
     save_checkpoint,
     unflatten_optimizer_state,
@@ -243,7 +244,15 @@ def test_broken_checkpoints_are_one_line_errors(tmp_path):
     paths["weights"].write_bytes(junk)
     manifest["files"]["weights"] = {"bytes": len(junk), "sha256": __import__("hashlib").sha256(junk).hexdigest()}
     paths["manifest"].write_text(json.dumps(manifest))
+    assert "does not match its own checksum" in error()  # an edited manifest is refused as such
+    manifest["manifest_sha256"] = manifest_digest(manifest)  # ... and one edited with care reaches the data
+    paths["manifest"].write_text(json.dumps(manifest))
     assert "not a readable safetensors" in error()
+    fresh()
+    manifest = json.loads(paths["manifest"].read_text())
+    manifest["state"]["position"] = "nowhere"
+    paths["manifest"].write_text(json.dumps(manifest))
+    assert "does not match its own checksum" in error()
     fresh()
     msg = error(expect={"space_fingerprint": "0123"})
     assert "space_fingerprint" in msg and "0123" in msg

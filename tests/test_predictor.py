@@ -161,6 +161,6 @@ def test_cli_collect_prints_a_summary(run_cli, trained_run, tmp_path):
     code, _, err = run_cli("predictor", "collect", "--supernet", str(tmp_path), "-n", "2")
     assert code == 2 and "not a supernet run" in err
     (tmp_path / "file").write_text("x")
-    for out, message in ((tmp_path, "is a folder"), (tmp_path / "file" / "c.jsonl", "cannot write")):
+    for out, message in ((tmp_path, "is a folder"), (tmp_path / "file" / "c.jsonl", "lies under a file")):
         code, _, err = run_cli("predictor", "collect", "--supernet", str(trained_run), "-n", "1", "--out", str(out))
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1

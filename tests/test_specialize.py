@@ -203,21 +203,23 @@ def test_the_closed_loop_measures_until_a_subnet_fits_and_uses_headroom(measure,
 
 def test_output_folder_is_never_replaced_without_force_and_only_when_complete(tmp_path):
     out = tmp_path / "out"
-    s = Staging(out, False, {"a": 1})
+    s = Staging(out, False, {"a": 1}, "model")
     (s.partial / "model.onnx").write_text("new")
     assert not out.exists()  # nothing visible until commit
     s.commit()
     assert (out / "model.onnx").read_text() == "new" and not s.partial.exists()
-    with pytest.raises(OfaError, match="already exists; pass --force"):
-        Staging(out, False, {"a": 1})
-    s = Staging(out, True, {"a": 2})
+    with pytest.raises(OfaError, match="already holds an exported model; pass --force"):
+        Staging(out, False, {"a": 1}, "model")
+    with pytest.raises(OfaError, match="ofa replaces only its own"):  # an export never replaces a run
+        Staging(out, True, {"a": 1}, "supernet-run")
+    s = Staging(out, True, {"a": 2}, "model")
     (s.partial / "half").write_text("x")
     assert (out / "model.onnx").read_text() == "new"  # kept while the new one is written
-    assert Staging(out, True, {"a": 2}).resumed  # same request: continued
-    assert not Staging(out, True, {"a": 3}).resumed  # another request: its leftovers dropped
+    assert Staging(out, True, {"a": 2}, "model").resumed  # same request: continued
+    assert not Staging(out, True, {"a": 3}, "model").resumed  # another request: its leftovers dropped
     (tmp_path / "file").write_text("")
-    with pytest.raises(OfaError, match="is a file"):
-        Staging(tmp_path / "file", True, {})
+    with pytest.raises(OfaError, match="a file is in the way"):
+        Staging(tmp_path / "file", True, {}, "model")
 
 
 # -- tables on another host ----------------------------------------------------------------------
@@ -361,7 +363,7 @@ def test_specialize_end_to_end(specializable, run_cli, tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".models.*"))  # the staging folder was swapped in
 
     code, _, err = run_cli(*args)
-    assert code == 2 and "already exists; pass --force" in err
+    assert code == 2 and "already holds specialized models; pass --force" in err
     before = (out / "summary.json").read_text()
     code, _, err = run_cli(*args[:-2], "--open-loop", "--finetune-epochs", "1", "--force", "-q", "--json")
     assert code == 0, err
@@ -407,7 +409,10 @@ def test_export_command(trained_run, run_cli, tmp_path):
     x = np.random.default_rng(0).standard_normal((1, 3, r, r)).astype(np.float32)
     assert np.allclose(run_onnx(out / "model.onnx", x), static(torch.from_numpy(x)).detach().numpy(), atol=1e-4)
     code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "max", "--out", str(out))
-    assert code == 2 and "already exists" in err
+    assert code == 2 and "already holds an exported model" in err
+    code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "max", "--out", str(trained_run),
+                           "--force")
+    assert code == 2 and "ofa replaces only its own model folders" in err  # never a supernet run
     code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "r99:k3e2", "--out", str(tmp_path / "x"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
     code, _, err = run_cli("export", "--supernet", str(trained_run), "--subnet", "max", "--format", "tensorrt",
@@ -459,7 +464,7 @@ def test_pipeline_runs_every_stage_then_skips_what_is_complete(run_cli, tmp_path
     pipeline["stages"][2] = {"collect": {"count": 12}}
     (tmp_path / "bad.pipeline.yaml").write_text(yaml.safe_dump(pipeline))
     code, _, err = run_cli("run", "bad.pipeline.yaml")
-    assert code == 2 and "unknown setting(s) ['count']" in err
+    assert code == 2 and "collect.count: unknown field" in err
     code, _, err = run_cli("run", "nope")
     assert code == 2 and "unknown pipeline 'nope'; shipped: quickstart" in err
 

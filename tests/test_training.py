@@ -7,6 +7,7 @@ import yaml
 from conftest import tiny_recipe
 
 from ofa.errors import OfaError
+from ofa.outputs import mark
 from ofa.spaces import get_space
 from ofa.train.bn_calibration import recalibrate_bn
 from ofa.train.evaluation import evaluate_run, load_supernet
@@ -236,6 +237,7 @@ def test_force_with_bad_input_leaves_the_old_run_alone(run_cli, tmp_path, image_
     old = tmp_path / "old"
     old.mkdir()
     (old / "run.json").write_text('{"old": true}')
+    mark(old, "supernet-run")  # a run ofa wrote, whose run.json has since been damaged
     (old / "supernet.safetensors").write_bytes(b"old weights")
     code, _, err = run_cli("train-supernet", "--force", "--data", "imagefolder:/no/such", "--out", str(old), "-q")
     assert code == 2 and "not found" in err and len(err.strip().splitlines()) == 1

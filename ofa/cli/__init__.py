@@ -68,6 +68,11 @@ _mount()
 _flags_without_type()
 
 
+def _one_line(text: str) -> str:
+    """A message as one line, however odd the input it quotes."""
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: OfaError becomes `ofa: error: ...` on stderr and exit code 2."""
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -84,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"ofa: error: {e.format_message()} (see: {where} --help)", file=sys.stderr)
         sys.exit(2)
     except OfaError as e:
-        print(f"ofa: error: {e}", file=sys.stderr)
+        print(f"ofa: error: {_one_line(str(e))}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # the file system refused a path the user gave (too long, a loop of links, full disk)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ofa: error: {_one_line(where + (e.strerror or str(e)))}", file=sys.stderr)
         sys.exit(2)
     except Interrupted as e:
         print(f"ofa: {e}", file=sys.stderr)

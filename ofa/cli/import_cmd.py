@@ -39,11 +39,10 @@ def import_supernet_cmd(
           --calib-data imagefolder:PATH
     """
     from ofa.cli.progress import progress_bar
-    from ofa.files import check_writable_folder
     from ofa.spaces import get_space
     from ofa.supernet.importers import all_published, find_published, get_importer
     from ofa.train.import_run import fetch_published, import_supernet
-    from ofa.train.run_folder import RunFolder
+    from ofa.train.run_folder import work_folder
 
     if (source is None) == (download is None):
         names = ", ".join(f"{p.name} ({p.space})" for _, p in all_published())
@@ -59,9 +58,7 @@ def import_supernet_cmd(
         raise OfaError(f"--space is needed: the space the weights fill ({', '.join(spaces)} for once-for-all's)")
     get_importer(fmt)
     get_space(space)
-    check_writable_folder(out, "--out")
-    if RunFolder(out).holds_run() and not force:  # refused before any download
-        raise OfaError(f"{out} already holds a run; pass --force to replace it")
+    work_folder(out, resume=False, force=force)  # an --out that cannot be written is refused before any download
     with progress_bar(quiet) as progress:
         if download is not None:
             source, record = fetch_published(download, mirror, cache, progress)

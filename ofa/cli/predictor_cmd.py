@@ -91,15 +91,12 @@ def show_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
 ) -> None:
     """Print a predictor's quality report and what it was trained on."""
-    from ofa.files import read_json
-    from ofa.predictor.store import PREDICTOR_FORMAT, default_predictor_path
+    from ofa.predictor.store import default_predictor_path, predictor_file, read_predictor_info
 
     if (supernet is None) == (predictor is None):
         raise OfaError("give either --supernet RUN or --predictor FILE")
-    path = predictor or default_predictor_path(supernet)
-    info = read_json(path, "predictor")
-    if not isinstance(info, dict) or info.get("format") != PREDICTOR_FORMAT:
-        raise OfaError(f"{path} is not an accuracy predictor (expected format '{PREDICTOR_FORMAT}')")
+    path = predictor_file(predictor or default_predictor_path(supernet))
+    info = read_predictor_info(path)
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
@@ -131,13 +128,12 @@ def import_cmd(
     import numpy as np
 
     from ofa.predictor.importers import import_predictor
-    from ofa.predictor.store import save_predictor
+    from ofa.predictor.store import check_predictor_out, predictor_file, save_predictor
     from ofa.spaces import encode, get_space, sample_subnet
 
     space_ = get_space(space)
-    path = out.with_suffix(".json")
-    if (path.exists() or path.with_suffix(".safetensors").exists()) and not force:
-        raise OfaError(f"{path} exists; pass --force to replace it, or another --out")
+    path = predictor_file(out)
+    check_predictor_out(path, force)
     predictor = import_predictor(fmt, source, space_)
     fitted = space_.restrict(resolutions=predictor.resolutions)
     ends = np.stack([encode(space_, sample_subnet(fitted, k)) for k in ("min", "max")])
@@ -159,13 +155,17 @@ def models_cmd() -> None:
 
 
 def format_report(kind: str, meta: dict) -> str:
-    r = meta.get("report", {})
-    lines = [f"held out: {meta.get('trained_on', {}).get('holdout', '?')}",
-             f"  RMSE {r.get('rmse', float('nan')):.3f} points   MAE {r.get('mae', float('nan')):.3f}",
-             f"  Kendall tau {r.get('kendall_tau', float('nan')):.3f}   Spearman {r.get('spearman', float('nan')):.3f}",
-             f"  top-10% precision {r.get('top10_precision', float('nan')):.2f}   "
-             f"tau inside {r.get('bins_by', '?')} bins {r.get('tau_in_bins', float('nan')):.3f}"]
+    r = meta.get("report") or {}
+
+    def f(key: str, digits: int = 3, percent: bool = False) -> str:
+        value = r.get(key)
+        return "n/a" if not isinstance(value, (int, float)) else f"{value:.0%}" if percent else f"{value:.{digits}f}"
+
+    lines = [f"held out: {(meta.get('trained_on') or {}).get('holdout', '?')}",
+             f"  RMSE {f('rmse')} points   MAE {f('mae')}",
+             f"  Kendall tau {f('kendall_tau')}   Spearman {f('spearman')}",
+             f"  top-10% precision {f('top10_precision', 2)}   tau inside {r.get('bins_by', '?')} bins {f('tau_in_bins')}"]
     if "within_1_spread" in r:
-        lines.append(f"  uncertainty: mean spread {r['mean_spread']:.2f} points, {r['within_1_spread']:.0%} of "
+        lines.append(f"  uncertainty: mean spread {f('mean_spread', 2)} points, {f('within_1_spread', percent=True)} of "
                      f"errors within one spread")
     return "\n".join(lines)

@@ -49,7 +49,7 @@ def search_cmd(
       ofa search --space mbv3-w1.2 --predictor ofa-mbv3-w1.2.json --device note10 --latency 25ms
     """
     from ofa.cli.progress import progress_bar
-    from ofa.search.budget import parse_budgets
+    from ofa.search.budget import distinct, parse_budgets
     from ofa.search.evaluator import objective_columns
     from ofa.search.run import make_evaluator, open_run_predictor, open_space_predictor, random_cloud, search
     from ofa.spaces import get_space
@@ -63,7 +63,7 @@ def search_cmd(
         raise OfaError("--refine learns from the subnets that --check measures: give --check K too")
     from ofa.devices import get_device
 
-    devices = [get_device(d).name for d in device]
+    devices = distinct([get_device(d).name for d in device])
     columns = objective_columns(objectives.split(","), devices)
     budgets = parse_budgets(latency or [], devices)
     settings = Settings(population, generations, seed, mutation_rate)

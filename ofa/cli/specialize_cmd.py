@@ -52,15 +52,16 @@ def specialize_cmd(
     """
     from ofa.cli.progress import progress_bar
     from ofa.devices import get_device
+    from ofa.search.budget import distinct
     from ofa.search.settings import Settings
     from ofa.specialize.package import refuse_existing
-    from ofa.specialize.run import Request, specialize
+    from ofa.specialize.run import OUTPUT_KIND, Request, specialize
     from ofa.specialize.targets import parse_targets
 
     if not (Path(supernet) / "run.json").is_file():
         raise OfaError(f"{supernet} is not a supernet run (no run.json); train one with: ofa train-supernet --out {supernet}")
-    refuse_existing(out or Path(supernet) / "specialized", force)
-    devices = list(dict.fromkeys(get_device(d).name for d in device))
+    refuse_existing(out or Path(supernet) / "specialized", force, OUTPUT_KIND)
+    devices = distinct([get_device(d).name for d in device])
     latency = [f"{get_device(v.partition('=')[0]).name}={v.partition('=')[2]}" if "=" in v else v for v in latency]
     req = Request(run=supernet, targets=parse_targets(devices, latency), out=out or Path(supernet) / "specialized",
                   finetune_epochs=finetune_epochs, formats=[f.strip() for f in formats.split(",") if f.strip()],
@@ -112,23 +113,25 @@ def export_cmd(
       ofa export --supernet runs/quick --subnet max --out models/quick-max
     """
     from ofa.spaces import get_space, to_subnet
-    from ofa.specialize.package import Staging, check_formats, refuse_existing, write_model
+    from ofa.files import write_json
+    from ofa.specialize.package import EXPORT_KIND, Staging, check_formats, refuse_existing, write_model, writing
     from ofa.train.evaluation import SubnetMeter
     from ofa.train.run_folder import RunFolder
 
     if precision not in ("fp32", "fp16"):
         raise OfaError(f"--precision must be fp32 or fp16, got {precision!r}")
     wanted = check_formats([f.strip() for f in formats.split(",") if f.strip()])
-    refuse_existing(out, force)
+    refuse_existing(out, force, EXPORT_KIND)
     net = to_subnet(get_space(RunFolder(Path(supernet)).read_info()["space"]), subnet)
     meter = SubnetMeter(supernet, data, data_root=data_root, calib_data=calib_data)
-    staging = Staging(out, force, {"supernet": str(supernet), "subnet": str(net), "formats": wanted})
-    static = meter.calibrated(net)
-    done = write_model(static, staging.partial, wanted, precision)
-    acc = meter.accuracy(static) if meter.labelled else None
-    (staging.partial / "export.json").write_text(json.dumps({"subnet": str(net), "accuracy": acc,
-                                                             "bn_calibration": meter.calibration_note(), **done}, indent=2))
-    staging.commit()
+    with writing(out, EXPORT_KIND):
+        staging = Staging(out, force, {"supernet": str(supernet), "subnet": str(net), "formats": wanted}, EXPORT_KIND)
+        static = meter.calibrated(net)
+        done = write_model(static, staging.partial, wanted, precision)
+        acc = meter.accuracy(static) if meter.labelled else None
+        write_json(staging.partial / "export.json", {"subnet": str(net), "accuracy": acc,
+                                                     "bn_calibration": meter.calibration_note(), **done})
+        staging.commit()
     check = done.get("onnx", {}).get("verification")
     measured = f"top-1 {acc['top1']:.2f}% after BN calibration" if acc else "accuracy not measured (no labelled --data)"
     typer.echo(f"{out}: {', '.join(sorted(done['files'].values()))}; {measured}"

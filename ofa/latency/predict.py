@@ -16,6 +16,10 @@ class LatencyPredictor:
 
     def __init__(self, table: LatencyTable, space: SearchSpace):
         table.check(table.device, space.name, space.fingerprint())
+        extra = [r for r in table.resolutions if r not in space.resolutions]
+        if extra:
+            raise OfaError(f"the {table.device} latency table lists resolution(s) {extra} that space '{space.name}' "
+                           f"does not have (its resolutions: {list(space.resolutions)}); rebuild it")
         self.table, self.space = table, space
         n_res = len(space.resolutions)
         max_k = max(len(s.kernels) for s in space.stages)

@@ -3,16 +3,14 @@ optional calibration, stored as versioned JSON at latency/<device>/<space>.json.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ofa.devices.profile import STATISTICS
+from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import read_json, usual_mode
+from ofa.files import read_json, write_json
 from ofa.resources import data_dir
 
 TABLE_FORMAT = "ofa-latency-table/1"
@@ -67,28 +65,21 @@ class LatencyTable:
 
     @classmethod
     def from_dict(cls, d: Any, source: str) -> "LatencyTable":
+        """A table from plain data, every field checked once (see `_check_fields`)."""
         if not isinstance(d, dict) or d.get("format") != TABLE_FORMAT:
             raise OfaError(f"{source} is not a latency table (expected format '{TABLE_FORMAT}')")
-        try:
-            cal = d.get("calibration")
-            table = cls(
-                device=d["device"], space=d["space"], space_fingerprint=d["space_fingerprint"],
-                num_classes=int(d["num_classes"]), batch_size=int(d["batch_size"]),
-                resolutions=[int(r) for r in d["resolutions"]], provenance=dict(d.get("provenance", {})),
-                entries={str(k): {kk: float(vv) for kk, vv in v.items()} for k, v in d["entries"].items()},
-                calibration=None if cal is None else Calibration(
-                    float(cal["scale"]), float(cal["offset_ms"]),
-                    tuple((str(s), float(a), float(b)) for s, a, b in cal.get("points", []))),
-                statistic=str(d.get("statistic", "median")),
-                incomplete={int(r): {str(k): str(v) for k, v in m.items()}
-                            for r, m in d.get("incomplete", {}).items()},
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise OfaError(f"{source} is a corrupt latency table ({type(e).__name__}: {e})") from None
-        if table.statistic not in STATISTICS:
-            raise OfaError(f"{source} is a corrupt latency table (statistic {table.statistic!r}; "
-                           f"expected one of {list(STATISTICS)})")
-        return table
+        _check_fields(d, source)
+        cal = d.get("calibration")
+        return cls(
+            device=d["device"], space=d["space"], space_fingerprint=d["space_fingerprint"],
+            num_classes=d["num_classes"], batch_size=d["batch_size"], resolutions=list(d["resolutions"]),
+            provenance=dict(d.get("provenance") or {}), entries=d["entries"],
+            calibration=None if cal is None else Calibration(
+                float(cal["scale"]), float(cal["offset_ms"]),
+                tuple((s, float(a), float(b)) for s, a, b in cal.get("points", []))),
+            statistic=d.get("statistic", "median"),
+            incomplete={int(r): dict(m) for r, m in (d.get("incomplete") or {}).items()},
+        )
 
     def check(self, device: str, space_name: str, fingerprint: str, source: str = "latency table") -> "LatencyTable":
         """Refuse a table measured for another device or space, or for a space since changed."""
@@ -102,6 +93,69 @@ class LatencyTable:
                 f"(fingerprint {self.space_fingerprint}, now {fingerprint}); rebuild it"
             )
         return self
+
+
+_FIELDS = ("format", "device", "space", "space_fingerprint", "num_classes", "batch_size", "resolutions", "statistic",
+           "provenance", "calibration", "incomplete", "entries")
+LONGEST_MS = 1e6     # no part or model runs for more than 1,000 s
+LARGEST_SCALE = 1e3  # a calibration scale beyond 1/1000..1000 is no calibration but a mistake
+
+
+def _check_fields(d: dict[str, Any], source: str) -> None:
+    """Every field of a table's plain data: names, counts, the resolutions (distinct), the statistic,
+    each entry's times (finite, 0 to LONGEST_MS, the table's statistic present), the calibration."""
+    f = fields
+    f.mapping(d, source, _FIELDS, required=("device", "space", "space_fingerprint", "num_classes", "batch_size",
+                                            "resolutions", "entries"))
+    f.name(d["device"], f"{source}: device")
+    f.name(d["space"], f"{source}: space")
+    f.text(d["space_fingerprint"], f"{source}: space_fingerprint")
+    f.whole(d["num_classes"], f"{source}: num_classes", "classes")
+    f.whole(d["batch_size"], f"{source}: batch_size", "batch_size")
+    res = f.items(d["resolutions"], f"{source}: resolutions", "a non-empty list of resolutions")
+    for r in res:
+        f.whole(r, f"{source}: resolutions", "resolution")
+    if len(set(res)) != len(res):
+        raise f.fail(f"{source}: resolutions", "distinct resolutions", res)
+    statistic = f.text(d.get("statistic", "median"), f"{source}: statistic", STATISTICS)
+    if d.get("provenance") is not None and not isinstance(d["provenance"], dict):
+        raise f.fail(f"{source}: provenance", "a mapping", d["provenance"])
+    entries = d["entries"]
+    if not isinstance(entries, dict):
+        raise f.fail(f"{source}: entries", "a mapping of part keys to times", entries)
+    wanted = f"{statistic}_ms"
+    for key, entry in entries.items():
+        where = f"{source}: entries.{key[:80]}"
+        if not isinstance(entry, dict) or wanted not in entry:
+            raise f.fail(where, f"a mapping with '{wanted}' (the table's statistic)", entry)
+        for name, value in entry.items():
+            if name == "runs":
+                f.whole(value, f"{where}.runs", "runs")
+            elif name.endswith("_ms"):
+                f.real(value, f"{where}.{name}", 0, LONGEST_MS, what=f"milliseconds from 0 to {LONGEST_MS:g}")
+            else:
+                raise OfaError(f"{where}.{name}: unknown field; known: runs and *_ms times")
+    cal = d.get("calibration")
+    if cal is not None:
+        f.mapping(cal, f"{source}: calibration", ("scale", "offset_ms", "points"), required=("scale", "offset_ms"))
+        f.real(cal["scale"], f"{source}: calibration.scale", 1 / LARGEST_SCALE, LARGEST_SCALE,
+               what=f"a number from {1 / LARGEST_SCALE:g} to {LARGEST_SCALE:g}")
+        f.real(cal["offset_ms"], f"{source}: calibration.offset_ms", -LONGEST_MS, LONGEST_MS,
+               what=f"milliseconds from {-LONGEST_MS:g} to {LONGEST_MS:g}")
+        for i, point in enumerate(f.items(cal.get("points", []), f"{source}: calibration.points", "a list", empty=True)):
+            where = f"{source}: calibration.points[{i}]"
+            if not isinstance(point, list) or len(point) != 3 or not isinstance(point[0], str):
+                raise f.fail(where, "[subnet, sum of parts ms, measured ms]", point)
+            for value in point[1:]:
+                f.real(value, where, 0, LONGEST_MS, what=f"milliseconds from 0 to {LONGEST_MS:g}")
+    incomplete = d.get("incomplete") or {}
+    if not isinstance(incomplete, dict):
+        raise f.fail(f"{source}: incomplete", "a mapping of resolutions to missing parts", incomplete)
+    for r, missing in incomplete.items():
+        if not r.isascii() or not r.isdigit() or int(r) not in res:
+            raise f.fail(f"{source}: incomplete", "resolutions of the table as keys", r)
+        if not isinstance(missing, dict) or not all(isinstance(v, str) for v in missing.values()):
+            raise f.fail(f"{source}: incomplete.{r}", "a mapping of part keys to source names", missing)
 
 
 def at_resolution(key: str, resolution: int) -> str:
@@ -147,16 +201,4 @@ def load_table(path: str | Path) -> LatencyTable:
 
 def save_table(table: LatencyTable, path: str | Path) -> Path:
     """Atomic write: a crash mid-write leaves the previous table intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(table.to_dict(), f, indent=1, sort_keys=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(usual_mode(tmp), path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_json(path, table.to_dict(), indent=1)

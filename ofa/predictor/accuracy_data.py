@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import file_sha256
+from ofa.files import check_writable_file, file_sha256, parse_json, write_atomic
 
 DATA_FORMAT = "ofa-accuracy-data/1"
 
@@ -64,27 +65,50 @@ def read_accuracy_data(path: Path) -> AccuracyData:
     if not path.is_file():
         raise OfaError(f"accuracy data not found: {path} (measure it with `ofa predictor collect`)")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise OfaError(f"{path}: cannot read ({e})") from None
+        raise OfaError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    lines = text.splitlines()
     records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if number == len(lines):  # a line cut short by a kill: the subnet is measured again
+            records.append((number, parse_json(line, f"{path} line {number}")))
+        except OfaError:
+            if number == len(lines) and not text.endswith("\n"):  # cut short by a kill: measured again
                 break
-            raise OfaError(f"{path} line {number}: not valid JSON") from None
-    head = records[0] if records else None
+            raise
+    head = records[0][1] if records else None
     if not isinstance(head, dict) or head.get("format") != DATA_FORMAT:
         raise OfaError(f"{path} is not predictor accuracy data (expected format '{DATA_FORMAT}')")
-    rows = records[1:]
-    for number, row in enumerate(rows, 2):
-        if not isinstance(row, dict) or not {"subnet", "top1"} <= set(row):
-            raise OfaError(f"{path} line {number}: expected an object with 'subnet' and 'top1'")
-    return AccuracyData(path, dict(head.get("supernet", {})), dict(head.get("settings", {})), rows)
+    fields.mapping(head, f"{path} line 1", ("format", "supernet", "settings"), required=("supernet", "settings"))
+    supernet = fields.mapping(head["supernet"], f"{path} line 1: supernet", _SUPERNET, required=_SUPERNET)
+    for key in _SUPERNET:
+        fields.text(supernet[key], f"{path} line 1: supernet.{key}")
+    if not isinstance(head["settings"], dict):
+        raise fields.fail(f"{path} line 1: settings", "a mapping", head["settings"])
+    rows = [check_row(row, f"{path} line {number}") for number, row in records[1:]]
+    return AccuracyData(path, dict(supernet), dict(head["settings"]), rows)
+
+
+_SUPERNET = ("space", "space_fingerprint", "weights_sha256")
+_PERCENT = ("top1", "top5")
+
+
+def check_row(row: Any, where: str) -> dict[str, Any]:
+    """One measured subnet: its compact string and top-1 % (0-100) at least; counts whole, figures finite."""
+    if not isinstance(row, dict) or not {"subnet", "top1"} <= set(row):
+        raise OfaError(f"{where}: expected an object with 'subnet' and 'top1'")
+    fields.text(row["subnet"], f"{where}: subnet", longest=2_000)
+    for key, value in row.items():
+        if key in _PERCENT:
+            fields.real(value, f"{where}: {key}", 0, 100, what="a percentage from 0 to 100")
+        elif key in ("index", "macs", "params", "images"):
+            fields.whole(value, f"{where}: {key}", "count")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            fields.real(value, f"{where}: {key}")
+    return row
 
 
 def open_accuracy_data(path: Path, supernet: dict[str, str], settings: dict[str, Any]) -> AccuracyData:
@@ -93,13 +117,9 @@ def open_accuracy_data(path: Path, supernet: dict[str, str], settings: dict[str,
     path = Path(path)
     if path.is_dir():
         raise OfaError(f"{path} is a folder; give a file for the accuracy data (e.g. {path / 'accuracy.jsonl'})")
+    check_writable_file(path, "accuracy data")
     if not path.exists():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"format": DATA_FORMAT, "supernet": supernet, "settings": settings}) + "\n",
-                            encoding="utf-8")
-        except OSError as e:
-            raise OfaError(f"cannot write accuracy data to {path}: {e.strerror or e}") from None
+        write_atomic(path, json.dumps({"format": DATA_FORMAT, "supernet": supernet, "settings": settings}) + "\n")
         return AccuracyData(path, supernet, settings)
     data = read_accuracy_data(path)
     check_supernet(data.supernet, supernet, str(path))
@@ -122,4 +142,4 @@ def _drop_partial_line(path: Path) -> None:
     """A kill in mid-write leaves a line without its newline: cut it so appends start clean."""
     text = path.read_bytes()
     if text and not text.endswith(b"\n"):
-        path.write_bytes(text[: text.rfind(b"\n") + 1])
+        write_atomic(path, text[: text.rfind(b"\n") + 1])

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 from ofa.errors import OfaError
+from ofa.files import check_writable_file
+from ofa.outputs import output_lock
 from ofa.predictor.accuracy_data import AccuracyData, default_data_path, open_accuracy_data, supernet_fingerprint
 from ofa.predictor.sampling import stratified_stream
 from ofa.spaces.subnet import Subnet, decode, encode
@@ -58,9 +60,18 @@ def collect(run: Path, n: int = 500, seed: int = 0, data: str | None = None, spl
     if n <= 0:
         raise OfaError(f"-n must be a positive number of subnets, got {n}")
     fingerprint = supernet_fingerprint(run)
+    path = Path(out or default_data_path(run))
+    check_writable_file(path, "--out")  # before any subnet is measured
+    with output_lock(path):
+        return _collect(run, fingerprint, path, n, seed, data, split, calib_images, data_root, download, device,
+                        progress, calib_data)
+
+
+def _collect(run, fingerprint, path, n, seed, data, split, calib_images, data_root, download, device, progress,
+             calib_data) -> AccuracyData:
     meter = open_meter(run, data, split, calib_images, data_root, download, device, calib_data)
     settings = {**meter.settings, "sampling": "stratified-macs", "seed": seed}
-    records = open_accuracy_data(out or default_data_path(run), fingerprint, settings)
+    records = open_accuracy_data(path, fingerprint, settings)
     space = meter.model.space
     done = {r.get("index") for r in records.rows if r.get("source") == "collect"}
     todo = [(i, decode(space, g)) for i, g in

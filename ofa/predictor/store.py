@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ofa.errors import OfaError
-from ofa.files import read_json, usual_mode
-from ofa.predictor.features import DEFAULT_ENCODING, feature_names, features
+from ofa import fields
+from ofa.errors import OfaError, shown
+from ofa.files import read_json, write_atomic, write_json
+from ofa.predictor.features import DEFAULT_ENCODING, ENCODINGS, feature_names, features
 from ofa.predictor.models import MODELS, FittedModel
 from ofa.spaces.space import SearchSpace
 
@@ -47,25 +46,71 @@ def default_predictor_path(run: Path) -> Path:
 
 
 def save_predictor(predictor: AccuracyPredictor, path: Path) -> Path:
-    from safetensors.numpy import save_file
+    """NAME.safetensors, then NAME.json (which names it), each replaced atomically."""
+    from safetensors.numpy import save
 
-    path = Path(path).with_suffix(".json")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OfaError(f"cannot write the predictor to {path}: {e.strerror or e}") from None
+    path = predictor_file(path)
     weights = path.with_suffix(".safetensors")
-    tmp = weights.with_name(f".{weights.name}.tmp")
-    save_file({k: np.ascontiguousarray(v) for k, v in predictor.model.arrays.items()}, str(tmp))
-    os.replace(usual_mode(tmp), weights)
+    write_atomic(weights, save({k: np.ascontiguousarray(v) for k, v in predictor.model.arrays.items()}))
     info = {"format": PREDICTOR_FORMAT, "kind": predictor.model.kind, "space": predictor.space.name,
             "space_fingerprint": predictor.space.fingerprint(), "supernet": predictor.supernet,
             "encoding": predictor.encoding, "num_features": len(feature_names(predictor.space, predictor.encoding)),
             "weights": weights.name, **predictor.meta}
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, path)
-    return path
+    return write_json(path, info)
+
+
+def predictor_file(path: str | Path) -> Path:
+    """The JSON file of a predictor given with or without its `.json` (`ofa predictor import --out P`
+    writes P.json, and users then pass P)."""
+    path = Path(path)
+    return path if path.suffix == ".json" else path.with_name(path.name + ".json")
+
+
+_INFO_FIELDS = ("format", "kind", "space", "space_fingerprint", "supernet", "encoding", "num_features", "weights",
+                "report", "seed", "trained_on", "source", "description", "ofa_version", "created", "resolutions")
+_SUPERNET_FIELDS = ("space", "space_fingerprint", "weights_sha256")
+LARGEST_WEIGHT = 1e12  # no fitted predictor's array holds a larger magnitude
+
+
+def read_predictor_info(path: Path) -> dict[str, Any]:
+    """A predictor's JSON file, every field checked (its arrays are checked by `load_predictor`)."""
+    path = predictor_file(path)
+    info = read_json(path, "predictor")
+    if not isinstance(info, dict) or info.get("format") != PREDICTOR_FORMAT:
+        raise OfaError(f"{path} is not an accuracy predictor (expected format '{PREDICTOR_FORMAT}')")
+    where = str(path)
+    fields.mapping(info, where, _INFO_FIELDS, required=("kind", "space", "space_fingerprint", "weights"))
+    fields.text(info["kind"], f"{where}: kind", tuple(MODELS))
+    fields.name(info["space"], f"{where}: space")
+    fields.text(info["space_fingerprint"], f"{where}: space_fingerprint")
+    fields.text(info.get("encoding", DEFAULT_ENCODING), f"{where}: encoding", tuple(ENCODINGS))
+    weights = fields.name(info["weights"], f"{where}: weights")
+    if not weights.endswith(".safetensors"):
+        raise fields.fail(f"{where}: weights", "the name of a .safetensors file beside it", weights)
+    if info.get("supernet") is not None:
+        sn = fields.mapping(info["supernet"], f"{where}: supernet", _SUPERNET_FIELDS, required=_SUPERNET_FIELDS)
+        for key in _SUPERNET_FIELDS:
+            fields.text(sn[key], f"{where}: supernet.{key}")
+    if "num_features" in info:
+        fields.whole(info["num_features"], f"{where}: num_features", "channels")
+    if "seed" in info:
+        fields.whole(info["seed"], f"{where}: seed", "seed")
+    report = info.get("report")
+    if report is not None:
+        if not isinstance(report, dict):
+            raise fields.fail(f"{where}: report", "a mapping of figures", report)
+        for key, value in report.items():
+            if key == "bins_by":
+                fields.text(value, f"{where}: report.bins_by")
+            elif value is not None:  # null: a figure that could not be computed
+                fields.real(value, f"{where}: report.{key}")
+    for key in ("trained_on", "source"):
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            raise fields.fail(f"{where}: {key}", "a mapping", info[key])
+    for key in ("description", "ofa_version", "created"):
+        if key in info:
+            fields.text(info[key], f"{where}: {key}")
+    return info
 
 
 def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
@@ -73,33 +118,38 @@ def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    path = Path(path)
-    info = read_json(path, "predictor")
-    if not isinstance(info, dict) or info.get("format") != PREDICTOR_FORMAT:
-        raise OfaError(f"{path} is not an accuracy predictor (expected format '{PREDICTOR_FORMAT}')")
-    if info.get("space") != space.name:
-        raise OfaError(f"{path} predicts for space '{info.get('space')}', not '{space.name}'")
-    if info.get("space_fingerprint") != space.fingerprint():
+    path = predictor_file(path)
+    info = read_predictor_info(path)
+    if info["space"] != space.name:
+        raise OfaError(f"{path} predicts for space '{info['space']}', not '{space.name}'")
+    if info["space_fingerprint"] != space.fingerprint():
         raise OfaError(f"{path} was trained on another version of space '{space.name}'; train it again")
-    if info.get("kind") not in MODELS:
-        raise OfaError(f"{path}: unknown predictor kind {info.get('kind')!r}")
-    weights = path.with_name(str(info.get("weights", path.with_suffix(".safetensors").name)))
+    encoding = info.get("encoding", DEFAULT_ENCODING)
+    wanted = len(feature_names(space, encoding))
+    if info.get("num_features", wanted) != wanted:
+        raise OfaError(f"{path}: num_features is {info['num_features']}, space '{space.name}' has {wanted}")
+    weights = path.with_name(info["weights"])
     try:
         arrays = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
         raise OfaError(f"{weights}: cannot read predictor weights ({e})") from None
+    for key, array in arrays.items():
+        if array.dtype.kind not in "fiu" or (array.dtype.kind == "f" and not (
+                np.isfinite(array).all() and (np.abs(array) <= LARGEST_WEIGHT).all())):
+            raise OfaError(f"{weights}: array '{key}' holds {array.dtype} values that are not finite real numbers "
+                           f"of at most {LARGEST_WEIGHT:g}")
     model = FittedModel(info["kind"], arrays)
     fitted = info.get("resolutions")
     if fitted is not None and (not isinstance(fitted, list) or not fitted
                                or any(r not in space.resolutions or isinstance(r, bool) for r in fitted)):
-        raise OfaError(f"{path}: 'resolutions' must list resolutions of space '{space.name}', got {fitted!r}")
+        raise OfaError(f"{path}: 'resolutions' must list resolutions of space '{space.name}', got {shown(fitted)}")
     meta = {k: v for k, v in info.items() if k not in ("format", "kind", "space", "space_fingerprint", "supernet",
                                                         "encoding", "num_features", "weights")}
-    predictor = AccuracyPredictor(space, model, info.get("supernet"), meta, str(info.get("encoding", DEFAULT_ENCODING)))
+    predictor = AccuracyPredictor(space, model, info.get("supernet"), meta, encoding)
     try:
         out, _ = predictor.predict_genes(np.zeros((1, len(_bounds(space))), dtype=np.int64))
-    except (ValueError, KeyError, IndexError) as e:
-        raise OfaError(f"{weights}: predictor arrays do not fit space '{space.name}' ({e})") from None
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        raise OfaError(f"{weights}: predictor arrays do not fit space '{space.name}' ({str(e)[:100]})") from None
     if not np.isfinite(out).all():
         raise OfaError(f"{weights}: predictor gives non-finite accuracies")
     return predictor
@@ -109,3 +159,21 @@ def _bounds(space: SearchSpace) -> np.ndarray:
     from ofa.spaces.subnet import gene_bounds
 
     return gene_bounds(space)[1]
+
+
+def check_predictor_out(path: Path, force: bool) -> None:
+    """Before any work: a predictor may be written at `path` (its .json and .safetensors): both free or
+    regular files, and an existing one replaced only with `force`, and only if it is a predictor."""
+    from ofa.files import check_writable_file
+
+    path = predictor_file(path)
+    pair = (path, path.with_suffix(".safetensors"))
+    for file in pair:
+        check_writable_file(file, "--out")
+    if any(f.exists() for f in pair):
+        if not force:
+            raise OfaError(f"{path} exists; pass --force to replace it, or another --out")
+        try:
+            read_predictor_info(path)
+        except OfaError:
+            raise OfaError(f"{path} is not a predictor ofa wrote; it is not replaced (choose another --out)") from None

@@ -9,11 +9,13 @@ from typing import Any
 import numpy as np
 
 from ofa.errors import OfaError
+from ofa.files import check_writable_file
 from ofa.predictor.accuracy_data import AccuracyData, check_supernet, supernet_fingerprint
 from ofa.predictor.features import features
 from ofa.predictor.metrics import plot_predictions, report
 from ofa.predictor.models import fit_model
-from ofa.predictor.store import AccuracyPredictor, default_predictor_path, save_predictor
+from ofa.predictor.store import (AccuracyPredictor, check_predictor_out, default_predictor_path, predictor_file,
+                                 save_predictor)
 from ofa.spaces import get_space
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import encode, to_subnet
@@ -57,6 +59,9 @@ def latency_of(space: SearchSpace, genes: np.ndarray, device: str | None, num_cl
 
 def train_predictor(run: Path, data: AccuracyData, kind: str = "trees", out: Path | None = None,
                     device: str | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
+    path = predictor_file(out or default_predictor_path(run))
+    check_predictor_out(path, force=True)  # before any work; only a predictor is replaced
+    check_writable_file(path.with_suffix(".png"), "--out")
     fingerprint = supernet_fingerprint(run)
     check_supernet(data.supernet, fingerprint, str(data.path))
     space = get_space(fingerprint["space"])
@@ -70,7 +75,6 @@ def train_predictor(run: Path, data: AccuracyData, kind: str = "trees", out: Pat
     train_idx, test_idx = holdout_split(len(top1), seed)
     quality, mean, spread = evaluate_model(kind, space, genes, top1, by, by_name, train_idx, test_idx, seed)
     final = fit_model(kind, features(space, genes), top1, seed)
-    path = Path(out) if out else default_predictor_path(run)
     meta = {"report": quality, "seed": seed,
             "trained_on": {"file": str(data.path), "subnets": int(len(top1)), "settings": data.settings,
                            "holdout": f"{len(test_idx)} subnets ({HOLDOUT:.0%}), seed {seed}; the saved model "

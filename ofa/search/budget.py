@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 
-from ofa.errors import OfaError
+from ofa.errors import OfaError, shown
 
+LOWEST_MS = 1e-6  # a nanosecond: below it no budget means anything
 _UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001}
 
 
 def parse_latency(text: str) -> float:
     """Milliseconds; a bare number is refused, since 20 could mean seconds or milliseconds."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*(ms|s|us|µs)?\s*", str(text), flags=re.IGNORECASE)
+    m = re.fullmatch(r" *([0-9]{0,12}\.?[0-9]{1,12}(?:e[-+]?[0-9]{1,3})?) *(ms|s|us|µs)? *", str(text)[:100],
+                     flags=re.IGNORECASE)
     if not m:
-        raise OfaError(f"cannot read latency {text!r}; write it with a unit, e.g. 20ms, 0.02s or 20000us")
+        raise OfaError(f"cannot read latency {shown(text)}; write it with a unit, e.g. 20ms, 0.02s or 20000us")
     if m.group(2) is None:
-        raise OfaError(f"latency {text!r} has no unit; write {text}ms (or s, us)")
+        raise OfaError(f"latency {shown(text)} has no unit; write {text}ms (or s, us)")
     ms = float(m.group(1)) * _UNITS[m.group(2).lower()]
-    if not 0 < ms < 1e7:
-        raise OfaError(f"latency {text!r} must be positive and finite")
+    if not LOWEST_MS <= ms < 1e7:
+        raise OfaError(f"latency {shown(text)} must be positive: a budget is from {LOWEST_MS:g} ms to 10,000 s")
     return ms
 
 
@@ -36,5 +38,16 @@ def parse_budgets(values: list[str], devices: list[str]) -> dict[str, float]:
         device, _, amount = value.partition("=")
         if device not in devices:
             raise OfaError(f"--latency {value}: '{device}' is not one of the searched devices ({', '.join(devices)})")
+        if device in budgets:
+            raise OfaError(f"--latency {value}: device '{device}' has a budget already ({budgets[device]:g} ms); a "
+                           f"search takes one per device (`ofa specialize` takes several)")
         budgets[device] = parse_latency(amount)
     return budgets
+
+
+def distinct(devices: list[str]) -> list[str]:
+    """Device names (profile names, aliases resolved) with none given twice."""
+    twice = sorted({d for d in devices if devices.count(d) > 1})
+    if twice:
+        raise OfaError(f"--device {twice[0]} is given twice; name each device once")
+    return devices

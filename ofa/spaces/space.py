@@ -8,10 +8,12 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Sequence
 
-from ofa.errors import OfaError
+from ofa import fields as check_field
+from ofa.errors import OfaError, shown
 from ofa.limits import check
 
 ACTIVATIONS = ("relu", "hswish", "relu6")
+EXPAND_RANGE = (0.05, 64)  # an expand ratio's bounds: a middle width from 1/20 to 64 times the input
 # Fields added after spaces were first fingerprinted, with their defaults: a space that keeps the
 # default hashes as before, so tables and runs bound to it stay valid.
 _LATER_FIELDS = {"bn_eps": 1e-5}
@@ -179,10 +181,10 @@ def _int_list(value: Any, where: str, kind: str) -> tuple[int, ...]:
     if isinstance(value, (int,)) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise OfaError(f"{where}: expected a non-empty list of integers, got {value!r}")
+        raise OfaError(f"{where}: expected a non-empty list of integers, got {shown(value)}")
     out = [check(v, kind, where) for v in value]
     if len(set(out)) != len(out):
-        raise OfaError(f"{where}: choices repeat in {value!r}")
+        raise OfaError(f"{where}: choices repeat in {shown(value)}")
     return tuple(sorted(out))
 
 
@@ -192,13 +194,13 @@ def _positive_int(value: Any, where: str, kind: str = "channels") -> int:
 
 def _act(value: Any, where: str) -> str:
     if value not in ACTIVATIONS:
-        raise OfaError(f"{where}: expected one of {list(ACTIVATIONS)}, got {value!r}")
+        raise OfaError(f"{where}: expected one of {list(ACTIVATIONS)}, got {shown(value)}")
     return value
 
 
 def _stage_from_dict(d: Any, where: str) -> StageSpec:
     if not isinstance(d, dict):
-        raise OfaError(f"{where}: expected a mapping with keys {sorted(_STAGE_KEYS)}, got {d!r}")
+        raise OfaError(f"{where}: expected a mapping with keys {sorted(_STAGE_KEYS)}, got {shown(d)}")
     unknown = set(d) - _STAGE_KEYS
     if unknown:
         raise OfaError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_STAGE_KEYS)}")
@@ -209,16 +211,16 @@ def _stage_from_dict(d: Any, where: str) -> StageSpec:
     if any(k % 2 == 0 for k in kernels):
         raise OfaError(f"{where}.kernels: kernel sizes must be odd, got {list(kernels)}")
     expands_raw = d["expands"] if isinstance(d["expands"], list) else [d["expands"]]
-    if not expands_raw or any(
-        isinstance(e, bool) or not isinstance(e, (int, float)) or e <= 0 for e in expands_raw
-    ):
-        raise OfaError(f"{where}.expands: expected a non-empty list of positive numbers, got {d['expands']!r}")
+    if not expands_raw:
+        raise check_field.fail(f"{where}.expands", "a non-empty list of expand ratios", d["expands"])
+    for e in expands_raw:
+        check_field.real(e, f"{where}.expands", *EXPAND_RANGE, what=f"expand ratios from {EXPAND_RANGE[0]} to {EXPAND_RANGE[1]}")
     se = d.get("se", False)
     if not isinstance(se, bool):
-        raise OfaError(f"{where}.se: expected true or false, got {se!r}")
+        raise OfaError(f"{where}.se: expected true or false, got {shown(se)}")
     stride = d.get("stride", 1)
     if stride not in (1, 2):
-        raise OfaError(f"{where}.stride: expected 1 or 2, got {stride!r}")
+        raise OfaError(f"{where}.stride: expected 1 or 2, got {shown(stride)}")
     return StageSpec(
         width=_positive_int(d["width"], f"{where}.width"),
         depths=_int_list(d["depths"], f"{where}.depths", "depth"),
@@ -240,8 +242,7 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
     for key in ("name", "stages", "resolutions"):
         if key not in d:
             raise OfaError(f"{source}: missing field '{key}'")
-    if not isinstance(d["name"], str) or not d["name"]:
-        raise OfaError(f"{source}.name: expected a non-empty string, got {d['name']!r}")
+    check_field.name(d["name"], f"{source}.name")  # it becomes part of table and folder names
     if not isinstance(d["stages"], list) or not d["stages"]:
         raise OfaError(f"{source}.stages: expected a non-empty list of stages")
     stages = tuple(_stage_from_dict(s, f"{source}.stages[{i}]") for i, s in enumerate(d["stages"]))
@@ -262,13 +263,13 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
     if "dropout" in d:
         p = d["dropout"]
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise OfaError(f"{source}.dropout: expected a number in [0, 1), got {p!r}")
+            raise OfaError(f"{source}.dropout: expected a number in [0, 1), got {shown(p)}")
         kwargs["dropout"] = float(p)
     if "bn_eps" in d:
         eps = d["bn_eps"]
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 0.1:
-            raise OfaError(f"{source}.bn_eps: expected a number in (0, 0.1], got {eps!r}")
+            raise OfaError(f"{source}.bn_eps: expected a number in (0, 0.1], got {shown(eps)}")
         kwargs["bn_eps"] = float(eps)
     if "description" in d:
-        kwargs["description"] = str(d["description"])
+        kwargs["description"] = check_field.text(d["description"], f"{source}.description", longest=2_000)
     return SearchSpace(**kwargs)

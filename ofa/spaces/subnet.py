@@ -6,7 +6,6 @@ Three interchangeable forms: the frozen `Subnet` value, its dict/JSON form, a co
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +13,10 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ofa.errors import OfaError
-from ofa.files import read_json
+from ofa import fields
+from ofa.errors import OfaError, shown
+from ofa.files import parse_json, read_json
+from ofa.limits import LIMITS
 from ofa.spaces.space import SearchSpace, _number
 
 SampleKind = Literal["uniform", "max", "min"]
@@ -44,17 +45,21 @@ class Subnet:
     @classmethod
     def from_dict(cls, d: Any) -> "Subnet":
         if not isinstance(d, dict) or not {"resolution", "kernels", "expands"} <= set(d):
-            raise OfaError(f"a subnet needs 'resolution', 'kernels' and 'expands', got {d!r}")
-        try:
-            kernels = tuple(tuple(int(k) for k in stage) for stage in d["kernels"])
-            expands = tuple(tuple(_number(e) for e in stage) for stage in d["expands"])
-            resolution = int(d["resolution"])
-        except (TypeError, ValueError) as e:
-            raise OfaError(f"malformed subnet {d!r}: {e}") from None
+            raise OfaError(f"a subnet needs 'resolution', 'kernels' and 'expands', got {shown(d)}")
+
+        def stages(key: str, check) -> tuple[tuple, ...]:
+            value = fields.items(d[key], f"subnet {key}", "a list of stages, each a list of blocks", longest=64)
+            return tuple(tuple(check(v) for v in fields.items(stage, f"subnet {key}", "lists of blocks", longest=64))
+                         for stage in value)
+
+        kernels = stages("kernels", lambda k: fields.whole(k, "subnet kernels", "kernel"))
+        expands = stages("expands", lambda e: _number(fields.real(e, "subnet expands", 0, 64, low_open=True,
+                                                                  what="expand ratios")))
+        resolution = fields.whole(d["resolution"], "subnet resolution", "resolution")
         if [len(k) for k in kernels] != [len(e) for e in expands]:
             raise OfaError("subnet kernels and expands must list the same number of blocks per stage")
-        if "depths" in d and list(d["depths"]) != [len(k) for k in kernels]:
-            raise OfaError(f"subnet depths {d['depths']} disagree with its kernel lists")
+        if "depths" in d and d["depths"] != [len(k) for k in kernels]:
+            raise OfaError(f"subnet depths {shown(d['depths'])} disagree with its kernel lists")
         return cls(resolution, kernels, expands)
 
     def __str__(self) -> str:
@@ -66,16 +71,16 @@ class Subnet:
     @classmethod
     def parse(cls, text: str) -> "Subnet":
         """Inverse of str(): `r160:k3e4-k5e6,k7e3-k3e3` (stages by ',', blocks by '-')."""
-        m = re.fullmatch(r"\s*r(\d+):(.+?)\s*", text)
+        m = re.fullmatch(r"\s*r([0-9]{1,5}):(.+?)\s*", text) if len(text) < 10_000 else None
         if not m:
-            raise OfaError(f"cannot read subnet {text!r}; expected e.g. 'r160:k3e4-k5e6,k7e3-k3e3'")
+            raise OfaError(f"cannot read subnet {shown(text)}; expected e.g. 'r160:k3e4-k5e6,k7e3-k3e3'")
         kernels, expands = [], []
         for stage in m.group(2).split(","):
             ks, es = [], []
             for block in stage.split("-"):
-                bm = re.fullmatch(r"k(\d+)e(\d+(?:\.\d+)?)", block.strip())
+                bm = re.fullmatch(r"k([0-9]{1,3})e([0-9]{1,3}(?:\.[0-9]{1,6})?)", block.strip())
                 if not bm:
-                    raise OfaError(f"cannot read block {block!r} of subnet {text!r}; expected e.g. 'k3e4'")
+                    raise OfaError(f"cannot read block {shown(block)} of subnet {shown(text)}; expected e.g. 'k3e4'")
                 ks.append(int(bm.group(1)))
                 es.append(_number(bm.group(2)))
             kernels.append(tuple(ks))
@@ -141,6 +146,8 @@ def read_subnet_file(path: str | Path) -> list[str | dict[str, Any]]:
             raise OfaError(f"{path}: subnet {i} is {type(item).__name__}; expected a dict or a compact string")
     if not items:
         raise OfaError(f"{path}: no subnets in the file")
+    if len(items) > LIMITS["subnets"][1]:
+        raise OfaError(f"{path}: {len(items):,} subnets, more than {LIMITS['subnets'][1]:,}")
     return items
 
 
@@ -148,7 +155,7 @@ def _read_lines(path: Path, jsonl: bool) -> list[Any]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
-        raise OfaError(f"{path}: cannot read ({e})") from None
+        raise OfaError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
     items = []
     for number, line in enumerate(lines, 1):
         line = line.strip()
@@ -157,10 +164,7 @@ def _read_lines(path: Path, jsonl: bool) -> list[Any]:
         if not jsonl:
             items.append(line)
             continue
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise OfaError(f"{path} line {number}: not valid JSON ({e.msg})") from None
+        items.append(parse_json(line, f"{path} line {number}"))
     return items
 
 

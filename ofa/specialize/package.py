@@ -5,12 +5,14 @@ and the same command continues from it (fine-tuning checkpoints live there)."""
 
 from __future__ import annotations
 
-import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ofa.errors import OfaError
+from ofa.files import parse_json, write_json
+from ofa.outputs import check_free, check_out_folder, kind_of, mark, output_lock, remove_own, swap_in
 from ofa.export.deploy import DEPLOY_OPSET, export_onnx, verify_onnx
 from ofa.specialize.engine import build_engine_file, tensorrt_missing, write_build_script, write_fp16_model
 from ofa.supernet.static import CONFIG_FILE, WEIGHTS_FILE, StaticNet, save_static
@@ -18,10 +20,13 @@ from ofa.supernet.static import CONFIG_FILE, WEIGHTS_FILE, StaticNet, save_stati
 FORMATS = ("onnx", "static", "tensorrt")
 ONNX_FILE = "model.onnx"
 REQUEST_FILE = "request.json"
+EXPORT_KIND = "model"  # the kind (ofa.outputs) of `ofa export`'s folder: `--force` replaces only one of these
 
 
 def check_formats(formats: list[str]) -> list[str]:
     """Known formats; TensorRT asked for where it is absent is refused before any work."""
+    if not formats:
+        raise OfaError(f"--format names no format; give a comma list from: {', '.join(FORMATS)}")
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise OfaError(f"unknown format(s) {unknown}; choose from: {', '.join(FORMATS)}")
@@ -60,41 +65,55 @@ def write_model(static: StaticNet, folder: Path, formats: list[str], precision: 
     return out
 
 
-def refuse_existing(out: Path, force: bool) -> None:
-    """Checked before any work: an output that is a file, or one that exists without --force."""
+def refuse_existing(out: Path, force: bool, kind: str) -> None:
+    """Checked before any work: the output folder, its staging folder and the name the old output
+    is moved to while the new one takes its place are free, or ofa's own of `kind` (replaced only
+    with `force`)."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OfaError(f"--out {out} is a file; give a folder")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise OfaError(f"{out} already exists; pass --force to replace it (it is kept until the new "
-                       f"one is complete) or choose another --out")
+    check_out_folder(out, "--out", (kind,), force)
+    for scratch in (_partial(out), out.with_name(f".{out.name}.old")):
+        check_free(scratch, (kind,))
+
+
+def _partial(out: Path) -> Path:
+    return out.with_name(f".{out.name}.partial")
+
+
+@contextmanager
+def writing(out: Path, kind: str) -> Iterator[None]:
+    """Hold the output's lock; when the work fails with bad input (not an interruption, which the same
+    command continues), remove the staging folder this run began."""
+    partial = _partial(Path(out))
+    with output_lock(out):
+        began = not partial.exists()
+        try:
+            yield
+        except OfaError:
+            if began and kind_of(partial) == kind:
+                shutil.rmtree(partial, ignore_errors=True)
+            raise
 
 
 class Staging:
-    """OUT is written as .OUT.partial beside it, then swapped in."""
+    """OUT (an output of `kind`) is written as .OUT.partial beside it, then swapped in. Hold
+    `ofa.outputs.output_lock(OUT)` around its whole life."""
 
-    def __init__(self, out: Path, force: bool, request: dict[str, Any]):
-        self.out = Path(out)
-        self.partial = self.out.with_name(f".{self.out.name}.partial")
-        refuse_existing(self.out, force)
+    def __init__(self, out: Path, force: bool, request: dict[str, Any], kind: str):
+        self.out, self.kind = Path(out), kind
+        self.partial = _partial(self.out)
+        refuse_existing(self.out, force, kind)
         marker = self.partial / REQUEST_FILE
         if self.partial.exists():
             try:
-                same = json.loads(marker.read_text()) == request
-            except (OSError, ValueError):
+                same = parse_json(marker.read_text(), str(marker)) == request
+            except (OSError, ValueError, OfaError):
                 same = False
             if not same:  # another command's leftovers: not ours to continue
-                shutil.rmtree(self.partial)
+                remove_own(self.partial, (kind,))
         self.resumed = self.partial.exists()
-        self.partial.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps(request, indent=1))
+        mark(self.partial, kind)
+        write_json(marker, request, indent=1)
 
     def commit(self) -> Path:
         (self.partial / REQUEST_FILE).unlink(missing_ok=True)
-        old = self.out.with_name(f".{self.out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.out.exists():
-            self.out.rename(old)
-        self.partial.rename(self.out)
-        shutil.rmtree(old, ignore_errors=True)
-        return self.out
+        return swap_in(self.partial, self.out)

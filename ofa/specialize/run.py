@@ -8,7 +8,6 @@ model card."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections import defaultdict
@@ -20,10 +19,10 @@ import numpy as np
 
 from ofa.devices import get_device
 from ofa.errors import OfaError
-from ofa.files import read_json
+from ofa.files import read_json, write_json
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.specialize.card import plot_choice, versions, write_card
-from ofa.specialize.package import Staging, check_formats, write_model
+from ofa.specialize.package import Staging, check_formats, refuse_existing, write_model, writing
 from ofa.specialize.targets import Target, candidates, closed_loop
 from ofa.spaces.subnet import decode
 
@@ -81,7 +80,19 @@ def table_error(table_path: Path, space: str) -> dict[str, float] | None:
         return None
 
 
+OUTPUT_KIND = "models"  # the output folder's kind (ofa.outputs): `--force` replaces only one of these
+
+
 def specialize(req: Request, progress: Callable | None = None, warn: Callable[[str], None] | None = None) -> dict:
+    """Every target's model in req.out (see the module docstring); the output is checked first and
+    locked while it is written."""
+    check_formats(req.formats)
+    refuse_existing(req.out, req.force, OUTPUT_KIND)
+    with writing(req.out, OUTPUT_KIND):
+        return _specialize(req, progress, warn)
+
+
+def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], None] | None) -> dict:
     from ofa.latency.host import is_local
     from ofa.predictor.accuracy_data import supernet_fingerprint
     from ofa.search.run import check_budgets, make_evaluator, open_run_predictor, random_cloud, search
@@ -103,7 +114,7 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
                                        auto_calibrate=req.auto_calibrate, progress=progress, warn=warn)
     for t in req.targets:
         check_budgets(evaluator, {t.device: t.budget_ms})
-    staging = Staging(req.out, req.force, req.fingerprint())
+    staging = Staging(req.out, req.force, req.fingerprint(), OUTPUT_KIND)
     clock.lap("tables")
 
     result = search(evaluator, ["acc", *(f"latency:{d}" for d in devices)], {}, DEFAULT_STRATEGY, req.settings, progress,
@@ -177,7 +188,7 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
                "search": {"evaluations": result.problem.evaluations, "seconds": result.info["seconds"]},
                "tables": {d: str(p) for d, p in tables.items()}, "seconds": dict(clock.seconds), **shared}
     summary["seconds"]["total"] = sum(clock.seconds.values())
-    (staging.partial / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(staging.partial / "summary.json", summary)
     staging.commit()
     return summary
 

@@ -43,7 +43,14 @@ def parse_targets(devices: list[str], latencies: list[str]) -> list[Target]:
     missing = [d for d in devices if d not in {p[0] for p in pairs}]
     if missing:
         raise OfaError(f"no --latency budget for device {missing[0]}; e.g. --latency {missing[0]}=20ms")
-    return [Target(d, b) for d, b in dict.fromkeys(pairs)]
+    targets = [Target(d, b) for d, b in dict.fromkeys(pairs)]
+    labels = [t.label for t in targets]
+    for t in targets:
+        if labels.count(t.label) > 1:
+            same = [f"{o.budget_ms!r}ms" for o in targets if o.label == t.label]
+            raise OfaError(f"budgets {' and '.join(same)} for {t.device} both name the model folder {t.label}; "
+                           f"give budgets that differ within 6 significant digits")
+    return targets
 
 
 def candidates(genes: np.ndarray, values: dict[str, np.ndarray], target: Target) -> np.ndarray:

@@ -22,7 +22,6 @@ import json
 import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -32,8 +31,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as _load_tensors
 from safetensors.torch import save as _save_tensors
 
-from ofa.errors import OfaError
-from ofa.files import usual_mode
+from ofa.errors import OfaError, shown
+from ofa.files import fsync_folder, write_temp
 
 FORMAT = "ofa-checkpoint"
 VERSION = 1
@@ -170,27 +169,17 @@ def checkpoint_paths(folder: str | Path, name: str = "last") -> dict[str, Path]:
     }
 
 
-def _write_temp(folder: Path, final: Path, data: bytes, temps: list[Path]) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{final.name}.", suffix=".tmp")
-    temps.append(Path(tmp))
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    return usual_mode(tmp)
+def _write_temp(final: Path, data: bytes, temps: list[Path]) -> Path:
+    tmp = write_temp(final, data)
+    temps.append(tmp)
+    return tmp
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not possible on every platform (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest's content without its own digest: an edited manifest is refused
+    instead of resuming from fields nobody checked."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 def _is_complete(paths: dict[str, Path]) -> bool:
@@ -202,7 +191,7 @@ def _is_complete(paths: dict[str, Path]) -> bool:
             if len(data) != files[role]["bytes"] or hashlib.sha256(data).hexdigest() != files[role]["sha256"]:
                 return False
         return True
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return False
 
 
@@ -260,16 +249,17 @@ def save_checkpoint(
         "files": {role: {"bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()} for role, b in blobs.items()},
         "state": skeleton,
     }
+    manifest["manifest_sha256"] = manifest_digest(manifest)
     blobs["manifest"] = json.dumps(manifest).encode("utf-8")
 
     temps: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        written = {role: _write_temp(folder, paths[role], blobs[role], temps) for role in ("weights", "state", "manifest")}
+        written = {role: _write_temp(paths[role], blobs[role], temps) for role in ("weights", "state", "manifest")}
         _keep_previous(folder, name, temps)
         for role in ("weights", "state", "manifest"):  # the manifest last: it commits the rest
             os.replace(written[role], paths[role])
-        _fsync_dir(folder)
+        fsync_folder(folder)
     except OSError as e:
         raise OfaError(f"could not write checkpoint {paths['manifest']}: {e.strerror or e}") from None
     finally:
@@ -324,11 +314,14 @@ def load_checkpoint(
         raise OfaError(f"{manifest_path}: no checkpoint '{name}' in {manifest_path.parent}")
     try:
         manifest = json.loads(manifest_path.read_bytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise OfaError(f"{manifest_path}: not valid JSON ({e}){hint}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError, OSError) as e:
+        raise OfaError(f"{manifest_path}: not valid JSON ({str(e)[:80]}){hint}") from None
     fmt = manifest.get("format") if isinstance(manifest, dict) else None
     if fmt != FORMAT:
-        raise OfaError(f"{manifest_path}: not an ofa checkpoint (format {fmt!r}, expected '{FORMAT}')")
+        raise OfaError(f"{manifest_path}: not an ofa checkpoint (format {shown(fmt)}, expected '{FORMAT}')")
+    if manifest.get("manifest_sha256") != manifest_digest(manifest):
+        raise OfaError(f"{manifest_path}: its content does not match its own checksum (edited, or written by an "
+                       f"older ofa); it cannot be resumed from{hint}")
     version = manifest.get("version")
     if not isinstance(version, int) or version > VERSION:
         raise OfaError(f"{manifest_path}: checkpoint version {version!r} is newer than this ofa reads ({VERSION})")

@@ -19,11 +19,11 @@ from typing import Any
 
 from ofa import __version__
 from ofa.download import DEFAULT_CACHE, Progress, download
-from ofa.errors import OfaError
 from ofa.files import file_sha256, usual_mode
 from ofa.spaces import get_space
 from ofa.spaces.space import SearchSpace
 from ofa.supernet.importers import find_published, get_importer, read_supernet_weights
+from ofa.outputs import output_lock
 from ofa.train.recipe import load_recipe
 from ofa.train.run_folder import RunFolder, swap_in, work_folder
 
@@ -46,8 +46,6 @@ def import_supernet(fmt: str, path: str | Path, space: str | SearchSpace, out: s
     start = time.perf_counter()
     get_importer(fmt)
     space, path, out = get_space(space), Path(path), Path(out)
-    if RunFolder(out).holds_run() and not force:
-        raise OfaError(f"{out} already holds a run; pass --force to replace it")
     work = work_folder(out, resume=False, force=force)
     weights = read_supernet_weights(fmt, path, space)  # every check before anything is written
     read_s = time.perf_counter() - start
@@ -57,12 +55,13 @@ def import_supernet(fmt: str, path: str | Path, space: str | SearchSpace, out: s
     num_classes = int(weights["head.classifier.weight"].shape[0])
     recipe = load_recipe(IMPORTED_RECIPE, {"space": space.name, "data": None})
     recipe = recipe.with_overrides({"description": f"{recipe.description}; the weights of {path.name}"})
-    work.prepare(resume=False)
-    _save_weights(weights, work)
-    work.write_info({"space": space.name, "space_fingerprint": space.fingerprint(), "num_classes": num_classes,
-                     "classes": None, "data": None, "source": source}, recipe.to_dict())
-    if work.root != out:
-        swap_in(work, out)
+    with output_lock(out):
+        work.prepare(resume=False)
+        _save_weights(weights, work)
+        work.write_info({"space": space.name, "space_fingerprint": space.fingerprint(), "num_classes": num_classes,
+                         "classes": None, "data": None, "source": source}, recipe.to_dict())
+        if work.root != out:
+            swap_in(work, out)
     return {"run": str(out), "space": space.name, "num_classes": num_classes,
             "parameters": sum(v.numel() for k, v in weights.items() if not k.endswith("num_batches_tracked")),
             "source": source, "seconds": {"read": round(read_s, 3), "total": round(time.perf_counter() - start, 3)}}

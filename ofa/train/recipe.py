@@ -1,6 +1,6 @@
 """Training recipes: what `ofa train-supernet` does, as checked, frozen data.
 
-A recipe is a YAML file (read with yaml.safe_load) or a dict; shipped recipes live in the
+A recipe is a YAML file (read with ofa.files.read_yaml: safe, no aliases) or a dict; shipped recipes live in the
 top-level `pipelines/` folder and are found by bare name (`quickstart`). Every error is one line
 naming the file and the field (`quickstart.yaml: phases[2].kernal: unknown field; known: ...`).
 """
@@ -8,17 +8,21 @@ naming the file and the field (`quickstart.yaml: phases[2].kernal: unknown field
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import yaml
 
 from ofa.errors import OfaError
-from ofa.files import read_yaml
-from ofa.limits import check
+from ofa.fields import fail as _fail
+from ofa.fields import flag as _bool
+from ofa.fields import is_whole
+from ofa.fields import mapping as _mapping
+from ofa.fields import real as _float
+from ofa.fields import text as _str
+from ofa.fields import whole as _int
+from ofa.files import parse_yaml, read_yaml
 from ofa.resources import data_dir
 from ofa.spaces.registry import get_space
 from ofa.spaces.space import SearchSpace, _number
@@ -183,47 +187,8 @@ def _phase_to_dict(phase: Phase) -> dict[str, Any]:
     }
 
 
-# -- checking plain values -----------------------------------------------------------------------
-
-
-def _fail(where: str, expected: str, value: Any) -> OfaError:
-    return OfaError(f"{where}: expected {expected}, got {value!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int(value: Any, where: str, kind: str, minimum: int | None = None) -> int:
-    return check(value, kind, where, minimum)
-
-
-def _float(value: Any, where: str, low: float | None = None, high: float | None = None,
-           low_open: bool = False, high_open: bool = False, what: str = "a number") -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    number = float(value) if ok else 0.0
-    ok = ok and number == number and abs(number) != float("inf")
-    if ok and low is not None:
-        ok = number > low if low_open else number >= low
-    if ok and high is not None:
-        ok = number < high if high_open else number <= high
-    if not ok:
-        raise _fail(where, what, value)
-    return number
-
-
-def _bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(where, "true or false", value)
-    return value
-
-
-def _str(value: Any, where: str, choices: Sequence[str] | None = None) -> str:
-    if choices is not None and value not in choices:
-        raise _fail(where, "one of " + ", ".join(choices), value)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(where, "a non-empty string", value)
-    return value
+def _names(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
 
 
 def _choices(value: Any, where: str, name: str) -> tuple:
@@ -236,28 +201,14 @@ def _choices(value: Any, where: str, name: str) -> tuple:
         raise _fail(where, "a non-empty list", value)
     if name == "expands":
         for v in values:
-            _float(v, where, low=0, low_open=True, what="positive numbers")
+            _float(v, where, low=0, high=64, low_open=True, what="positive numbers up to 64")
         return tuple(sorted({_number(v) for v in values}))
+    kind = {"kernels": "kernel", "depths": "depth", "resolutions": "resolution"}[name]
     for v in values:
-        if not _is_int(v) or v <= 0:
+        if not is_whole(v) or v <= 0:
             raise _fail(where, "positive integers", value)
+        _int(v, where, kind)
     return tuple(sorted(set(values)))
-
-
-def _mapping(value: Any, where: str, known: Sequence[str]) -> dict:
-    if not isinstance(value, dict):
-        raise _fail(where or "top level", "a mapping with fields " + ", ".join(known), value)
-    for key in value:
-        if key not in known:
-            near = difflib.get_close_matches(str(key), known, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            path = f"{where}.{key}" if where else str(key)
-            raise OfaError(f"{path}: unknown field{hint}; known: {', '.join(known)}")
-    return value
-
-
-def _names(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]
 
 
 # -- building the dataclasses ----------------------------------------------------------------------
@@ -449,8 +400,8 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise OfaError(f"override {item!r}: expected FIELD=VALUE, e.g. phases.0.epochs=2")
         try:
-            out[key.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
+            out[key.strip()] = parse_yaml(text, f"override {item!r}") if text.strip() else ""
+        except OfaError:
             out[key.strip()] = text
     return out
 

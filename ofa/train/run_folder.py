@@ -12,18 +12,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import ensure_writable_folder, read_json, read_yaml
+from ofa.files import check_writable_folder, ensure_writable_folder, parse_json, read_json, read_yaml, write_atomic
+from ofa.outputs import check_free, check_out_folder, kind_of, mark, remove_own
+from ofa.outputs import swap_in as _swap_folders
 
 RUN_FORMAT = "ofa-supernet-run/1"
+KIND = "supernet-run"  # the output marker of a run folder and of its staging folder (ofa.outputs)
 
 
 @dataclass(frozen=True)
@@ -74,20 +77,22 @@ class RunFolder:
                 raise OfaError(f"nothing to resume in {self.root} (no run.json or checkpoints/)")
             self.read_info()  # a corrupt run.json is refused here, as `ofa evaluate` refuses it
             return
-        if self.root.name.endswith(".partial"):  # a replacement stopped earlier starts over
-            shutil.rmtree(self.root, ignore_errors=True)
+        if self.root.name.startswith(".") and self.root.name.endswith(".partial"):
+            remove_own(self.root, (KIND,))  # a replacement stopped earlier starts over
         ensure_writable_folder(self.root, "--out")
+        mark(self.root, KIND)
 
     def step(self) -> int | None:
         """The global step of the last checkpoint, if any."""
         try:
-            return int(json.loads((self.checkpoints / "last.json").read_text())["state"]["position"]["global_step"])
-        except (OSError, ValueError, KeyError, TypeError):
+            step = parse_json((self.checkpoints / "last.json").read_text(), "last.json")["state"]["position"]["global_step"]
+        except (OSError, ValueError, KeyError, TypeError, OfaError):
             return None
+        return step if isinstance(step, int) and not isinstance(step, bool) else None
 
     def write_info(self, info: dict[str, Any], recipe: dict[str, Any]) -> None:
-        _atomic_text(self.info, json.dumps({"format": RUN_FORMAT, **info}, indent=2))
-        _atomic_text(self.recipe, yaml.safe_dump(recipe, sort_keys=False))
+        write_atomic(self.info, json.dumps({"format": RUN_FORMAT, **info}, indent=2))
+        write_atomic(self.recipe, yaml.safe_dump(recipe, sort_keys=False))
 
     def read_recipe(self) -> dict[str, Any]:
         recipe = read_yaml(self.recipe, "recipe.yaml of the run")
@@ -96,12 +101,10 @@ class RunFolder:
         return recipe
 
     def read_info(self) -> dict[str, Any]:
+        """run.json, every field checked (see `check_info`)."""
         if not self.info.is_file():
             raise OfaError(f"{self.root} is not a supernet run (no run.json)")
-        info = read_json(self.info, "run.json")
-        if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
-            raise OfaError(f"{self.info} is not an ofa supernet run (expected format '{RUN_FORMAT}')")
-        return info
+        return check_info(read_json(self.info, "run.json"), str(self.info))
 
     # -- metrics ---------------------------------------------------------------------------------
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
@@ -112,12 +115,41 @@ class RunFolder:
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics.is_file():
             return []
-        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line.strip()]
+        rows = [parse_json(line, f"{self.metrics} line {i}")
+                for i, line in enumerate(self.metrics.read_text().splitlines(), 1) if line.strip()]
+        for i, row in enumerate(rows, 1):
+            if not isinstance(row, dict) or not fields.is_whole(row.get("global_step", 0)):
+                raise OfaError(f"{self.metrics}: row {i} is not a metrics row; remove it or the file")
+        return rows
 
     def truncate_metrics(self, global_step: int) -> None:
         """On resume, drop rows written after the checkpoint; they will be written again."""
         kept = [r for r in self.read_metrics() if r.get("global_step", 0) <= global_step]
-        _atomic_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        write_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+_INFO_FIELDS = ("format", "space", "space_fingerprint", "num_classes", "classes", "data", "source")
+
+
+def check_info(info: Any, source: str) -> dict[str, Any]:
+    """A run.json's fields, each of the right type and range, or one line naming the field."""
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+        raise OfaError(f"{source} is not an ofa supernet run (expected format '{RUN_FORMAT}')")
+    fields.mapping(info, source, _INFO_FIELDS, required=("space", "space_fingerprint", "num_classes"))
+    fields.name(info["space"], f"{source}: space")
+    fp = info["space_fingerprint"]
+    if not isinstance(fp, str) or not re.fullmatch(r"[0-9a-f]{16}", fp):
+        raise fields.fail(f"{source}: space_fingerprint", "16 hexadecimal digits", fp)
+    n = fields.whole(info["num_classes"], f"{source}: num_classes", "classes")
+    classes = info.get("classes")
+    if classes is not None and (not isinstance(classes, list) or len(classes) != n
+                                or not all(isinstance(c, str) and len(c) < 1000 for c in classes)):
+        raise fields.fail(f"{source}: classes", f"null or {n} class names", classes)
+    if info.get("data") is not None:
+        fields.text(info["data"], f"{source}: data")
+    if info.get("source") is not None and not isinstance(info["source"], dict):
+        raise fields.fail(f"{source}: source", "a mapping (where imported weights came from)", info["source"])
+    return info
 
 
 def staging_folder(out: Path) -> RunFolder:
@@ -134,31 +166,23 @@ def work_folder(out: Path, resume: bool, force: bool) -> RunFolder:
     if resume and force:
         raise OfaError("--resume and --force contradict each other: choose one")
     if resume:
+        check_writable_folder(out, "--out")
+        if out.is_dir() and kind_of(out) != KIND and any(out.iterdir()):
+            RunFolder(out).read_info()  # a run of an older ofa (no marker) resumes; other folders are refused
+        check_free(staged.root, (KIND,))
         return staged if staged.holds_run() else RunFolder(out)
-    if RunFolder(out).holds_run():
-        if not force:
-            stopped = (f"; a --force replacement stopped at step {staged.step() or 0} is in {staged.root}: "
-                       f"--resume continues it") if staged.holds_run() else ""
-            raise OfaError(f"{out} already holds a run; pass --resume to continue it or --force to replace it{stopped}")
-        return staged
-    return RunFolder(out)
+    stopped = (f"; --resume continues it, or a --force replacement stopped at step {staged.step() or 0} "
+               f"in {staged.root}") if staged.holds_run() else "; pass --resume to continue it"
+    replacing = check_out_folder(out, "--out", (KIND,), force, hint=stopped)
+    check_free(staged.root, (KIND,))
+    if not replacing:
+        return RunFolder(out)
+    return staged
 
 
 def swap_in(work: RunFolder, out: Path) -> None:
     """Put a finished staged run in place of the run it replaces."""
-    out = Path(out)
-    old = out.parent / f".{out.name}.replaced"
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(work.root, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    _swap_folders(work.root, Path(out))
 
 
 def plot_accuracy(rows: list[dict[str, Any]], path: Path, title: str) -> Path | None:

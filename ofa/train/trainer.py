@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ofa.errors import Interrupted, OfaError
-from ofa.files import check_writable_folder, usual_mode
+from ofa.files import usual_mode
+from ofa.outputs import output_lock
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
 from ofa.supernet.elastic import set_batchnorm_sync
@@ -205,10 +206,12 @@ def train_supernet(
         device = torch.device("cuda", world.local_rank) if device.index is None else device
         torch.cuda.set_device(device)
     try:
-        if world.is_main:  # before any data is read: a bad --out is one line, at once
-            check_writable_folder(Path(out), "--out")
-        return _train(recipe, Path(out), work_folder(Path(out), resume, force), resume, data_root, download, on_step,
-                      on_validate, again, device, world, get_space(recipe.space))
+        # before any data is read: a bad --out is one line, at once; a second command training into
+        # the same --out stops there too
+        folder = work_folder(Path(out), resume, force)
+        with output_lock(Path(out)) if world.is_main else contextlib.nullcontext():
+            return _train(recipe, Path(out), folder, resume, data_root, download, on_step, on_validate, again, device,
+                          world, get_space(recipe.space))
     finally:
         shutdown(world)
 
@@ -238,6 +241,9 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     if resume:
         # a run stopped before its first checkpoint starts again from the beginning, as it was begun
         found = has_checkpoint(folder.checkpoints)
+        if not found and folder.weights.is_file():
+            raise OfaError(f"{folder.root} finished training and has no checkpoint left to resume from; its "
+                           f"results stay as they are (retrain it with --force instead of --resume)")
         if found:
             weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
         started = state.get("recipe") if found else folder.read_recipe()
@@ -250,9 +256,13 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
             except RuntimeError as e:
                 raise OfaError(f"checkpoint in {folder.checkpoints} does not fit the supernet: "
                                f"{str(e).splitlines()[0]}") from None
-            position = Position(**state["position"])
+            try:
+                position = Position(**state["position"])
+                restore_rng(state["rng"])
+            except (TypeError, ValueError, KeyError) as e:
+                raise OfaError(f"checkpoint in {folder.checkpoints} holds a malformed training state "
+                               f"({type(e).__name__}); it cannot be resumed") from None
             optimizer_state = state.get("optimizer")
-            restore_rng(state["rng"])
         if world.is_main:
             folder.truncate_metrics(position.global_step)
     elif world.is_main:
