@@ -208,7 +208,10 @@ def _budgets(value: Any, where: str) -> list[str]:
                 raise fields.fail(where, "a share from 0% to 100% (of the way from the smallest subnet's latency "
                                          "to the largest's)", b)
         else:
-            parse_latency(text)
+            try:
+                parse_latency(text)
+            except OfaError as e:
+                raise OfaError(f"{where}: {e}") from None
         out.append(text)
     return out
 

@@ -33,7 +33,7 @@ CASES = [
     ("latency build classes", ["latency", "build", "-d", "cpu", "-s", "tiny", "--num-classes", "-3"], "--num-classes"),
     ("latency build -k -1", ["latency", "build", "-d", "cpu", "-s", "tiny", "--calibrate", "-1"], "--calibrate"),
     ("latency build out file", ["latency", "build", "-d", "cpu", "-s", "tiny", "--out", "afile/t.json"],
-     "a file is in the way"),
+     "lies under a file"),
     ("latency build under file", ["latency", "build", "-d", "cpu", "-s", "tiny", "--out", "afile/x/t.json"],
      "lies under a file"),
     ("latency build resolution", ["latency", "build", "-d", "cpu", "-s", "tiny", "-r", "5"], "-r: expected"),
@@ -91,6 +91,72 @@ CASES = [
      "the recipe trains space 'tiny'"),
     ("init not a run", ["train-supernet", "--init", "empty", "--recipe", "transfer", "--out", "new"],
      "not a supernet run"),
+    # 1. what ofa did not write is never replaced: `photos.partial` holds a user's files, `link` points
+    # at `afile`, `dangling` at nothing, `loop` at itself, `fifo` is a named pipe
+    ("train into user files", ["train-supernet", "--out", "photos.partial", "--force"], "files ofa did not write"),
+    ("export over a run", ["export", "--supernet", "RUN", "--subnet", "max", "--out", "RUN", "--force"],
+     "only its own model folders"),
+    ("export out a link", ["export", "--supernet", "RUN", "--subnet", "max", "--out", "link"], "symbolic link"),
+    ("export out dangling", ["export", "--supernet", "RUN", "--subnet", "max", "--out", "dangling"], "symbolic link"),
+    ("export out loop", ["export", "--supernet", "RUN", "--subnet", "max", "--out", "loop"], "symbolic link"),
+    ("build out device", ["latency", "build", "-d", "cpu", "-s", "tiny", "--out", "/dev/null"], "not a regular file"),
+    ("build out fifo", ["latency", "build", "-d", "cpu", "-s", "tiny", "--out", "fifo"], "not a regular file"),
+    ("build out link", ["latency", "build", "-d", "cpu", "-s", "tiny", "--out", "link"], "symbolic link"),
+    ("build over a user file", ["latency", "build", "-d", "cpu", "-s", "tiny", "--out", "afile", "--force"],
+     "not a latency table ofa wrote"),
+    ("predictor over a user file", ["predictor", "train", "--supernet", "RUN", "--out", "notes.json"],
+     "not a predictor ofa wrote"),
+    ("search out a link", ["search", "--space", "tiny", "--predictor", "pred", "-d", "cpu", "--out", "linkdir"],
+     "symbolic link"),
+    # 2. names that become paths
+    ("space name escapes", ["spaces", "show", "escape.yaml"], "name: expected a name"),
+    ("space name newline", ["spaces", "show", "newline.yaml"], "name: expected a name"),
+    # 3. numbers that are not numbers
+    ("table NaN", ["latency", "show", "-d", "cpu", "-s", "tiny", "--table", "nan.json"], "NaN is not a number"),
+    ("table negative", ["latency", "show", "-d", "cpu", "-s", "tiny", "--table", "negative.json"],
+     "milliseconds from 0"),
+    ("table huge", ["latency", "predict", "max", "-d", "cpu", "-s", "tiny", "--table", "huge.json"], "milliseconds"),
+    ("table scale", ["latency", "show", "-d", "cpu", "-s", "tiny", "--table", "scale.json"], "calibration.scale"),
+    ("table batch 0", ["latency", "show", "-d", "cpu", "-s", "tiny", "--table", "batch0.json"], "batch_size"),
+    ("table extra resolution", ["latency", "predict", "max", "-d", "cpu", "-s", "tiny", "--table", "extra-res.json"],
+     "does not have"),
+    ("table no p10", ["latency", "show", "-d", "cpu", "-s", "tiny", "--table", "no-stat.json"], "'p10_ms'"),
+    ("predictor NaN weights", ["search", "--space", "tiny", "--predictor", "nanpred", "-d", "cpu"], "not finite"),
+    ("predictor huge weights", ["search", "--space", "tiny", "--predictor", "hugepred", "-d", "cpu"], "not finite"),
+    ("predictor no weights", ["predictor", "show", "--predictor", "noweights.json"], "weights: missing field"),
+    ("predictor weights path", ["predictor", "show", "--predictor", "pathweights.json"], "weights: expected a name"),
+    ("accuracy 1e9", ["predictor", "train", "--supernet", "RUN", "--data", "big-top1.jsonl", "--out", "p2.json"],
+     "a percentage from 0 to 100"),
+    ("space expand 1e30", ["spaces", "show", "expand-big.yaml"], "expand ratios from"),
+    ("space expand 1e-30", ["spaces", "sample", "expand-tiny.yaml"], "expand ratios from"),
+    ("space expand inf", ["spaces", "show", "expand-inf.yaml"], "expected a finite number"),
+    ("subnet kernel 3.9", ["spaces", "cost", "tiny", "kernel39.json"], "kernels: expected a whole number"),
+    ("subnet kernels '35'", ["spaces", "cost", "tiny", "kernel35.json"], "expected lists of blocks"),
+    ("subnet arabic digits", ["spaces", "cost", "tiny", "r٣٢:k3e2,k3e2,k3e2"], "cannot read subnet"),
+    # 4. structures that are not what they claim
+    ("yaml alias bomb", ["spaces", "show", "bomb.yaml"], "aliases"),
+    ("json deep nesting", ["spaces", "cost", "tiny", "deep.json"], "not readable JSON"),
+    ("yaml deep nesting", ["spaces", "show", "deep.yaml"], "nested deeper"),
+    ("5000 digits", ["devices", "show", "digits.yaml"], "not readable YAML"),
+    ("argument too long", ["spaces", "show", "x" * 300 + ".yaml"], "File name too long"),
+    ("run.json no classes", ["evaluate", "--supernet", "no-classes"], "num_classes: missing field"),
+    ("run.json bad space", ["evaluate", "--supernet", "bad-space-run"], "space: expected a name"),
+    # 5. checkpoints: RESUMABLE has an edited last.json, FINISHED lost its checkpoints/
+    ("manifest edited", ["train-supernet", "--resume", "--out", "RESUMABLE"], "does not match its own checksum"),
+    ("resume finished", ["train-supernet", "--resume", "--out", "FINISHED"], "no checkpoint left"),
+    # 7. options that contradict or vanish
+    ("two budgets one device", ["search", "--space", "tiny", "--predictor", "pred", "-d", "cpu", "-l", "cpu=0.1ms",
+                                "-l", "cpu=0.2ms"], "has a budget already"),
+    ("budgets one folder", ["specialize", "--supernet", "RUN", "-d", "cpu", "-l", "0.2ms", "-l", "0.2000001ms"],
+     "both name the model folder"),
+    ("format comma", ["export", "--supernet", "RUN", "--subnet", "max", "--out", "new", "--format", ","],
+     "names no format"),
+    ("format empty", ["export", "--supernet", "RUN", "--subnet", "max", "--out", "new", "--format", ""],
+     "names no format"),
+    ("device twice", ["search", "--space", "tiny", "--predictor", "pred", "-d", "cpu", "-d", "cpu"], "given twice"),
+    ("pipeline n -5", ["run", "collect-n.pipeline.yaml"], "collect.n: expected a whole number"),
+    ("pipeline model gpt", ["run", "model-gpt.pipeline.yaml"], "predictor.model: expected one of"),
+    ("pipeline budget", ["run", "budget.pipeline.yaml"], "specialize.latency"),
 ]
 
 
@@ -111,6 +177,7 @@ def place(tmp_path_factory, trained_run):
     write_tiny_table(root, device="cpu")
     os.replace(root / "latency" / "cpu" / "tiny.json", root / "tiny.json")
     _ofa_files(root)
+    _hostile_files(root, space, trained_run)
     return root, trained_run
 
 
@@ -141,8 +208,98 @@ def _ofa_files(root):
     import_supernet("ofa", root / "w12.pth", "mbv3-w1.2", root / "IMPORTED")
 
 
+def _hostile_files(root, space, run):
+    """The files of the hostile cases above: links, pipes, user folders, and each reader's file edited."""
+    import itertools
+    import json
+    import shutil
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from ofa.predictor.features import features
+    from ofa.predictor.models import fit_model
+    from ofa.predictor.sampling import stratified_stream
+    from ofa.predictor.store import AccuracyPredictor, save_predictor
+    from ofa.spaces import get_space
+    from ofa.train.checkpoint import manifest_digest
+
+    (root / "photos.partial").mkdir()
+    (root / "photos.partial" / "holiday.jpg").write_bytes(b"a photo")
+    (root / "notes.json").write_text('{"mine": true}')
+    os.symlink(root / "afile", root / "link")
+    os.symlink(root / "nowhere", root / "dangling")
+    os.symlink(root / "loop", root / "loop")
+    (root / "realdir").mkdir()
+    os.symlink(root / "realdir", root / "linkdir")
+    os.mkfifo(root / "fifo")
+    for name, value in (("escape", "../../../escaped"), ("newline", "two\nlines")):
+        (root / f"{name}.yaml").write_text(yaml.safe_dump({**space, "name": value}))
+    for name, value in (("expand-big", 1e30), ("expand-tiny", 1e-30), ("expand-inf", float("inf"))):
+        stages = [{**st, "expands": [value]} for st in space["stages"]]
+        (root / f"{name}.yaml").write_text(yaml.safe_dump({**space, "name": name, "stages": stages}))
+    (root / "bomb.yaml").write_text("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")))
+    (root / "deep.yaml").write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    board = yaml.safe_load((data_dir("devices") / "cpu.yaml").read_text())
+    (root / "digits.yaml").write_text(yaml.safe_dump({**board, "name": "digits", "aliases": [], "batch_size": 7})
+                                      .replace("batch_size: 7", "batch_size: " + "9" * 5000))
+    (root / "kernel39.json").write_text(json.dumps({"resolution": 16, "kernels": [[3.9], [3], [3]],
+                                                    "expands": [[2], [2], [2]]}))
+    (root / "kernel35.json").write_text(json.dumps({"resolution": 16, "kernels": ["35", [3], [3]],
+                                                    "expands": [[2, 2], [2], [2]]}))
+    table = json.loads((root / "tiny.json").read_text())
+    key = next(iter(table["entries"]))
+    edits = {"nan": lambda t: t["entries"][key].update(median_ms=float("nan")),
+             "negative": lambda t: t["entries"][key].update(median_ms=-1.0),
+             "huge": lambda t: t["entries"][key].update(median_ms=1e300),
+             "scale": lambda t: t["calibration"].update(scale=1e30),
+             "batch0": lambda t: t.update(batch_size=0),
+             "extra-res": lambda t: t.update(resolutions=t["resolutions"] + [224]),
+             "no-stat": lambda t: t.update(statistic="p10")}
+    for name, edit in edits.items():
+        t = json.loads(json.dumps(table))
+        edit(t)
+        (root / f"{name}.json").write_text(json.dumps(t))
+    tiny = get_space("tiny")
+    genes = np.stack(list(itertools.islice(stratified_stream(tiny, 0, 3), 30)))
+    model = fit_model("mlp", features(tiny, genes), np.linspace(40, 60, 30))
+    pred = save_predictor(AccuracyPredictor(tiny, model, None, {}), root / "pred.json")
+    for name, value in (("nanpred", np.nan), ("hugepred", 1e30)):
+        arrays = {k: v.copy() for k, v in model.arrays.items()}
+        arrays["w0"].flat[0] = value
+        save_file(arrays, str(root / f"{name}.safetensors"))
+        info = json.loads(pred.read_text())
+        (root / f"{name}.json").write_text(json.dumps({**info, "weights": f"{name}.safetensors"}))
+    info = json.loads(pred.read_text())
+    (root / "noweights.json").write_text(json.dumps({k: v for k, v in info.items() if k != "weights"}))
+    (root / "pathweights.json").write_text(json.dumps({**info, "weights": "../../etc/passwd"}))
+    head = {"format": "ofa-accuracy-data/1", "supernet": {"space": "tiny", "space_fingerprint": tiny.fingerprint(),
+                                                          "weights_sha256": "0" * 64}, "settings": {}}
+    (root / "big-top1.jsonl").write_text(json.dumps(head) + "\n" + json.dumps({"subnet": "r16:k3e2,k3e2,k3e2",
+                                                                               "top1": 1e9}) + "\n")
+    for name, edit in (("no-classes", lambda i: i.pop("num_classes")), ("bad-space-run", lambda i: i.update(space="../x"))):
+        (root / name).mkdir()
+        info = json.loads((run / "run.json").read_text())
+        edit(info)
+        (root / name / "run.json").write_text(json.dumps(info))
+    shutil.copytree(run, root / "RESUMABLE")
+    manifest = json.loads((root / "RESUMABLE" / "checkpoints" / "last.json").read_text())
+    manifest["state"]["position"]["global_step"] = "many"
+    (root / "RESUMABLE" / "checkpoints" / "last.json").write_text(json.dumps(manifest))
+    assert manifest_digest(manifest) != manifest["manifest_sha256"]
+    shutil.copytree(run, root / "FINISHED")
+    shutil.rmtree(root / "FINISHED" / "checkpoints")
+    stages = {"collect-n": "  - collect: {n: -5}\n", "model-gpt": "  - predictor: {model: gpt}\n",
+              "budget": "  - specialize: {latency: [lots]}\n"}
+    for name, stage in stages.items():
+        (root / f"{name}.pipeline.yaml").write_text("out: piped\nstages:\n  - train: {recipe: quickstart}\n" + stage)
+
+
 def snapshot(*folders):
-    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for f in folders for p in sorted(f.rglob("*"))}
+    """Every path under the folders (links not followed) with its size and modification time."""
+    return {p: (p.lstat().st_size, p.lstat().st_mtime_ns) for f in folders for p in sorted(f.rglob("*"))}
 
 
 @pytest.mark.parametrize("args, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -151,8 +308,103 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(place, run_cli, monkey
     monkeypatch.chdir(root)
     before = snapshot(root, run)
     code, _, err = run_cli(*[str(run) if a == "RUN" else a for a in args])
+    assert not (root / "piped").exists() and not (root / "new").exists()
     assert not (root / "PWNED").exists()
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("ofa: error:"), err
     assert message in lines[0] and "Traceback" not in err, lines[0]
     assert snapshot(root, run) == before
+
+
+def _ofa(*args, cwd, privileged=True):
+    """`ofa ARGS` in a process of its own; as root, without the capabilities that let root write
+    into read-only folders (so that such a folder stops it as it stops any user)."""
+    import subprocess
+    import sys
+
+    prefix = []
+    if os.geteuid() == 0 and not privileged:
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    return subprocess.run([*prefix, sys.executable, "-m", "ofa", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _refused(done, message):
+    lines = done.stderr.strip().splitlines()
+    return done.returncode == 2 and len(lines) == 1 and lines[0].startswith("ofa: error:") and message in lines[0]
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not __import__("shutil").which("setpriv"), reason="needs setpriv as root")
+def test_read_only_outputs_are_refused_before_any_work(place, tmp_path):
+    import shutil
+
+    root, run = place
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    shutil.copytree(run, tmp_path / "ro-run")
+    for folder in (ro, tmp_path / "ro-run"):
+        folder.chmod(0o555)
+    try:
+        before = snapshot(tmp_path, run)
+        cases = [(["predictor", "collect", "--supernet", run, "-n", "3", "--out", ro / "acc.jsonl"], "not writable"),
+                 (["latency", "build", "-d", "cpu", "-s", "tiny", "--out", ro / "t.json"], "not writable"),
+                 (["export", "--supernet", run, "--subnet", "max", "--out", ro / "m"], "not writable"),
+                 (["specialize", "--supernet", tmp_path / "ro-run", "-d", "cpu", "-l", "1ms"], "not writable"),
+                 (["train-supernet", "--recipe", "quickstart", "--out", ro / "run"], "not writable")]
+        for args, message in cases:
+            done = _ofa(*args, cwd=root, privileged=False)
+            assert _refused(done, message), (args, done.stderr)
+        assert snapshot(tmp_path, run) == before
+    finally:
+        for folder in (ro, tmp_path / "ro-run"):
+            folder.chmod(0o755)
+
+
+def test_one_writer_per_output(place, tmp_path):
+    """A second command writing an output that another is writing stops at once; two at the same
+    time end with one whole output, never a mixture."""
+    import json
+    import subprocess
+    import sys
+
+    root, run = place
+    out = tmp_path / "model"
+    hold = ("import sys, time\nfrom pathlib import Path\nfrom ofa.outputs import output_lock\n"
+            "with output_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = _ofa("export", "--supernet", run, "--subnet", "max", "--out", out, cwd=tmp_path)
+        assert _refused(done, "is being written by another ofa command"), done.stderr
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    pair = [subprocess.Popen([sys.executable, "-m", "ofa", "export", "--supernet", str(run), "--subnet", subnet,
+                              "--out", str(out), "--force"], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            for subnet in ("max", "min")]
+    ends = [(p.wait(timeout=300), p.stderr.read()) for p in pair]
+    for code, err in ends:
+        assert code == 0 or (code == 2 and len(err.strip().splitlines()) == 1 and "ofa: error:" in err), err
+    assert any(code == 0 for code, _ in ends)
+    exported = json.loads((out / "export.json").read_text())
+    from ofa.spaces import get_space, sample_subnet
+
+    assert exported["subnet"] in {str(sample_subnet(get_space("tiny"), k)) for k in ("max", "min")}
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [".ofa-output", "export.json", "model.onnx", "model.safetensors", "config.json", "build_engine.sh"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".model")]  # no staging folder or lock left
+
+
+def test_a_failed_export_leaves_no_staging_folder(place, tmp_path):
+    from ofa.errors import OfaError
+    from ofa.specialize.package import EXPORT_KIND, Staging, writing
+
+    out = tmp_path / "model"
+    with pytest.raises(OfaError, match="verification failed"):
+        with writing(out, EXPORT_KIND):
+            staging = Staging(out, False, {"a": 1}, EXPORT_KIND)
+            (staging.partial / "model.onnx").write_text("half")
+            raise OfaError("verification failed")
+    assert list(tmp_path.iterdir()) == []

@@ -210,7 +210,7 @@ def test_cli_search_refuses_an_output_that_is_a_file(run_cli, searchable, monkey
     monkeypatch.chdir(tables)
     (tmp_path / "f").write_text("keep me")
     code, _, err = run_cli("search", "--supernet", str(run), "-d", "cpu", "--out", str(tmp_path / "f"))
-    assert code == 2 and "is a file" in err and (tmp_path / "f").read_text() == "keep me"
+    assert code == 2 and "a file is in the way" in err and (tmp_path / "f").read_text() == "keep me"
 
 
 def test_cli_search_refuses_a_predictor_of_other_weights_or_a_table_of_other_classes(run_cli, searchable,

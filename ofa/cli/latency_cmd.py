@@ -13,7 +13,8 @@ from rich.table import Table
 from ofa.cli.options import limit
 from ofa.latency.build import CALIBRATION_SUBNETS, DEFAULT_CLASSES
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder
+from ofa.files import check_writable_file, check_writable_folder, write_json
+from ofa.latency.table import check_table_out
 
 
 app = typer.Typer(
@@ -65,9 +66,9 @@ def build_cmd(
 
     profile, space_ = _resolve(device, space)
     path = out or default_table_path(profile.name, space_.name)
-    check_writable_folder(path.parent, "--out")  # before minutes of measuring
     if path.is_dir():
         raise OfaError(f"--out {path} is a folder; give the table's file name (e.g. {path / (space_.name + '.json')})")
+    check_table_out(path)  # before minutes of measuring
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
         table, measured = build_table(path, profile, space_, resolution, num_classes, calibration_subnets, force,
@@ -134,7 +135,7 @@ def import_cmd(
 
     profile, space_ = _resolve(device, space)
     path = out or default_table_path(profile.name, space_.name)
-    check_writable_folder(path.parent, "--out")
+    check_table_out(path)
     if path.exists() and not force:
         raise OfaError(f"{path} exists; pass --force to replace it, or --out to write elsewhere")
     table = import_table(fmt, sources, profile, space_)
@@ -203,12 +204,13 @@ def validate_cmd(
     profile, space_ = _resolve(device, space)
     path, t = _load(profile, space_, table)
     folder = out or path.parent
+    stem = f"{space_.name}.validate"
     check_writable_folder(folder, "--out")  # before minutes of measuring
+    for suffix in (".json", ".png"):
+        check_writable_file(folder / f"{stem}{suffix}", "--out")
     with progress_bar(quiet) as progress:
         v = validate(t, space_, profile, n, seed, progress)
-    stem = f"{space_.name}.validate"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{stem}.json").write_text(json.dumps(v.to_dict(), indent=1))
+    write_json(folder / f"{stem}.json", v.to_dict(), indent=1)
     plot = plot_validation(v, f"{profile.name} / {space_.name}: {n} subnets", folder / f"{stem}.png")
     grid = Table("prediction", "MAPE %", "within ±10% (%)", "Kendall tau")
     for name, acc in (("sum of parts", v.before), ("calibrated", v.after)):

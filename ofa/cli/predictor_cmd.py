@@ -73,8 +73,10 @@ def train_cmd(
     similar latency) is measured on held-out subnets; the saved model is then refit on all of them.
     """
     from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
+    from ofa.predictor.store import check_predictor_out, default_predictor_path, predictor_file
     from ofa.predictor.train import train_predictor
 
+    check_predictor_out(predictor_file(out or default_predictor_path(supernet)), force=True)
     records = read_accuracy_data(data or default_data_path(supernet))
     path, meta = train_predictor(supernet, records, model, out, device, seed)
     if as_json:

@@ -53,7 +53,7 @@ def search_cmd(
     from ofa.search.evaluator import objective_columns
     from ofa.search.run import make_evaluator, open_run_predictor, open_space_predictor, random_cloud, search
     from ofa.spaces import get_space
-    from ofa.search.result import write_result
+    from ofa.search.result import check_result_out, write_result
     from ofa.search.settings import Settings
     from ofa.search.strategies import STRATEGIES
 
@@ -79,8 +79,7 @@ def search_cmd(
     else:
         pred, pred_path, num_classes = open_space_predictor(get_space(space), predictor), predictor, None
         out = out or Path("search") / pred.space.name
-    if out.exists() and not out.is_dir():
-        raise OfaError(f"--out {out} is a file; give a folder for front.json, front.csv and front.png")
+    check_result_out(out)
     checks = []
     with progress_bar(quiet) as progress:
         evaluator, tables = make_evaluator(pred.space, pred, devices, num_classes, auto_calibrate=calibrate,

@@ -19,7 +19,8 @@ from ofa.latency.host import cpu_name, machine_id, this_host
 from ofa.latency.measure import measure_many, measure_subnets, part_item
 from ofa.latency.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
-from ofa.latency.table import Calibration, LatencyTable, load_table, save_table
+from ofa.latency.table import Calibration, LatencyTable, check_table_out, load_table, save_table
+from ofa.outputs import output_lock
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import sample_subnet
 
@@ -60,11 +61,14 @@ def build_table(path: Path, profile: DeviceProfile, space: SearchSpace, resoluti
                 num_classes: int = DEFAULT_CLASSES, calibration_subnets: int = CALIBRATION_SUBNETS,
                 force: bool = False, progress: Progress | None = None) -> tuple[LatencyTable, int]:
     """Measure the parts a table at `path` lacks (resuming one measured the same way), then fit its
-    calibration; returns the table and how many parts were measured now."""
-    table = open_table(path, profile, space, resolutions_for(space, profile, resolutions), num_classes, force)
-    measured = measure_parts(table, space, profile, path, progress)
-    if calibration_subnets:
-        calibrate(table, space, profile, path, calibration_subnets, progress=progress)
+    calibration; returns the table and how many parts were measured now. Only a table is replaced,
+    and one command at a time writes it."""
+    check_table_out(path)
+    with output_lock(path):
+        table = open_table(path, profile, space, resolutions_for(space, profile, resolutions), num_classes, force)
+        measured = measure_parts(table, space, profile, path, progress)
+        if calibration_subnets:
+            calibrate(table, space, profile, path, calibration_subnets, progress=progress)
     return table, measured
 
 

@@ -8,13 +8,13 @@ from typing import Callable
 
 from ofa.devices import DeviceProfile, get_device
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder
+from ofa.outputs import output_lock
 from ofa.latency.backends import get_backend
 from ofa.latency.build import DEFAULT_CLASSES, Progress, build_table, calibrate, check_same_measurement
 from ofa.latency.host import calibrated_on, is_local, needs_calibration, this_host
 from ofa.latency.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
-from ofa.latency.table import LatencyTable, default_table_path, find_table, has_table, load_table
+from ofa.latency.table import LatencyTable, check_table_out, default_table_path, find_table, has_table, load_table
 from ofa.resources import data_dir
 from ofa.spaces.space import SearchSpace
 
@@ -39,8 +39,9 @@ def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile,
     get_backend(profile.backend).require()
     check_same_measurement(table, profile, str(path), f"rebuild it here with: ofa latency build --device "
                            f"{profile.name} --space {space.name} --force")
-    out = writable_path(path, profile.name, space.name)
-    calibrate(table, space, profile, out, count, progress=progress)
+    out = check_table_out(writable_path(path, profile.name, space.name))
+    with output_lock(out):
+        calibrate(table, space, profile, out, count, progress=progress)
     return out
 
 
@@ -63,7 +64,6 @@ def build_here(profile: DeviceProfile, space: SearchSpace, num_classes: int, pro
     with its defaults (the profile's resolutions; continued if interrupted)."""
     get_backend(profile.backend).require()
     path = default_table_path(profile.name, space.name)
-    check_writable_folder(path.parent, "latency table folder")
     build_table(path, profile, space, num_classes=num_classes, progress=progress)
     return path
 

@@ -10,7 +10,7 @@ from typing import Any
 from ofa.devices.profile import STATISTICS
 from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import read_json, write_json
+from ofa.files import check_writable_file, read_json, write_json
 from ofa.resources import data_dir
 
 TABLE_FORMAT = "ofa-latency-table/1"
@@ -197,6 +197,22 @@ def load_table(path: str | Path) -> LatencyTable:
     except OfaError as e:
         raise OfaError(f"{e} (a corrupt latency table)" if path.is_file() else str(e)) from None
     return LatencyTable.from_dict(data, str(path))
+
+
+def check_table_out(path: str | Path, what: str = "--out") -> Path:
+    """Before any measuring: a table may be written at `path`: the place is free, or holds a
+    table ofa wrote (its format says so); anything else there is refused, never replaced."""
+    path = Path(path)
+    check_writable_file(path, what)
+    if path.exists():
+        try:
+            ours = read_json(path, "latency table").get("format") == TABLE_FORMAT
+        except (OfaError, AttributeError):
+            ours = False
+        if not ours:
+            raise OfaError(f"{what} {path} holds a file that is not a latency table ofa wrote; it is not replaced "
+                           f"(move it away or choose another {what})")
+    return path
 
 
 def save_table(table: LatencyTable, path: str | Path) -> Path:

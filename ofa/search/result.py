@@ -4,13 +4,14 @@ files and JSON object that scripts read."""
 from __future__ import annotations
 
 import csv
-import json
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ofa.files import check_writable_file, check_writable_folder, write_atomic, write_json
 from ofa.search.problem import SubnetProblem
 from ofa.spaces.subnet import decode
 
@@ -98,17 +99,27 @@ def collect_result(problem: SubnetProblem, info: dict[str, Any] | None = None) -
     return SearchResult(problem, genes, values, hypervolume(problem, f, box), box, dict(info or {}))
 
 
+RESULT_FILES = ("front.json", "front.csv", "front.png")
+
+
+def check_result_out(out: Path) -> None:
+    """Before the search: the folder and its three files can be written (no link, no special file)."""
+    check_writable_folder(out, "--out")
+    for name in RESULT_FILES:
+        check_writable_file(out / name, "--out")
+
+
 def write_result(result: SearchResult, out: Path, cloud: tuple[np.ndarray, dict[str, np.ndarray]] | None) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()
-    (out / "front.json").write_text(json.dumps(data, indent=2))
-    with (out / "front.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["subnet", "accuracy", "accuracy_std"] + [f"latency_ms_{d}" for d in result.devices]
-                        + ["macs", "params"])
-        for p in data["front"]:
-            writer.writerow([p["subnet"], p["accuracy"], p["accuracy_std"]]
-                            + [p["latency_ms"][d] for d in result.devices] + [p["macs"], p["params"]])
+    write_json(out / "front.json", data)
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["subnet", "accuracy", "accuracy_std"] + [f"latency_ms_{d}" for d in result.devices]
+                    + ["macs", "params"])
+    for p in data["front"]:
+        writer.writerow([p["subnet"], p["accuracy"], p["accuracy_std"]]
+                        + [p["latency_ms"][d] for d in result.devices] + [p["macs"], p["params"]])
+    write_atomic(out / "front.csv", rows.getvalue())
     paths = [out / "front.json", out / "front.csv"]
     if cloud is not None:
         from ofa.search.plot import plot_front
