@@ -60,19 +60,26 @@ def _read_text(path: Path, what: str) -> str:
         raise OfaError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
 
 
-def parse_yaml(text: str, source: str) -> Any:
-    """Plain data from YAML text (no objects, no aliases), checked by `check_plain`."""
+def load_yaml(text: str, source: str) -> Any:
+    """Plain data from YAML text (no objects, no aliases), checked by `check_plain`; a syntax error
+    is raised as yaml.YAMLError (for readers that recover from a cut-off file), anything else as OfaError."""
     try:
         data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 (a SafeLoader subclass)
     except _Refused as e:
         raise OfaError(f"{source}: {e}") from None
+    except (ValueError, OverflowError, RecursionError) as e:  # e.g. a 5,000-digit number
+        raise OfaError(f"{source}: not readable YAML ({_short(e)})") from None
+    return check_plain(data, source)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """`load_yaml` with a syntax error as a one-line OfaError too."""
+    try:
+        return load_yaml(text, source)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise OfaError(f"{source}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-    except (ValueError, OverflowError, RecursionError) as e:  # e.g. a 5,000-digit number
-        raise OfaError(f"{source}: not readable YAML ({_short(e)})") from None
-    return check_plain(data, source)
 
 
 def parse_json(text: str, source: str) -> Any:

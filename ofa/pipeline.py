@@ -298,7 +298,7 @@ def load_pipeline(name: str, out: Path | None = None) -> Pipeline:
             from ofa.train.recipe import load_recipe
 
             load_recipe(s["recipe"], s["set"])
-    description = fields.text(d["description"], f"{path}: description") if d.get("description") else ""
+    description = fields.text(d["description"], f"{path}: description") if "description" in d else ""
     where = d.get("out")
     if where is not None:
         fields.text(where, f"{path}: out", longest=1_000)

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from ofa.errors import OfaError
+
 
 def run_cmd(
     pipeline: str = typer.Argument("quickstart", help="A shipped pipeline (pipelines/NAME.pipeline.yaml) or a pipeline YAML file."),
@@ -45,8 +47,10 @@ def run_cmd(
     Console().print(grid)
     summary = p.out / "models" / "summary.json"
     if summary.is_file():
-        import json
-
         from ofa.cli.specialize_cmd import print_summary
+        from ofa.files import read_json
 
-        print_summary(json.loads(summary.read_text()))
+        try:
+            print_summary(read_json(summary, "summary"))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise OfaError(f"{summary} is damaged; run `ofa specialize` again with --force to remake it") from None

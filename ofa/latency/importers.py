@@ -17,7 +17,7 @@ import yaml
 from ofa import __version__
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
-from ofa.files import file_sha256
+from ofa.files import file_sha256, load_yaml
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable, at_resolution
 from ofa.spaces.space import SearchSpace
@@ -67,7 +67,7 @@ def _load_ofa_yaml(path: Path) -> tuple[Any, bool]:
     except (OSError, UnicodeDecodeError) as e:
         raise OfaError(f"{path}: cannot read ({e})") from None
     try:
-        return yaml.safe_load(text), False
+        return load_yaml(text, str(path)), False
     except yaml.YAMLError as e:
         lines = text.splitlines()
         starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#")]
@@ -76,7 +76,7 @@ def _load_ofa_yaml(path: Path) -> tuple[Any, bool]:
             raise OfaError(f"{path}: not valid YAML (line {mark.line + 1 if mark else '?'}); "
                            f"not a once-for-all latency table") from None
         try:  # the error lies in the last entry: read what precedes it
-            return yaml.safe_load("\n".join(lines[: starts[-1]])), True
+            return load_yaml("\n".join(lines[: starts[-1]]), str(path)), True
         except yaml.YAMLError:
             raise OfaError(f"{path}: not valid YAML; not a once-for-all latency table") from None
 

@@ -104,6 +104,8 @@ def check_row(row: Any, where: str) -> dict[str, Any]:
     for key, value in row.items():
         if key in _PERCENT:
             fields.real(value, f"{where}: {key}", 0, 100, what="a percentage from 0 to 100")
+        elif key == "source":
+            fields.text(value, f"{where}: source", longest=100)
         elif key in ("index", "macs", "params", "images"):
             fields.whole(value, f"{where}: {key}", "count")
         elif isinstance(value, (int, float)) and not isinstance(value, bool):

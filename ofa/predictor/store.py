@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,17 @@ def predictor_file(path: str | Path) -> Path:
 _INFO_FIELDS = ("format", "kind", "space", "space_fingerprint", "supernet", "encoding", "num_features", "weights",
                 "report", "seed", "trained_on", "source", "description", "ofa_version", "created", "resolutions")
 _SUPERNET_FIELDS = ("space", "space_fingerprint", "weights_sha256")
+# ofa.predictor.metrics.report's figures: (lowest, highest, may be null where undefined)
+_REPORT_FIELDS = {"n": (1, 1e6, False), "rmse": (0, 100, False), "mae": (0, 100, False),
+                  "kendall_tau": (-1, 1, True), "spearman": (-1, 1, True), "top10_precision": (0, 1, True),
+                  "tau_in_bins": (-1, 1, True), "bins_by": (0, 0, False), "mean_spread": (0, 100, False),
+                  "within_1_spread": (0, 1, False)}
+
+
+def _hex(value: Any, where: str, digits: int) -> str:
+    if not isinstance(value, str) or not re.fullmatch(f"[0-9a-f]{{{digits}}}", value):
+        raise fields.fail(where, f"{digits} hexadecimal digits", value)
+    return value
 LARGEST_WEIGHT = 1e12  # no fitted predictor's array holds a larger magnitude
 
 
@@ -82,28 +94,30 @@ def read_predictor_info(path: Path) -> dict[str, Any]:
     fields.mapping(info, where, _INFO_FIELDS, required=("kind", "space", "space_fingerprint", "weights"))
     fields.text(info["kind"], f"{where}: kind", tuple(MODELS))
     fields.name(info["space"], f"{where}: space")
-    fields.text(info["space_fingerprint"], f"{where}: space_fingerprint")
+    _hex(info["space_fingerprint"], f"{where}: space_fingerprint", 16)
     fields.text(info.get("encoding", DEFAULT_ENCODING), f"{where}: encoding", tuple(ENCODINGS))
     weights = fields.name(info["weights"], f"{where}: weights")
     if not weights.endswith(".safetensors"):
         raise fields.fail(f"{where}: weights", "the name of a .safetensors file beside it", weights)
     if info.get("supernet") is not None:
         sn = fields.mapping(info["supernet"], f"{where}: supernet", _SUPERNET_FIELDS, required=_SUPERNET_FIELDS)
-        for key in _SUPERNET_FIELDS:
-            fields.text(sn[key], f"{where}: supernet.{key}")
+        fields.name(sn["space"], f"{where}: supernet.space")
+        _hex(sn["space_fingerprint"], f"{where}: supernet.space_fingerprint", 16)
+        _hex(sn["weights_sha256"], f"{where}: supernet.weights_sha256", 64)
     if "num_features" in info:
         fields.whole(info["num_features"], f"{where}: num_features", "channels")
     if "seed" in info:
         fields.whole(info["seed"], f"{where}: seed", "seed")
-    report = info.get("report")
-    if report is not None:
-        if not isinstance(report, dict):
-            raise fields.fail(f"{where}: report", "a mapping of figures", report)
+    if "report" in info:
+        report = fields.mapping(info["report"], f"{where}: report", tuple(_REPORT_FIELDS))
         for key, value in report.items():
+            low, high, undefined = _REPORT_FIELDS[key]
             if key == "bins_by":
                 fields.text(value, f"{where}: report.bins_by")
-            elif value is not None:  # null: a figure that could not be computed
-                fields.real(value, f"{where}: report.{key}")
+            elif key == "n":
+                fields.whole(value, f"{where}: report.n", "subnets")
+            elif value is not None or not undefined:  # null: a correlation of constant values
+                fields.real(value, f"{where}: report.{key}", low, high, what=f"a number from {low:g} to {high:g}")
     for key in ("trained_on", "source"):
         if info.get(key) is not None and not isinstance(info[key], dict):
             raise fields.fail(f"{where}: {key}", "a mapping", info[key])

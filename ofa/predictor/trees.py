@@ -272,8 +272,8 @@ class TreeEnsemble:
             if not np.all(np.isfinite(a[k])):
                 raise ValueError(f"tree ensemble: {k!r} has non-finite entries")
         depth = int(a["depth"][0])
-        if depth < 0:
-            raise ValueError(f"tree ensemble: negative depth {depth}")
+        if not 0 <= depth <= n_nodes:  # no tree is deeper than it has nodes
+            raise ValueError(f"tree ensemble: depth {depth} outside [0, {n_nodes}]")
         return cls(
             left=left,
             right=right,

@@ -218,9 +218,7 @@ def _stage_from_dict(d: Any, where: str) -> StageSpec:
     se = d.get("se", False)
     if not isinstance(se, bool):
         raise OfaError(f"{where}.se: expected true or false, got {shown(se)}")
-    stride = d.get("stride", 1)
-    if stride not in (1, 2):
-        raise OfaError(f"{where}.stride: expected 1 or 2, got {shown(stride)}")
+    stride = check(d.get("stride", 1), "stride", f"{where}.stride")
     return StageSpec(
         width=_positive_int(d["width"], f"{where}.width"),
         depths=_int_list(d["depths"], f"{where}.depths", "depth"),

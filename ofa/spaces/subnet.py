@@ -58,7 +58,8 @@ class Subnet:
         resolution = fields.whole(d["resolution"], "subnet resolution", "resolution")
         if [len(k) for k in kernels] != [len(e) for e in expands]:
             raise OfaError("subnet kernels and expands must list the same number of blocks per stage")
-        if "depths" in d and d["depths"] != [len(k) for k in kernels]:
+        if "depths" in d and [fields.whole(n, "subnet depths", "depth") for n in
+                              fields.items(d["depths"], "subnet depths", "a list of depths", longest=64)] != [len(k) for k in kernels]:
             raise OfaError(f"subnet depths {shown(d['depths'])} disagree with its kernel lists")
         return cls(resolution, kernels, expands)
 

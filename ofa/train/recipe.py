@@ -321,7 +321,7 @@ def _build(d: Any) -> Recipe:
         validate_every=_int(d.get("validate_every", 1), "validate_every", "epochs"),
         bn_calib_images=_int(d.get("bn_calib_images", 2000), "bn_calib_images", "images"),
         seed=_int(d.get("seed", 0), "seed", "seed"),
-        description=str(d.get("description", "") or ""),
+        description=_str(d["description"], "description") if d.get("description") not in (None, "") else "",
         init_from=init_from,
     )
 
