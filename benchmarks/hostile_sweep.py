@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Hostile-input sweep of the `ofa` command line (issue 24): several hundred cases across every
 command, each run as a real `ofa` process in a folder of its own, each classified as exactly one of
 
@@ -47,9 +46,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 import yaml
 
@@ -289,8 +289,15 @@ class Fixtures:
             return self.root / names[name]
         raise AttributeError(name)
 
+    VERSIONS: ClassVar[dict[str, int]] = {"files": 2}  # bump a step's number when what it builds changes
+
     def have(self, step: str) -> bool:
-        return (self.root / f".ok-{step}").exists()
+        marker = self.root / f".ok-{step}"
+        if not marker.exists():
+            return False
+        first = (marker.read_text().splitlines() or [""])[0]
+        version = int(first[1:]) if re.fullmatch(r"v\d+", first) else 1
+        return version == self.VERSIONS.get(step, 1)
 
     # reading fixture documents (cached) ----------------------------------------------------------
     def doc(self, key: str) -> Any:
@@ -321,7 +328,7 @@ class Fixtures:
         if not self.quiet:
             print(f"  fixtures: ofa {' '.join(args)}", flush=True)
         r = subprocess.run([self.python, "-m", "ofa", *args], cwd=cwd or self.root, env=self.env, timeout=timeout,
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
         if r.returncode != 0:
             last = (r.stderr.strip().splitlines() or ["(no stderr)"])[-1]
             raise FixtureError(f"ofa {' '.join(args)} exited {r.returncode}: {last}")
@@ -359,7 +366,7 @@ class Fixtures:
                 self.notes[name] = str(e)
                 print(f"  fixtures: step {name} FAILED: {e}", flush=True)
                 continue
-            (self.root / f".ok-{name}").write_text(f"{time.monotonic() - start:.1f} s\n")
+            (self.root / f".ok-{name}").write_text(f"v{self.VERSIONS.get(name, 1)}\n{time.monotonic() - start:.1f} s\n")
         (self.root / "notes.json").write_text(json.dumps(self.notes, indent=1))
 
     # the steps ----------------------------------------------------------------------------------
@@ -408,6 +415,10 @@ class Fixtures:
         (self.user / "notes.txt").write_text("the user's own notes\n")
         (self.user / "album" / "photo1.jpg").write_bytes(b"\xff\xd8\xff\xe0user photo 1")
         (self.user / "album" / "photo2.jpg").write_bytes(b"\xff\xd8\xff\xe0user photo 2")
+        # the user's own files that happen to carry the names ofa's outputs take
+        for name in ("front.json", "front.csv", "tiny.validate.json", "summary.json", "run.json", "config.json",
+                     "model.onnx", "metrics.jsonl"):
+            (self.user / name).write_text(f"the user's own {name}\n")
 
     def _run(self) -> None:
         remove_tree(self.run)
@@ -498,7 +509,7 @@ class Fixtures:
         if not self.quiet:
             print("  fixtures: once-for-all-format checkpoints, predictor and tables", flush=True)
         r = subprocess.run([self.python, "-c", ASSETS_SCRIPT, str(self.assets), str(REPO)], cwd=self.assets,
-                           env=self.env, capture_output=True, text=True, timeout=600)
+                           env=self.env, capture_output=True, text=True, timeout=600, check=False)
         if r.returncode != 0:
             raise FixtureError(f"assets: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
 
@@ -679,14 +690,14 @@ class Case:
     cls: str
     command: str
     argv: list[str] | None
-    setup: Callable[["Ctx"], None] | None = None
+    setup: Callable[[Ctx], None] | None = None
     expect: str = "refuse"                      # "refuse" or "either" (accept or refuse, cleanly)
     output: tuple[str, ...] = ()                # what ofa may create or replace when it accepts
     allowed: tuple[str, ...] = ()               # what ofa may create even when it refuses
     needs: tuple[str, ...] = ()                 # fixture steps
     drop_caps: bool = False                     # run without DAC override (read-only folders as root)
     procs: list[list[str]] | None = None        # several processes started together (concurrent writers)
-    check: Callable[["Ctx", list[dict]], tuple[str, str] | None] | None = None
+    check: Callable[[Ctx, list[dict]], tuple[str, str] | None] | None = None
     note: str = ""
 
     @property
@@ -834,7 +845,7 @@ def predictor_cases() -> list[Case]:
                       needs, for_search, output=("out",))
     show_muts = [
         *num("report.rmse", "ms", ["NaN", "Infinity"]),
-        delete("report"),
+        delete("report", expect="either"),  # an imported predictor has none
         *[m for m in whole("json") if m.label in ("top level a list", "empty file", "binary garbage",
                                                   "10000-deep nesting")],
     ]
@@ -877,8 +888,8 @@ def predictor_cases() -> list[Case]:
             return t
         return edit
 
-    def first_weight(t: dict) -> str:
-        return next(k for k in sorted(t) if k.endswith("weight"))
+    def first_weight(t: dict) -> str:  # the first matrix of the MLP (w0, or a torch-style *.weight)
+        return next(k for k in sorted(t) if getattr(t[k], "ndim", 0) >= 2)
 
     def replace(key: str | Callable[[dict], str], fn: Callable[[Any], Any]) -> Callable[[dict, bytes], dict]:
         def edit(t: dict, blob: bytes) -> dict:
@@ -915,6 +926,13 @@ def predictor_cases() -> list[Case]:
 
 # -- accuracy data --------------------------------------------------------------------------------
 
+def lines(muts: list[Mut]) -> list[Mut]:
+    """Labels of JSON-lines paths say which line: 0 is the header, 1 the first row."""
+    for m in muts:
+        m.label = re.sub(r"^0\.", "header ", re.sub(r"^1\.", "row 1 ", m.label))
+    return muts
+
+
 def accuracy_cases() -> list[Case]:
     def prepare(ctx: Ctx) -> None:
         ctx.run()
@@ -938,17 +956,17 @@ def accuracy_cases() -> list[Case]:
         *[m for m in whole("jsonl", truncated="either") if m.label in ("empty file", "truncated in the middle",
                                                                        "binary garbage", "NUL byte inside")],
     ]
-    cases = doc_cases("accuracy data", "jsonl", "accuracy", "a.jsonl", "predictor train", train, muts,
+    cases = doc_cases("accuracy data", "jsonl", "accuracy", "a.jsonl", "predictor train", train, lines(muts),
                       ("predictor",), prepare, output=("p.json", "p.safetensors", "p.png"))
     collect = ["predictor", "collect", "--supernet", "run", "-n", "5", "-q"]
     cases += doc_cases("accuracy data", "jsonl", "accuracy", "run/predictor/accuracy.jsonl", "predictor collect",
-                       collect, [*num(f"{row}.top1", "pct", ["NaN"]),
-                                 val("0.supernet.weights_sha256", "0" * 64, "structures",
-                                     label="header bound to other weights")],
+                       collect, lines([*num(f"{row}.top1", "pct", ["NaN"]),
+                                       val("0.supernet.weights_sha256", "0" * 64, "structures",
+                                           label="header bound to other weights")]),
                        ("predictor",), prepare, tag=" (resumed)")
     default = ["predictor", "train", "--supernet", "run"]
     cases += doc_cases("accuracy data", "jsonl", "accuracy", "run/predictor/accuracy.jsonl", "predictor train",
-                       default, num(f"{row}.top1", "pct", ["NaN"]), ("predictor",), prepare,
+                       default, lines(num(f"{row}.top1", "pct", ["NaN"])), ("predictor",), prepare,
                        output=("run/predictor/predictor.json", "run/predictor/predictor.safetensors",
                                "run/predictor/predictor.png"), tag=" (the run's own file)")
     return cases
@@ -1004,7 +1022,7 @@ def profile_cases() -> list[Case]:
         *num("batch_size", "count", ["0", "-1", "3.9", "NaN", "5000-digit integer"]),
         *num("warmup", "count0", ["-1"]),
         *num("iterations", "count0", ["1e30"]),
-        raw("rounds", "1000", "1000", "numbers", "rounds = 1000 (beyond the rounds range)"),
+        raw("rounds", "0", "0", "numbers", "rounds = 0 (a profile needs at least one)"),
         val("backend", "nosuch", "structures", label="backend = 'nosuch'"),
         val("name", f"../../../{ESCAPE}", "paths", label="name = '../../../escaped'"),
         val("name", "two\nlines", "paths", label="name with a newline"),
@@ -1085,7 +1103,8 @@ def pipeline_cases() -> list[Case]:
         opt(s("specialize", "latency"), ["abc"], "specialize.latency = ['abc']"),
         opt(s("specialize", "latency"), ["-5%"], "specialize.latency = ['-5%']"),
         opt(s("specialize", "latency"), ["150%"], "specialize.latency = ['150%']"),
-        opt(s("specialize", "latency"), "40%", "specialize.latency = '40%' (a string, not a list)"),
+        dataclasses.replace(opt(s("specialize", "latency"), "40%", "specialize.latency = '40%' (a string, not a list)"),
+                            expect="either"),
         opt(s("specialize", "population"), 1, "specialize.population = 1"),
         opt(s("specialize", "finetune_epochs"), -1, "specialize.finetune_epochs = -1"),
         opt(s("train", "recipe"), "nosuch", "train.recipe = 'nosuch' (stage already complete)"),
@@ -1925,10 +1944,10 @@ def concurrent_cases() -> list[Case]:
         ctx.run()
         ctx.copy(ctx.fx.export_min, "m")
 
-    ex = lambda sub, *x: ["export", "--supernet", "run", "--subnet", sub, "--out", "m", *x]  # noqa: E731
-    sp = lambda b: ["specialize", "--supernet", "run", "-d", "cpu", "-l", b, *CHEAP_SPECIALIZE, "--out", "models"]  # noqa: E731
+    ex = lambda sub, *x: ["export", "--supernet", "run", "--subnet", sub, "--out", "m", *x]
+    sp = lambda b: ["specialize", "--supernet", "run", "-d", "cpu", "-l", b, *CHEAP_SPECIALIZE, "--out", "models"]
     tr = ["train-supernet", "--recipe", "@FX/recipe.yaml", "--out", "new", "-q"]
-    pt = lambda m: ["predictor", "train", "--supernet", "run", "-m", m, "--out", "p.json"]  # noqa: E731
+    pt = lambda m: ["predictor", "train", "--supernet", "run", "-m", m, "--out", "p.json"]
     lb = ["latency", "build", "-d", "cpu", "-s", "tiny", "-r", "16", "-k", "0", "--num-classes", "3", "-q", "--out",
           "t.json"]
     return [
@@ -2017,7 +2036,7 @@ def setpriv_works() -> bool:
     if shutil.which("setpriv") is None:
         return False
     try:
-        r = subprocess.run([*SETPRIV, "true"], capture_output=True, timeout=10)
+        r = subprocess.run([*SETPRIV, "true"], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
     return r.returncode == 0
@@ -2101,10 +2120,12 @@ class Runner:
             cmd = [self.python, "-m", "ofa", *[self.sub(a) for a in argv]]
             if case.drop_caps and self.root_user:
                 cmd = [*SETPRIV, *cmd]
-            out = open(self.logs / f"{name}.{i}.out", "w+b")
-            err = open(self.logs / f"{name}.{i}.err", "w+b")
+            # files, not pipes: two writers at once never block on a full pipe; closed below
+            out = open(self.logs / f"{name}.{i}.out", "w+b")  # noqa: SIM115
+            err = open(self.logs / f"{name}.{i}.err", "w+b")  # noqa: SIM115
+            # preexec_fn only calls setrlimit (async-signal-safe enough for --jobs > 1)
             p = subprocess.Popen(cmd, cwd=ctx.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 start_new_session=True, preexec_fn=self._limit)
+                                 start_new_session=True, preexec_fn=self._limit)  # noqa: PLW1509
             procs.append((p, out, err))
         deadline = time.monotonic() + self.timeout
         results = []
@@ -2241,7 +2262,7 @@ def report(records: list[dict], controls: list[dict], notes: dict[str, str]) -> 
         for c in bad_controls:
             out.append(f"  CONTROL FAILED {c['name']}: {c['outcome']}, exit {c.get('exit')}: "
                        f"{c.get('last_stderr_line', c.get('detail', ''))}")
-    count = lambda key, val, o: sum(1 for r in done if r[key] == val and r["outcome"] == o)  # noqa: E731
+    count = lambda key, val, o: sum(1 for r in done if r[key] == val and r["outcome"] == o)
     out.append("")
     out.append(table([c for c in CLASSES if any(r["class"] == c for r in done)], list(OUTCOMES),
                      lambda row, col: count("class", row, col), "class"))
@@ -2289,7 +2310,7 @@ def tree_state() -> dict[str, Any]:
     def git(*a: str) -> str:
         try:
             return subprocess.run(["git", "--no-optional-locks", "-C", str(REPO), *a], capture_output=True,
-                                  text=True, timeout=30).stdout.strip()
+                                  text=True, timeout=30, check=False).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
     status = git("status", "--porcelain")
@@ -2339,13 +2360,6 @@ def main(argv: list[str] | None = None) -> int:
     fixture_seconds = time.monotonic() - started
     runner = Runner(work, fx, args.python, env, args.timeout, args.mem_gb)
 
-    controls: list[dict] = []
-    if args.controls == "yes" or (args.controls == "auto" and not args.only and not args.classes):
-        for c in control_cases():
-            r = runner.run(c)
-            controls.append(r)
-            print(f"control {r['outcome']:>18}  exit {r.get('exit')}  {c.name}", flush=True)
-
     if args.setup_only:
         failed = 0
         for c in chosen:
@@ -2364,6 +2378,13 @@ def main(argv: list[str] | None = None) -> int:
             make_writable(ctx.root)
         print(f"{len(chosen) - failed} of {len(chosen)} case folders built under {work / 'cases'}")
         return 1 if failed else 0
+
+    controls: list[dict] = []
+    if args.controls == "yes" or (args.controls == "auto" and not args.only and not args.classes):
+        for c in control_cases():
+            r = runner.run(c)
+            controls.append(r)
+            print(f"control {r['outcome']:>18}  exit {r.get('exit')}  {c.name}", flush=True)
 
     records: list[dict] = []
     n = len(chosen)

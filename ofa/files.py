@@ -284,6 +284,25 @@ def check_writable_file(path: Path, what: str) -> None:
         check_writable_folder(path, what)
 
 
+def check_own_files(folder: Path, names: tuple[str, ...], report: str, keys: tuple[str, ...], what: str) -> None:
+    """Before work: files `names` that a command writes into `folder` may replace only earlier
+    output of that command: if any is there, `report` (one of them, JSON) must hold `keys`."""
+    folder = Path(folder)
+    check_writable_folder(folder, what)
+    for name in names:
+        check_writable_file(folder / name, what)
+    if not any((folder / name).exists() for name in names):
+        return
+    try:
+        ours = set(keys) <= set(read_json(folder / report, "report"))
+    except (OfaError, TypeError):
+        ours = False
+    if not ours:
+        raise OfaError(f"{what} {folder}: {', '.join(n for n in names if (folder / n).exists())} there "
+                       f"{'were' if len(names) > 1 else 'was'} not written by this command; they are not replaced "
+                       f"(choose another {what})")
+
+
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes, read a megabyte at a time."""
     digest = hashlib.sha256()

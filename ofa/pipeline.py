@@ -201,7 +201,7 @@ def _budgets(value: Any, where: str) -> list[str]:
     from ofa.search.budget import parse_latency
 
     out = []
-    for b in fields.items(value if isinstance(value, list) else [value], where, "budgets such as 2ms or 40%"):
+    for b in fields.items(value, where, "a list of budgets such as [2ms, 40%]"):
         text = fields.text(b, where, longest=100).strip()
         if text.endswith("%"):
             if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,6})?", text[:-1].strip()) or float(text[:-1]) > 100:
@@ -304,6 +304,23 @@ def load_pipeline(name: str, out: Path | None = None) -> Pipeline:
         fields.text(where, f"{path}: out", longest=1_000)
     return Pipeline(path.name.removesuffix(SUFFIX), description,
                     Path(out or where or f"runs/{path.name.removesuffix(SUFFIX)}"), stages)
+
+
+PARTS = ("supernet", "latency", "models")  # what a pipeline makes in its folder (see Context)
+
+
+def check_pipeline_out(out: Path) -> None:
+    """Before the first stage: the pipeline's folder is new, or holds only what a pipeline makes
+    (and their hidden staging and lock files): a folder of other files is refused, not mixed into."""
+    from ofa.files import check_writable_folder
+
+    check_writable_folder(out, "--out")
+    if not out.is_dir():
+        return
+    other = [p.name for p in out.iterdir() if p.name.lstrip(".").split(".")[0] not in PARTS]
+    if other:
+        raise OfaError(f"--out {out} holds files a pipeline did not make ({', '.join(sorted(other)[:3])}"
+                       f"{', ...' if len(other) > 3 else ''}); choose another --out")
 
 
 def run_pipeline(p: Pipeline, ctx: Context, on_stage: Callable[[str, str], None] | None = None) -> list[dict]:

@@ -47,8 +47,21 @@ def tensor_dict(data: Any, path: str | Path, wrapper: str | None = None) -> dict
             raise OfaError(f"{path}: expected a state dict of tensors; {key!r} holds {type(value).__name__}")
         if value.layout != torch.strided or value.is_quantized:
             raise OfaError(f"{path}: tensor '{key}' is {value.layout} / quantized; expected plain dense weights")
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise OfaError(f"{path}: tensor '{key}' holds NaN or infinite values")
-        if value.is_complex():
-            raise OfaError(f"{path}: tensor '{key}' is complex; expected real weights")
-    return data
+    return check_finite(data, str(path))
+
+
+LARGEST_WEIGHT = 1e12  # no trained network's or predictor's weight is larger in magnitude
+
+
+def check_finite(tensors: dict[str, Any], source: str) -> dict[str, Any]:
+    """Every tensor (or array) real, and every floating one finite and at most LARGEST_WEIGHT in
+    magnitude; else one line naming the first that is not."""
+    import numpy as np
+
+    for key, value in tensors.items():
+        array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise OfaError(f"{source}: '{key}' holds {array.dtype} values; expected real numbers")
+        if array.dtype.kind == "f" and not (np.isfinite(array).all() and (np.abs(array) <= LARGEST_WEIGHT).all()):
+            raise OfaError(f"{source}: '{key}' holds NaN, infinite or absurd values (beyond {LARGEST_WEIGHT:g})")
+    return tensors

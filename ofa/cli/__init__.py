@@ -69,7 +69,11 @@ _flags_without_type()
 
 
 def _one_line(text: str) -> str:
-    """A message as one line, however odd the input it quotes."""
+    """A message as one line, however odd the input it quotes. An error raised in a data loader's
+    worker process arrives with the worker's traceback in its text: only its own message is kept."""
+    if "Original Traceback" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        text = last.split("OfaError: ", 1)[-1]
     return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from ofa.cli.options import limit
 from ofa.latency.build import CALIBRATION_SUBNETS, DEFAULT_CLASSES
 from ofa.errors import OfaError
-from ofa.files import check_writable_file, check_writable_folder, write_json
+from ofa.files import check_own_files, write_json
 from ofa.latency.table import check_table_out
 
 
@@ -205,9 +205,8 @@ def validate_cmd(
     path, t = _load(profile, space_, table)
     folder = out or path.parent
     stem = f"{space_.name}.validate"
-    check_writable_folder(folder, "--out")  # before minutes of measuring
-    for suffix in (".json", ".png"):
-        check_writable_file(folder / f"{stem}{suffix}", "--out")
+    # before minutes of measuring; an earlier report is replaced, nothing else
+    check_own_files(folder, (f"{stem}.json", f"{stem}.png"), f"{stem}.json", ("before", "subnets"), "--out")
     with progress_bar(quiet) as progress:
         v = validate(t, space_, profile, n, seed, progress)
     write_json(folder / f"{stem}.json", v.to_dict(), indent=1)

@@ -73,10 +73,10 @@ def train_cmd(
     similar latency) is measured on held-out subnets; the saved model is then refit on all of them.
     """
     from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
-    from ofa.predictor.store import check_predictor_out, default_predictor_path, predictor_file
+    from ofa.predictor.store import check_predictor_out, default_predictor_path
     from ofa.predictor.train import train_predictor
 
-    check_predictor_out(predictor_file(out or default_predictor_path(supernet)), force=True)
+    check_predictor_out(out or default_predictor_path(supernet), force=True)
     records = read_accuracy_data(data or default_data_path(supernet))
     path, meta = train_predictor(supernet, records, model, out, device, seed)
     if as_json:
@@ -135,7 +135,7 @@ def import_cmd(
 
     space_ = get_space(space)
     path = predictor_file(out)
-    check_predictor_out(path, force)
+    check_predictor_out(out, force)
     predictor = import_predictor(fmt, source, space_)
     fitted = space_.restrict(resolutions=predictor.resolutions)
     ends = np.stack([encode(space_, sample_subnet(fitted, k)) for k in ("min", "max")])

@@ -28,9 +28,10 @@ def run_cmd(
     from rich.table import Table
 
     from ofa.cli.progress import progress_bar
-    from ofa.pipeline import Context, load_pipeline, run_pipeline
+    from ofa.pipeline import Context, check_pipeline_out, load_pipeline, run_pipeline
 
     p = load_pipeline(pipeline, out)
+    check_pipeline_out(p.out)
     console = Console(stderr=True)
     if not quiet:
         console.print(f"[bold]{p.name}[/]: {p.description} -> {p.out}")

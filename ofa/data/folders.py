@@ -66,6 +66,17 @@ def _image_names(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(IMG_EXTENSIONS))
 
 
+def read_image(path: str):
+    """An image as RGB, or one line naming the file that is not one (a user's folder may hold a
+    truncated or mislabelled file; it stops the work with its name, not a traceback)."""
+    from torchvision.datasets.folder import default_loader
+
+    try:
+        return default_loader(path)
+    except (OSError, ValueError, SyntaxError) as e:  # PIL: UnidentifiedImageError, truncated, bad headers
+        raise OfaError(f"{path}: not a readable image ({type(e).__name__})") from None
+
+
 class UnlabelledImages:
     """Images of one folder, each with the label -1 (a map-style data set for a DataLoader)."""
 
@@ -76,9 +87,7 @@ class UnlabelledImages:
         return len(self.files)
 
     def __getitem__(self, index: int):
-        from torchvision.datasets.folder import default_loader
-
-        return self.transform(default_loader(str(self.files[index]))), -1
+        return self.transform(read_image(str(self.files[index]))), -1
 
 
 def _unlabelled(path: Path, req: Request) -> DataSet:
@@ -100,7 +109,7 @@ def _image_folder(folder: Path, resolution: int, augment: bool):
 
     _check_images(folder)
     try:
-        return ImageFolder(str(folder), transform=folder_transform(resolution, augment))
+        return ImageFolder(str(folder), transform=folder_transform(resolution, augment), loader=read_image)
     except FileNotFoundError as e:  # the folder changed under us since the check
         reason = " ".join(str(e).split())
         raise OfaError(f"{folder}: {reason}") from None
@@ -110,7 +119,10 @@ def load(req: Request) -> DataSet:
     """Your own images: imagefolder:PATH, one sub-folder per class (or train/ and val/ inside)."""
     if not req.arg:
         raise OfaError("imagefolder needs a folder: imagefolder:PATH")
-    path = Path(req.arg).expanduser().resolve()
+    try:
+        path = Path(req.arg).expanduser().resolve()
+    except (RuntimeError, OSError) as e:  # a loop of links
+        raise OfaError(f"imagefolder:{req.arg}: {getattr(e, 'strerror', None) or e}") from None
     if not path.exists():
         raise OfaError(f"image folder not found: {path}")
     if not path.is_dir():

@@ -26,7 +26,7 @@ from ofa.supernet.config import NetConfig, conv_out
 # -- once-for-all ----------------------------------------------------------------------------------
 
 _OFA_KEY = re.compile(r"^(Conv|Conv_1|Conv_2|AvgPool2D|Logits|expanded_conv)-input:")
-_OFA_FILE = re.compile(r"(\d+)_lookup_table\.ya?ml$")
+_OFA_FILE = re.compile(r"([0-9]+)_lookup_table\.ya?ml$")
 
 
 @dataclass(frozen=True)

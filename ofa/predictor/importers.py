@@ -77,4 +77,8 @@ IMPORTERS: dict[str, tuple[str, Callable[[Path, SearchSpace], AccuracyPredictor]
 def import_predictor(fmt: str, path: Path, space: SearchSpace) -> AccuracyPredictor:
     if fmt not in IMPORTERS:
         raise OfaError(f"unknown predictor format '{fmt}'; known: {', '.join(IMPORTERS)}")
-    return IMPORTERS[fmt][1](Path(path), space)
+    from ofa.torch_files import check_finite
+
+    predictor = IMPORTERS[fmt][1](Path(path), space)
+    check_finite(predictor.model.arrays, str(path))
+    return predictor

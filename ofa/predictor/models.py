@@ -87,6 +87,29 @@ def _train(net, x, y, generator, epochs: int = 100, batch: int = 64, lr: float =
         sched.step()
 
 
+def check_shapes(kind: str, arrays: dict[str, np.ndarray], n_features: int, source: str) -> None:
+    """Arrays of a `kind` model that read `n_features` inputs: an MLP's layers chained (members, in,
+    out) from n_features to 1; a tree ensemble's split features below n_features."""
+    if kind in ("trees", "boosting"):
+        left, feature = arrays.get("left"), arrays.get("feature")
+        if left is not None and feature is not None and left.shape == feature.shape and (left >= 0).any() \
+                and int(feature[left >= 0].max()) >= n_features:
+            raise OfaError(f"{source}: trees split on feature {int(feature[left >= 0].max())}, the space has {n_features}")
+        return
+    layers = sum(1 for k in arrays if k.startswith("w"))
+    if layers == 0 or set(arrays) != {f"{p}{i}" for p in "wb" for i in range(layers)}:
+        raise OfaError(f"{source}: expected the arrays w0..wN and b0..bN of an MLP, got {sorted(arrays)[:8]}")
+    width, members = n_features, arrays["w0"].shape[0] if arrays["w0"].ndim == 3 else -1
+    for i in range(layers):
+        w, b = arrays[f"w{i}"], arrays[f"b{i}"]
+        if w.ndim != 3 or w.shape[:2] != (members, width) or b.shape != (members, w.shape[2]):
+            raise OfaError(f"{source}: layer {i} has weights {w.shape} and bias {b.shape}; expected "
+                           f"({members}, {width}, out) and ({members}, out)")
+        width = w.shape[2]
+    if width != 1:
+        raise OfaError(f"{source}: the last layer gives {width} outputs, expected 1")
+
+
 def _predict_mlps(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     n_layers = sum(1 for k in arrays if k.startswith("w"))
     h = np.broadcast_to(x, (arrays["w0"].shape[0],) + x.shape)

@@ -14,7 +14,8 @@ from ofa import fields
 from ofa.errors import OfaError, shown
 from ofa.files import read_json, write_atomic, write_json
 from ofa.predictor.features import DEFAULT_ENCODING, ENCODINGS, feature_names, features
-from ofa.predictor.models import MODELS, FittedModel
+from ofa.predictor.models import MODELS, FittedModel, check_shapes
+from ofa.torch_files import check_finite
 from ofa.spaces.space import SearchSpace
 
 PREDICTOR_FORMAT = "ofa-accuracy-predictor/1"
@@ -81,7 +82,6 @@ def _hex(value: Any, where: str, digits: int) -> str:
     if not isinstance(value, str) or not re.fullmatch(f"[0-9a-f]{{{digits}}}", value):
         raise fields.fail(where, f"{digits} hexadecimal digits", value)
     return value
-LARGEST_WEIGHT = 1e12  # no fitted predictor's array holds a larger magnitude
 
 
 def read_predictor_info(path: Path) -> dict[str, Any]:
@@ -147,11 +147,8 @@ def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
         arrays = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as e:
         raise OfaError(f"{weights}: cannot read predictor weights ({e})") from None
-    for key, array in arrays.items():
-        if array.dtype.kind not in "fiu" or (array.dtype.kind == "f" and not (
-                np.isfinite(array).all() and (np.abs(array) <= LARGEST_WEIGHT).all())):
-            raise OfaError(f"{weights}: array '{key}' holds {array.dtype} values that are not finite real numbers "
-                           f"of at most {LARGEST_WEIGHT:g}")
+    check_finite(arrays, str(weights))
+    check_shapes(info["kind"], arrays, wanted, str(weights))
     model = FittedModel(info["kind"], arrays)
     fitted = info.get("resolutions")
     if fitted is not None and (not isinstance(fitted, list) or not fitted
@@ -180,7 +177,10 @@ def check_predictor_out(path: Path, force: bool) -> None:
     regular files, and an existing one replaced only with `force`, and only if it is a predictor."""
     from ofa.files import check_writable_file
 
-    path = predictor_file(path)
+    given, path = Path(path), predictor_file(path)
+    if given != path and (given.exists() or given.is_symlink()):
+        raise OfaError(f"--out {given} exists and is not a predictor's .json; give the name of a new predictor "
+                       f"(it writes NAME.json and NAME.safetensors)")
     pair = (path, path.with_suffix(".safetensors"))
     for file in pair:
         check_writable_file(file, "--out")

@@ -26,6 +26,8 @@ HOLDOUT = 0.2
 def design(space: SearchSpace, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Gene vectors and measured top-1 of the rows (each subnet once: the latest row wins)."""
     latest = {r["subnet"]: r for r in rows}
+    if not latest:
+        raise OfaError("the accuracy data holds no measured subnets; measure some with `ofa predictor collect`")
     genes = np.stack([encode(space, to_subnet(space, s)) for s in latest])
     return genes, np.array([float(r["top1"]) for r in latest.values()])
 
@@ -60,7 +62,7 @@ def latency_of(space: SearchSpace, genes: np.ndarray, device: str | None, num_cl
 def train_predictor(run: Path, data: AccuracyData, kind: str = "trees", out: Path | None = None,
                     device: str | None = None, seed: int = 0) -> tuple[Path, dict[str, Any]]:
     path = predictor_file(out or default_predictor_path(run))
-    check_predictor_out(path, force=True)  # before any work; only a predictor is replaced
+    check_predictor_out(out or path, force=True)  # before any work; only a predictor is replaced
     check_writable_file(path.with_suffix(".png"), "--out")
     fingerprint = supernet_fingerprint(run)
     check_supernet(data.supernet, fingerprint, str(data.path))

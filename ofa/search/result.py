@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ofa.files import check_writable_file, check_writable_folder, write_atomic, write_json
+from ofa.files import check_own_files, write_atomic, write_json
 from ofa.search.problem import SubnetProblem
 from ofa.spaces.subnet import decode
 
@@ -103,10 +103,9 @@ RESULT_FILES = ("front.json", "front.csv", "front.png")
 
 
 def check_result_out(out: Path) -> None:
-    """Before the search: the folder and its three files can be written (no link, no special file)."""
-    check_writable_folder(out, "--out")
-    for name in RESULT_FILES:
-        check_writable_file(out / name, "--out")
+    """Before the search: the folder and its three files can be written (no link, no special file),
+    and any of them there is an earlier search's."""
+    check_own_files(out, RESULT_FILES, "front.json", ("front", "hypervolume", "objectives"), "--out")
 
 
 def write_result(result: SearchResult, out: Path, cloud: tuple[np.ndarray, dict[str, np.ndarray]] | None) -> list[Path]:

@@ -22,6 +22,7 @@ import yaml
 from ofa import fields
 from ofa.errors import OfaError
 from ofa.files import check_writable_folder, ensure_writable_folder, parse_json, read_json, read_yaml, write_atomic
+from ofa.torch_files import check_finite
 from ofa.outputs import check_free, check_out_folder, kind_of, mark, remove_own
 from ofa.outputs import swap_in as _swap_folders
 
@@ -63,9 +64,11 @@ class RunFolder:
         from safetensors.torch import load_file
 
         try:
-            return load_file(str(self.weights))
+            weights = load_file(str(self.weights))
         except (SafetensorError, OSError) as e:
             raise OfaError(f"{self.weights}: cannot read weights ({e})") from None
+        check_finite(weights, str(self.weights))
+        return weights
 
     def holds_run(self) -> bool:
         return self.info.exists() or self.checkpoints.exists()
@@ -115,8 +118,11 @@ class RunFolder:
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics.is_file():
             return []
-        rows = [parse_json(line, f"{self.metrics} line {i}")
-                for i, line in enumerate(self.metrics.read_text().splitlines(), 1) if line.strip()]
+        try:
+            text = self.metrics.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise OfaError(f"{self.metrics}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+        rows = [parse_json(line, f"{self.metrics} line {i}") for i, line in enumerate(text.splitlines(), 1) if line.strip()]
         for i, row in enumerate(rows, 1):
             if not isinstance(row, dict) or not fields.is_whole(row.get("global_step", 0)):
                 raise OfaError(f"{self.metrics}: row {i} is not a metrics row; remove it or the file")

@@ -11,15 +11,18 @@ from typing import Iterator
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from ofa.errors import OfaError
+
 _MIX = 2**61 - 1  # a prime: (seed, epoch, index) -> one 61-bit seed, distinct for any realistic run
 
 
 class ResumableBatchSampler(Sampler[list[int]]):
     def __init__(self, size: int, global_batch: int, seed: int, rank: int = 0, world: int = 1):
         if global_batch % world:
-            raise ValueError(f"global batch {global_batch} is not divisible by {world} processes")
+            raise OfaError(f"batch size {global_batch} is not divisible by {world} processes")
         if size < global_batch:
-            raise ValueError(f"data set of {size} images is smaller than one batch of {global_batch}")
+            raise OfaError(f"the data set's {size} training images are fewer than one batch of {global_batch}; "
+                           f"lower batch_size or add images")
         self.size, self.global_batch, self.seed = size, global_batch, seed
         self.rank, self.world = rank, world
         self.epoch, self.start = 0, 0

@@ -241,15 +241,15 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
     if resume:
         # a run stopped before its first checkpoint starts again from the beginning, as it was begun
         found = has_checkpoint(folder.checkpoints)
-        if not found and folder.weights.is_file():
-            raise OfaError(f"{folder.root} finished training and has no checkpoint left to resume from; its "
-                           f"results stay as they are (retrain it with --force instead of --resume)")
         if found:
             weights, state = load_checkpoint(folder.checkpoints, expect={"space_fingerprint": space.fingerprint()})
         started = state.get("recipe") if found else folder.read_recipe()
         if _plain(_as_now(started)) != _plain(recipe.to_dict()):
             raise OfaError(f"{folder.root}: the recipe differs from the one this run started with "
                            f"(see {folder.recipe}); resume without changing it")
+        if folder.weights.is_file():  # its results stay as they are
+            raise OfaError(f"{folder.root} has finished training: there is nothing to resume (retrain it with "
+                           f"--force instead of --resume)")
         if found:
             try:
                 model.load_state_dict(weights)
