@@ -157,6 +157,18 @@ CASES = [
     ("pipeline n -5", ["run", "collect-n.pipeline.yaml"], "collect.n: expected a whole number"),
     ("pipeline model gpt", ["run", "model-gpt.pipeline.yaml"], "predictor.model: expected one of"),
     ("pipeline budget", ["run", "budget.pipeline.yaml"], "specialize.latency"),
+    # from the sweep
+    ("garbage images", ["evaluate", "--supernet", "RUN", "--data", "imagefolder:garbage"], "not a readable image"),
+    ("data link loop", ["evaluate", "--supernet", "RUN", "--data", "imagefolder:loop"], "imagefolder:loop"),
+    ("accuracy header only", ["predictor", "train", "--supernet", "RUN", "--data", "header-only.jsonl", "--out",
+                              "p3.json"], "no measured subnets"),
+    ("NaN in a run's weights", ["evaluate", "--supernet", "NANRUN"], "NaN, infinite or absurd"),
+    ("search over user files", ["search", "--space", "tiny", "--predictor", "pred", "-d", "cpu", "--out", "userfront"],
+     "not written by this command"),
+    ("pipeline into user files", ["run", "collect-ok.pipeline.yaml", "--out", "photos.partial"],
+     "files a pipeline did not make"),
+    ("predictor out a folder", ["predictor", "import", "--format", "ofa", "w12.pth", "-s", "mbv3-w1.2", "--out",
+                                "empty"], "not a predictor's .json"),
 ]
 
 
@@ -291,7 +303,22 @@ def _hostile_files(root, space, run):
     assert manifest_digest(manifest) != manifest["manifest_sha256"]
     shutil.copytree(run, root / "FINISHED")
     shutil.rmtree(root / "FINISHED" / "checkpoints")
-    stages = {"collect-n": "  - collect: {n: -5}\n", "model-gpt": "  - predictor: {model: gpt}\n",
+    for i in range(12):
+        (root / "garbage" / f"class{i % 3}").mkdir(parents=True, exist_ok=True)
+        (root / "garbage" / f"class{i % 3}" / f"{i}.png").write_bytes(b"not a png at all")
+    from ofa.predictor.accuracy_data import supernet_fingerprint
+
+    (root / "header-only.jsonl").write_text(json.dumps({**head, "supernet": supernet_fingerprint(run)}) + "\n")
+    shutil.copytree(run, root / "NANRUN")
+    from safetensors.torch import load_file as load_tensors
+    from safetensors.torch import save_file as save_tensors
+
+    weights = load_tensors(str(root / "NANRUN" / "supernet.safetensors"))
+    next(v for v in weights.values() if v.is_floating_point()).view(-1)[0] = float("nan")
+    save_tensors(weights, str(root / "NANRUN" / "supernet.safetensors"))
+    (root / "userfront").mkdir()
+    (root / "userfront" / "front.json").write_text('{"my": "front"}')
+    stages = {"collect-ok": "", "collect-n": "  - collect: {n: -5}\n", "model-gpt": "  - predictor: {model: gpt}\n",
               "budget": "  - specialize: {latency: [lots]}\n"}
     for name, stage in stages.items():
         (root / f"{name}.pipeline.yaml").write_text("out: piped\nstages:\n  - train: {recipe: quickstart}\n" + stage)
