@@ -72,6 +72,13 @@ def name(value: Any, where: str) -> str:
     return value
 
 
+def hex_digits(value: Any, where: str, digits: int) -> str:
+    """A hash or fingerprint: exactly `digits` lower-case hexadecimal digits."""
+    if not isinstance(value, str) or not re.fullmatch(f"[0-9a-f]{{{digits}}}", value):
+        raise fail(where, f"{digits} hexadecimal digits", value)
+    return value
+
+
 def mapping(value: Any, where: str, known: Sequence[str], required: Sequence[str] = ()) -> dict:
     """A mapping whose keys are all `known` (an unknown one suggests the nearest known) and which
     holds every `required` key."""

@@ -165,6 +165,8 @@ CASES = [
     ("NaN in a run's weights", ["evaluate", "--supernet", "NANRUN"], "NaN, infinite or absurd"),
     ("search over user files", ["search", "--space", "tiny", "--predictor", "pred", "-d", "cpu", "--out", "userfront"],
      "not written by this command"),
+    ("search into a run", ["search", "--space", "tiny", "--predictor", "pred", "-d", "cpu", "--out", "RUN"],
+     "a search writes a folder of its own"),
     ("pipeline into user files", ["run", "collect-ok.pipeline.yaml", "--out", "photos.partial"],
      "files a pipeline did not make"),
     ("predictor out a folder", ["predictor", "import", "--format", "ofa", "w12.pth", "-s", "mbv3-w1.2", "--out",

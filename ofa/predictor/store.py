@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,12 +77,6 @@ _REPORT_FIELDS = {"n": (1, 1e6, False), "rmse": (0, 100, False), "mae": (0, 100,
                   "within_1_spread": (0, 1, False)}
 
 
-def _hex(value: Any, where: str, digits: int) -> str:
-    if not isinstance(value, str) or not re.fullmatch(f"[0-9a-f]{{{digits}}}", value):
-        raise fields.fail(where, f"{digits} hexadecimal digits", value)
-    return value
-
-
 def read_predictor_info(path: Path) -> dict[str, Any]:
     """A predictor's JSON file, every field checked (its arrays are checked by `load_predictor`)."""
     path = predictor_file(path)
@@ -94,7 +87,7 @@ def read_predictor_info(path: Path) -> dict[str, Any]:
     fields.mapping(info, where, _INFO_FIELDS, required=("kind", "space", "space_fingerprint", "weights"))
     fields.text(info["kind"], f"{where}: kind", tuple(MODELS))
     fields.name(info["space"], f"{where}: space")
-    _hex(info["space_fingerprint"], f"{where}: space_fingerprint", 16)
+    fields.hex_digits(info["space_fingerprint"], f"{where}: space_fingerprint", 16)
     fields.text(info.get("encoding", DEFAULT_ENCODING), f"{where}: encoding", tuple(ENCODINGS))
     weights = fields.name(info["weights"], f"{where}: weights")
     if not weights.endswith(".safetensors"):
@@ -102,8 +95,8 @@ def read_predictor_info(path: Path) -> dict[str, Any]:
     if info.get("supernet") is not None:
         sn = fields.mapping(info["supernet"], f"{where}: supernet", _SUPERNET_FIELDS, required=_SUPERNET_FIELDS)
         fields.name(sn["space"], f"{where}: supernet.space")
-        _hex(sn["space_fingerprint"], f"{where}: supernet.space_fingerprint", 16)
-        _hex(sn["weights_sha256"], f"{where}: supernet.weights_sha256", 64)
+        fields.hex_digits(sn["space_fingerprint"], f"{where}: supernet.space_fingerprint", 16)
+        fields.hex_digits(sn["weights_sha256"], f"{where}: supernet.weights_sha256", 64)
     if "num_features" in info:
         fields.whole(info["num_features"], f"{where}: num_features", "channels")
     if "seed" in info:

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ofa.errors import OfaError
 from ofa.files import check_own_files, write_atomic, write_json
+from ofa.outputs import KINDS, kind_of
 from ofa.search.problem import SubnetProblem
 from ofa.spaces.subnet import decode
 
@@ -104,7 +106,10 @@ RESULT_FILES = ("front.json", "front.csv", "front.png")
 
 def check_result_out(out: Path) -> None:
     """Before the search: the folder and its three files can be written (no link, no special file),
-    and any of them there is an earlier search's."""
+    and any of them there is an earlier search's; never into a run or a model folder of ofa's."""
+    if kind_of(out):
+        raise OfaError(f"--out {out} holds {KINDS[kind_of(out)]}; a search writes a folder of its own (by default "
+                       f"RUN/search): choose another --out")
     check_own_files(out, RESULT_FILES, "front.json", ("front", "hypervolume", "objectives"), "--out")
 
 

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ import yaml
 from ofa import fields
 from ofa.errors import OfaError
 from ofa.files import check_writable_folder, ensure_writable_folder, parse_json, read_json, read_yaml, write_atomic
-from ofa.torch_files import check_finite
 from ofa.outputs import check_free, check_out_folder, kind_of, mark, remove_own
 from ofa.outputs import swap_in as _swap_folders
+from ofa.torch_files import check_finite
 
 RUN_FORMAT = "ofa-supernet-run/1"
 KIND = "supernet-run"  # the output marker of a run folder and of its staging folder (ofa.outputs)
@@ -143,9 +142,7 @@ def check_info(info: Any, source: str) -> dict[str, Any]:
         raise OfaError(f"{source} is not an ofa supernet run (expected format '{RUN_FORMAT}')")
     fields.mapping(info, source, _INFO_FIELDS, required=("space", "space_fingerprint", "num_classes"))
     fields.name(info["space"], f"{source}: space")
-    fp = info["space_fingerprint"]
-    if not isinstance(fp, str) or not re.fullmatch(r"[0-9a-f]{16}", fp):
-        raise fields.fail(f"{source}: space_fingerprint", "16 hexadecimal digits", fp)
+    fields.hex_digits(info["space_fingerprint"], f"{source}: space_fingerprint", 16)
     n = fields.whole(info["num_classes"], f"{source}: num_classes", "classes")
     classes = info.get("classes")
     if classes is not None and (not isinstance(classes, list) or len(classes) != n
@@ -177,8 +174,8 @@ def work_folder(out: Path, resume: bool, force: bool) -> RunFolder:
             RunFolder(out).read_info()  # a run of an older ofa (no marker) resumes; other folders are refused
         check_free(staged.root, (KIND,))
         return staged if staged.holds_run() else RunFolder(out)
-    stopped = (f"; --resume continues it, or a --force replacement stopped at step {staged.step() or 0} "
-               f"in {staged.root}") if staged.holds_run() else "; pass --resume to continue it"
+    stopped = (f"; a --force replacement stopped at step {staged.step() or 0} is in {staged.root}: --resume "
+               f"continues it") if staged.holds_run() else "; --resume continues it"
     replacing = check_out_folder(out, "--out", (KIND,), force, hint=stopped)
     check_free(staged.root, (KIND,))
     if not replacing:
