@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import json
 import os
 import urllib.error
 import urllib.parse
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder, file_sha256, read_json, usual_mode
+from ofa.files import check_writable_folder, file_sha256, read_json, usual_mode, write_json
 
 DEFAULT_CACHE = Path("~/.cache/ofa/checkpoints")
 CHUNK = 1 << 20
@@ -94,9 +93,6 @@ def download(url: str, path: Path, progress: Progress | None = None) -> dict:
                                f"again to continue it")
     info = {"url": url, "bytes": part.stat().st_size, "sha256": file_sha256(part),
             "downloaded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    record = _record(path)
-    tmp = record.with_name(f".{record.name}.tmp")
-    tmp.write_text(json.dumps(info, indent=2))
     os.replace(usual_mode(part), path)
-    os.replace(tmp, record)
+    write_json(_record(path), info)
     return info

@@ -205,6 +205,15 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     return path
 
 
+def save_figure(figure: Any, path: str | Path) -> Path:
+    """A matplotlib figure as PNG, written like any other file (`write_atomic`)."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return write_atomic(path, buffer.getvalue())
+
+
 def write_json(path: str | Path, data: Any, indent: int | None = 2) -> Path:
     """`data` as JSON, atomically; a number that could not be computed (NaN, infinite) is written as
     null, since no reader of ofa's takes non-finite numbers."""

@@ -14,6 +14,7 @@ from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import LatencyTable
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import sample_subnet
+from ofa.files import save_figure
 
 
 def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,6 +98,6 @@ def plot_validation(v: Validation, title: str, path: Path) -> Path:
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

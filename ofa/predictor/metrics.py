@@ -3,6 +3,8 @@ among subnets of similar latency (what a budgeted search must get right)."""
 
 from __future__ import annotations
 
+from ofa.files import save_figure
+
 import numpy as np
 from scipy import stats
 
@@ -66,5 +68,5 @@ def plot_predictions(measured, predicted, spread, path, title: str) -> None:
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)

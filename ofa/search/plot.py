@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ofa.files import save_figure
+
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +48,6 @@ def plot_front(result, cloud: tuple[np.ndarray, dict[str, np.ndarray]], path: Pa
         ax.grid(alpha=0.3)
     fig.suptitle(f"{result.info.get('strategy', '')}: hypervolume {result.hypervolume:.4f}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

@@ -3,8 +3,9 @@ that produced it, as card.json (for scripts) and card.md (for people), plus the 
 
 from __future__ import annotations
 
+from ofa.files import save_figure, write_atomic, write_json
+
 import importlib.util
-import json
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def plot_choice(values: dict[str, np.ndarray], front: np.ndarray, cloud: dict[st
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -101,6 +102,6 @@ def card_markdown(card: dict[str, Any]) -> str:
 
 
 def write_card(folder: Path, card: dict[str, Any]) -> list[Path]:
-    (folder / "card.json").write_text(json.dumps({"format": CARD_FORMAT, **card}, indent=2))
-    (folder / "card.md").write_text(card_markdown(card))
+    write_json(folder / "card.json", {"format": CARD_FORMAT, **card})
+    write_atomic(folder / "card.md", card_markdown(card))
     return [folder / "card.json", folder / "card.md"]

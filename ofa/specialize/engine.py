@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from ofa.files import write_atomic
 from ofa.latency.backends import get_backend
 from ofa.latency.backends.fp16 import to_fp16
 
@@ -27,8 +28,7 @@ def tensorrt_missing() -> str | None:
 
 def write_fp16_model(onnx_path: Path) -> Path:
     out = onnx_path.with_name(FP16_MODEL_FILE)
-    out.write_bytes(to_fp16(onnx_path.read_bytes()))
-    return out
+    return write_atomic(out, to_fp16(onnx_path.read_bytes()))
 
 
 def build_engine_file(onnx_path: Path, resolution: int, precision: str, channels: int = 3) -> Path:
@@ -36,9 +36,7 @@ def build_engine_file(onnx_path: Path, resolution: int, precision: str, channels
     from ofa.latency.backends.tensorrt_engine import build_engine
 
     engine = build_engine(onnx_path.read_bytes(), (1, channels, resolution, resolution), precision, MAX_BATCH)
-    out = onnx_path.with_name(ENGINE_FILE)
-    out.write_bytes(engine)
-    return out
+    return write_atomic(onnx_path.with_name(ENGINE_FILE), engine)
 
 
 def trtexec_args(onnx_name: str, resolution: int, precision: str, fp16_flag: bool, channels: int = 3) -> list[str]:
@@ -78,7 +76,6 @@ def write_build_script(folder: Path, resolution: int, precision: str, channels: 
         ]
     else:
         lines.append(flag)
-    path = folder / SCRIPT_FILE
-    path.write_text("\n".join(lines) + "\n")
+    path = write_atomic(folder / SCRIPT_FILE, "\n".join(lines) + "\n")
     path.chmod(0o755)
     return path

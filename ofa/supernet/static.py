@@ -3,7 +3,6 @@ elastic, so they export to ONNX and deploy anywhere. Saved as config.json + safe
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import torch
 from torch import nn
 
 from ofa.errors import OfaError
-from ofa.files import read_json, usual_mode
+from ofa.files import read_json, write_atomic, write_json
 from ofa.supernet.config import BlockConfig, NetConfig
 
 CONFIG_FILE = "config.json"
@@ -131,14 +130,11 @@ class StaticNet(nn.Module):
 
 def save_static(model: StaticNet, folder: str | Path) -> Path:
     """Write config.json and model.safetensors: everything needed to rebuild the model."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / WEIGHTS_FILE))
-    usual_mode(folder / WEIGHTS_FILE)
-    (folder / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2))
+    write_atomic(folder / WEIGHTS_FILE, save({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}))
+    write_json(folder / CONFIG_FILE, model.config.to_dict())
     return folder
 
 

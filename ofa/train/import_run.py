@@ -12,14 +12,13 @@ needs labelled ones (`--data`), and `ofa train-supernet --init RUN` transfers it
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from ofa import __version__
 from ofa.download import DEFAULT_CACHE, Progress, download
-from ofa.files import file_sha256, usual_mode
+from ofa.files import file_sha256, write_atomic
 from ofa.spaces import get_space
 from ofa.spaces.space import SearchSpace
 from ofa.supernet.importers import find_published, get_importer, read_supernet_weights
@@ -68,11 +67,6 @@ def import_supernet(fmt: str, path: str | Path, space: str | SearchSpace, out: s
 
 
 def _save_weights(weights, folder: RunFolder) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    tmp = folder.weights.with_name(f".{folder.weights.name}.tmp")
-    try:
-        save_file(weights, str(tmp))
-        os.replace(usual_mode(tmp), folder.weights)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(folder.weights, save(weights))

@@ -20,7 +20,7 @@ import yaml
 
 from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder, ensure_writable_folder, parse_json, read_json, read_yaml, write_atomic
+from ofa.files import check_writable_folder, ensure_writable_folder, parse_json, read_json, read_yaml, save_figure, write_atomic
 from ofa.outputs import check_free, check_out_folder, kind_of, mark, remove_own
 from ofa.outputs import swap_in as _swap_folders
 from ofa.torch_files import check_finite
@@ -213,6 +213,6 @@ def plot_accuracy(rows: list[dict[str, Any]], path: Path, title: str) -> Path | 
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

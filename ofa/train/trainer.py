@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ofa.errors import Interrupted, OfaError
-from ofa.files import usual_mode
+from ofa.files import write_atomic
 from ofa.outputs import output_lock
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
@@ -383,10 +383,9 @@ def _train(recipe, out: Path, folder: RunFolder, resume, data_root, download, on
             checkpoint(position, None)
 
     if world.is_main:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder.weights))
-        usual_mode(folder.weights)
+        write_atomic(folder.weights, save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}))
         if folder.root != out:
             swap_in(folder, out)
     barrier(world)
