@@ -217,3 +217,27 @@ def test_cli_show_unknown_raises_the_one_line_error():
     result = runner.invoke(app, ["show", "pixel-9"])
     assert isinstance(result.exception, OfaError)
     assert "unknown device 'pixel-9'" in str(result.exception)
+
+
+def test_batch_size_is_part_of_a_device(tmp_path):
+    """Datacenter GPUs serve at batch 1 (latency) or 32 and 64 (throughput); a table measured at one
+    batch is refused for a device at another, and a card says what its budget bounds."""
+    from test_latency_table import synthetic_table
+
+    from ofa.latency.recalibrate import open_device_table
+    from ofa.latency.table import save_table
+    from ofa.spaces import get_space
+    from ofa.specialize.card import budget_text
+
+    assert [get_device(n).batch_size for n in ("gpu-trt", "gpu-trt-b32", "gpu-trt-b64")] == [1, 32, 64]
+    assert get_device("cuda-torch-b64").batch_size == 64 and get_device("trt-b32").name == "gpu-trt-b32"
+    table = synthetic_table("tiny", (16, 24, 32), 3)
+    table.device = "gpu-trt-b64"
+    path = save_table(table, tmp_path / "t.json")
+    with pytest.raises(OfaError, match="measured at batch 1, device 'gpu-trt-b64' runs batch 64"):
+        open_device_table("gpu-trt-b64", get_space("tiny"), path, auto_calibrate=False)
+    table.batch_size = 64
+    save_table(table, path)
+    assert open_device_table("gpu-trt-b64", get_space("tiny"), path, auto_calibrate=False)[1] == path
+    assert budget_text(2, 1) == "2 ms per image (batch 1)"
+    assert budget_text(32, 64) == "32 ms per batch of 64 images, 0.5 ms per image"

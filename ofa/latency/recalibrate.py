@@ -93,6 +93,10 @@ def open_device_table(device: str, space: SearchSpace, table_path: str | Path | 
         table_path = build_here(profile, space, classes, progress)
     path = Path(table_path or find_table(profile.name, space.name))
     table = load_table(path).check(profile.name, space.name, space.fingerprint(), str(path))
+    if table.batch_size != profile.batch_size:
+        raise OfaError(f"{path} was measured at batch {table.batch_size}, device '{profile.name}' runs batch "
+                       f"{profile.batch_size}: its latencies are of another workload; build one with: ofa latency "
+                       f"build --device {profile.name} --space {space.name}")
     if num_classes is not None and table.num_classes != num_classes:
         raise OfaError(f"{path} times a {table.num_classes}-class head, the supernet has {num_classes} classes; "
                        f"build a table with: ofa latency build --device {profile.name} --space {space.name} "

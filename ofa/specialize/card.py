@@ -64,6 +64,13 @@ def _acc(row: dict | None) -> str:
     return "—" if not row else f"{row['top1']:.2f}% top-1, {row['top5']:.2f}% top-5 ({row['images']} images)"
 
 
+def budget_text(budget_ms: float, batch_size: int) -> str:
+    """A budget as what it bounds: one image, or a whole batch (throughput serving)."""
+    if batch_size == 1:
+        return f"{budget_ms:g} ms per image (batch 1)"
+    return f"{budget_ms:g} ms per batch of {batch_size} images, {budget_ms / batch_size:.3g} ms per image"
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     a, lat, ex = card["accuracy"], card["latency"], card["export"]
     err = lat.get("table_error")
@@ -72,7 +79,7 @@ def card_markdown(card: dict[str, Any]) -> str:
     measured = (f"{lat['measured_ms']:.3f} ms ({lat['measured_how']})" if lat.get("measured_ms") is not None
                 else f"not measured: {lat['why_not_measured']}")
     rows = [
-        ("device", f"{card['device']} (budget {card['budget_ms']:g} ms)"),
+        ("device", f"{card['device']} (budget {budget_text(card['budget_ms'], card.get('batch_size', 1))})"),
         ("subnet", f"`{card['subnet']}`"),
         ("resolution", f"{card['resolution']} px"),
         ("MACs / params", f"{card['macs'] / 1e6:.2f} M / {card['params'] / 1e6:.3f} M"),

@@ -139,6 +139,7 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
                  f"fastest, {measured:.3f} ms")
         card = {
             "label": target.label, "device": target.device, "budget_ms": target.budget_ms,
+            "batch_size": profile.batch_size, "budget_per": "image" if profile.batch_size == 1 else "batch",
             "subnet": str(decode(space, genes[i])), "resolution": static.config.resolution,
             "macs": int(values["macs"][i]), "params": int(values["params"][i]),
             "accuracy": {"predicted": float(values["acc"][i]), "predicted_std": float(values["acc_std"][i]),
