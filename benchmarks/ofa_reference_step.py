@@ -22,6 +22,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true", help="not what once-for-all does: for comparison")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (timed with a synchronize around the steps)")
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA, as ofa trains there")
     args = ap.parse_args()
     sys.path.insert(0, args.checkout)
     import torch
@@ -31,13 +33,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     net = OFAMobileNetV3(n_classes=1000, width_mult=1.0, ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6],
-                         depth_list=[2, 3, 4]).train()
+                         depth_list=[2, 3, 4]).train().to(args.device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    x = torch.randn(args.batch, 3, args.resolution, args.resolution)
+    x = torch.randn(args.batch, 3, args.resolution, args.resolution, device=args.device)
     if args.channels_last:
         net = net.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 1000, (args.batch,))
+    y = torch.randint(0, 1000, (args.batch,), device=args.device)
+    cuda = torch.device(args.device).type == "cuda"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and args.bf16)
 
     def random_step() -> None:
         net.sample_active_subnet()
@@ -61,11 +65,16 @@ def main() -> None:
         optimizer.step()
 
     def timed(step) -> float:
-        for _ in range(args.warmup):
-            step()
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            step()
+        with autocast:
+            for _ in range(args.warmup):
+                step()
+            if cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                step()
+            if cuda:
+                torch.cuda.synchronize()
         return args.batch * args.steps / (time.perf_counter() - start)
 
     print(json.dumps({"random_subnet_step_images_per_s": round(timed(random_step), 1),

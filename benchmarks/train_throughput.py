@@ -138,8 +138,9 @@ def main() -> None:
         script = Path(__file__).with_name("ofa_reference_step.py")
         out = subprocess.run([sys.executable, str(script), "--checkout", str(args.reference), "--resolution",
                               str(args.resolution), "--batch", str(args.batch), "--threads", str(args.threads),
-                              "--steps", str(args.steps), "--warmup", str(args.warmup)]
-                             + (["--channels-last"] if channels_last else []),
+                              "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", str(device)]
+                             + (["--channels-last"] if channels_last else [])
+                             + (["--bf16"] if device.type == "cuda" and any(VARIANTS[v][1] for v in args.variants) else []),
                              capture_output=True, text=True, check=True, cwd="/")
         r = json.loads(out.stdout.strip().splitlines()[-1])
         return r["random_subnet_step_images_per_s"], r["sandwich_step_images_per_s"]

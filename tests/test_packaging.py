@@ -42,3 +42,20 @@ def test_wheel_carries_and_finds_the_data_folders(tmp_path):
         assert line.startswith(str(target / "ofa" / "_data")) and Path(line).is_dir()
         assert any(Path(line).iterdir())
     assert "mbv3-w1.0" in out[4]
+
+
+def test_gpu_check_passes_its_dry_run(tmp_path):
+    """benchmarks/gpu_check.sh, run whenever a GPU is lent, checks every command it would run
+    without a GPU: unknown options, subcommands or scripts fail here first."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("bash") is None:
+        pytest.skip("needs bash")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    done = subprocess.run(["bash", str(script), "--dry-run", "--out", str(tmp_path / "out")], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "PYTHON": sys.executable})
+    assert done.returncode == 0 and "every step passed" in done.stdout, done.stdout + done.stderr
