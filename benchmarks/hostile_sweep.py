@@ -1424,42 +1424,33 @@ def import_cases() -> list[Case]:
                           ["latency", "import", "--format", "ofa", "-d", "note10", "-s", "mbv3-w1.2", "src.x",
                            "--out", "t.json"], special_source(kind), output=("t.json",)))
 
-    pimport = ["predictor", "import", "--format", "ofa", "SRC", "-s", "mbv3-w1.2", "--out", "p.json"]
-    pout = ("p.json", "p.safetensors", "p.png")
-    for name, label, cls, expect in (
-            ("acc-nan.pth", "a weight NaN", "numbers", "refuse"),
-            ("acc-huge.pth", "a weight 1e30", "numbers", "refuse"),
-            ("acc-complex.pth", "complex64 weights", "numbers", "refuse"),
-            ("acc-payload.pth", "a pickle that makes a file", "structures", "refuse"),
-            ("acc-truncated.pth", "truncated", "structures", "refuse")):
-        argv = [a.replace("SRC", f"@FX/assets/{name}") for a in pimport]
-        cases.append(Case(f"ofa predictor: {label} [predictor import]", cls, "predictor import", argv, None, expect,
-                          output=pout, needs=("assets",)))
-    for kind in ("fifo",):
-        argv = [a.replace("SRC", "src.x") for a in pimport]
-        cases.append(Case(f"ofa predictor: source is a {kind} [predictor import]", "structures", "predictor import",
-                          argv, special_source(kind), output=pout))
-    cases.append(Case("ofa predictor: source is /dev/zero [predictor import]", "structures", "predictor import",
-                      [a.replace("SRC", "/dev/zero") for a in pimport], None, output=pout))
+    def imports(what: str, command: str, template: list[str], output: tuple[str, ...], assets) -> None:
+        """once-for-all-format files fed to an importing command: each asset, a fifo, /dev/zero."""
+        for name, label, cls, expect in assets:
+            argv = [a.replace("SRC", f"@FX/assets/{name}") for a in template]
+            cases.append(Case(f"{what}: {label} [{command}]", cls, command, argv, None, expect, output=output,
+                              needs=("assets",)))
+        cases.append(Case(f"{what}: source is a fifo [{command}]", "structures", command,
+                          [a.replace("SRC", "src.x") for a in template], special_source("fifo"), output=output))
+        cases.append(Case(f"{what}: source is /dev/zero [{command}]", "structures", command,
+                          [a.replace("SRC", "/dev/zero") for a in template], None, output=output))
 
-    simport = ["import-supernet", "SRC", "-s", "mbv3-w1.2", "--out", "new", "-q"]
-    sout = ("new", ".new.partial")
-    for name, label, cls, expect in (
-            ("w12-nan.pth", "a conv weight NaN", "numbers", "refuse"),
-            ("w12-shape.pth", "a conv weight one channel short", "structures", "refuse"),
-            ("w12-missing.pth", "the classifier weight missing", "structures", "refuse"),
-            ("w12-complex.pth", "a conv weight as complex64", "numbers", "refuse"),
-            ("w12-payload.pth", "a pickle that makes a file", "structures", "refuse"),
-            ("w12-truncated.pth", "truncated", "structures", "refuse")):
-        argv = [a.replace("SRC", f"@FX/assets/{name}") for a in simport]
-        cases.append(Case(f"ofa checkpoint: {label} [import-supernet]", cls, "import-supernet", argv, None, expect,
-                          output=sout, needs=("assets",)))
-    for kind in ("fifo",):
-        argv = [a.replace("SRC", "src.x") for a in simport]
-        cases.append(Case(f"ofa checkpoint: source is a {kind} [import-supernet]", "structures", "import-supernet",
-                          argv, special_source(kind), output=sout))
-    cases.append(Case("ofa checkpoint: source is /dev/zero [import-supernet]", "structures", "import-supernet",
-                      [a.replace("SRC", "/dev/zero") for a in simport], None, output=sout))
+    imports("ofa predictor", "predictor import",
+            ["predictor", "import", "--format", "ofa", "SRC", "-s", "mbv3-w1.2", "--out", "p.json"],
+            ("p.json", "p.safetensors", "p.png"),
+            (("acc-nan.pth", "a weight NaN", "numbers", "refuse"),
+             ("acc-huge.pth", "a weight 1e30", "numbers", "refuse"),
+             ("acc-complex.pth", "complex64 weights", "numbers", "refuse"),
+             ("acc-payload.pth", "a pickle that makes a file", "structures", "refuse"),
+             ("acc-truncated.pth", "truncated", "structures", "refuse")))
+    imports("ofa checkpoint", "import-supernet", ["import-supernet", "SRC", "-s", "mbv3-w1.2", "--out", "new", "-q"],
+            ("new", ".new.partial"),
+            (("w12-nan.pth", "a conv weight NaN", "numbers", "refuse"),
+             ("w12-shape.pth", "a conv weight one channel short", "structures", "refuse"),
+             ("w12-missing.pth", "the classifier weight missing", "structures", "refuse"),
+             ("w12-complex.pth", "a conv weight as complex64", "numbers", "refuse"),
+             ("w12-payload.pth", "a pickle that makes a file", "structures", "refuse"),
+             ("w12-truncated.pth", "truncated", "structures", "refuse")))
     return cases
 
 
