@@ -21,7 +21,8 @@ import torch
 from supernet_vs_scratch import train_from_scratch
 
 from ofa.spaces import get_space
-from ofa.train.recipe import load_recipe, parse_overrides
+from ofa.train.overrides import parse_overrides
+from ofa.train.recipe import load_recipe
 from ofa.train.run_folder import RunFolder
 from ofa.train.trainer import train_supernet, validation_subnets
 

@@ -6,14 +6,13 @@ import yaml
 from ofa.errors import OfaError
 from ofa.resources import data_dir
 from ofa.spaces.registry import get_space
+from ofa.train.overrides import apply_overrides, parse_overrides
 from ofa.train.recipe import (
     DistillConfig,
     OptimizerConfig,
     Recipe,
-    apply_overrides,
     list_recipes,
     load_recipe,
-    parse_overrides,
     recipe_from_dict,
 )
 

@@ -39,7 +39,8 @@ def train_supernet_cmd(
 
       torchrun --nproc-per-node 4 -m ofa train-supernet --recipe cifar --data imagefolder:DIR
     """
-    from ofa.train.recipe import load_recipe, parse_overrides
+    from ofa.train.overrides import parse_overrides
+    from ofa.train.recipe import load_recipe
     from ofa.train.trainer import train_supernet
 
     overrides = parse_overrides(set_ or [])
