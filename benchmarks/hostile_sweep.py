@@ -1827,8 +1827,8 @@ def _tree(folder: Path) -> dict[str, str]:
 def check_exports(out: str, force: bool):
     def check(ctx: Ctx, results: list[dict]) -> tuple[str, str] | None:
         ok = [i for i, r in enumerate(results) if r["rc"] == 0]
-        if not ok:
-            return "accepted-but-wrong", "both writers refused: neither wrote the output"
+        if none_wrote(results):
+            return NONE_WROTE
         if len(ok) == 2 and not force:
             return "accepted-but-wrong", "both writers reported success on one --out, neither with --force"
         folder = ctx.path(out)
@@ -1851,8 +1851,8 @@ def check_exports(out: str, force: bool):
 def check_specialize(out: str, budgets: list[float]):
     def check(ctx: Ctx, results: list[dict]) -> tuple[str, str] | None:
         ok = [i for i, r in enumerate(results) if r["rc"] == 0]
-        if not ok:
-            return "accepted-but-wrong", "both writers refused: neither wrote the output"
+        if none_wrote(results):
+            return NONE_WROTE
         if len(ok) == 2:
             return "accepted-but-wrong", "both writers reported success on one --out, neither with --force"
         models = _summary_models(ctx, out)
@@ -1877,11 +1877,18 @@ def check_specialize(out: str, budgets: list[float]):
     return check
 
 
+NONE_WROTE = ("accepted-but-wrong", "both writers refused: neither wrote the output")
+
+
+def none_wrote(results: list[dict]) -> bool:
+    return not any(r["rc"] == 0 for r in results)
+
+
 def check_train(out: str):
     def check(ctx: Ctx, results: list[dict]) -> tuple[str, str] | None:
         ok = [i for i, r in enumerate(results) if r["rc"] == 0]
-        if not ok:
-            return "accepted-but-wrong", "both writers refused: neither wrote the output"
+        if none_wrote(results):
+            return NONE_WROTE
         if len(ok) == 2:
             return "accepted-but-wrong", "both writers reported success on one --out, neither with --force"
         folder = ctx.path(out)
@@ -1895,8 +1902,8 @@ def check_train(out: str):
 
 def check_predictor(out: str):
     def check(ctx: Ctx, results: list[dict]) -> tuple[str, str] | None:
-        if not any(r["rc"] == 0 for r in results):
-            return "accepted-but-wrong", "both writers refused: neither wrote the output"
+        if none_wrote(results):
+            return NONE_WROTE
         try:
             kind = json.loads(ctx.path(out).read_text())["kind"]
             from safetensors.numpy import load_file
@@ -1913,8 +1920,8 @@ def check_predictor(out: str):
 
 def check_table(out: str):
     def check(ctx: Ctx, results: list[dict]) -> tuple[str, str] | None:
-        if not any(r["rc"] == 0 for r in results):
-            return "accepted-but-wrong", "both writers refused: neither wrote the output"
+        if none_wrote(results):
+            return NONE_WROTE
         try:
             entries = json.loads(ctx.path(out).read_text())["entries"]
         except Exception as e:  # noqa: BLE001

@@ -24,7 +24,8 @@ from ofa.spaces import get_space
 from ofa.train.overrides import parse_overrides
 from ofa.train.recipe import load_recipe
 from ofa.train.run_folder import RunFolder
-from ofa.train.trainer import train_supernet, validation_subnets
+from ofa.train.trainer import train_supernet
+from ofa.train.watched import validation_subnets
 
 ALONE = {"phases.0.subnets_per_step": 0, "phases.0.with_smallest": False}
 VARIANTS: dict[str, dict] = {

@@ -23,7 +23,9 @@ from ofa.train.losses import label_smoothing_ce
 from ofa.train.recipe import load_recipe
 from ofa.train.sampler import ResumableBatchSampler, steps_per_epoch
 from ofa.train.schedule import phase_lr
-from ofa.train.trainer import build_optimizer, train_supernet, validation_subnets
+from ofa.train.optimizer import build_optimizer
+from ofa.train.trainer import train_supernet
+from ofa.train.watched import validation_subnets
 
 
 def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: float, data_root=None,

@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import Supernet
 from ofa.train.recipe import Phase, load_recipe
-from ofa.train.trainer import _sandwich_step, build_optimizer
+from ofa.train.optimizer import build_optimizer
+from ofa.train.trainer import _sandwich_step
 
 VARIANTS = {  # name -> (channels_last, bf16 autocast)
     "fp32": (False, False),

@@ -19,7 +19,8 @@ from ofa.supernet.static import StaticNet
 from ofa.train.bn_calibration import resize
 from ofa.train.checkpoint import checkpoint_paths, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.recipe import Recipe
-from ofa.train.trainer import build_optimizer, distill_loss
+from ofa.train.optimizer import build_optimizer
+from ofa.train.losses import distill_loss
 
 Progress = Callable[[str, int, int], None]
 

@@ -24,9 +24,14 @@ most 1 for 0 <= a <= 1, but blows up for a < 0 (teacher near 0) and a > 1 (stude
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from ofa.train.recipe import Recipe
 
 _LIMIT_TOL = 1e-9  # |a| or |a - 1| below this: use the KL limit instead of dividing by ~0
 
@@ -141,3 +146,14 @@ def label_smoothing_ce(logits: Tensor, targets: Tensor, smoothing: float = 0.1) 
     nll = -log_q.gather(1, targets.long().unsqueeze(1)).squeeze(1)
     uniform = -log_q.mean(dim=1)
     return ((1.0 - smoothing) * nll + smoothing * uniform).mean()
+
+
+def distill_loss(recipe: "Recipe", logits: torch.Tensor, soft: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """A student's loss as the recipe's `distill` says: alpha-divergence or KL to the teacher's soft
+    output, or (kind none) the labels with the recipe's label smoothing."""
+    d = recipe.distill
+    if d.kind == "alpha":
+        return alpha_divergence(logits, soft, d.alpha_min, d.alpha_max, d.clip)
+    if d.kind == "kl":
+        return kl_divergence(logits, soft, d.temperature)
+    return label_smoothing_ce(logits, labels, recipe.label_smoothing)

@@ -35,12 +35,15 @@ from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, s
 from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.evaluate import evaluate
 from ofa.train.init_from import check_start, load_start, start_weights
-from ofa.train.losses import alpha_divergence, kl_divergence, label_smoothing_ce
+from ofa.train.losses import distill_loss, label_smoothing_ce
+from ofa.train.optimizer import build_optimizer
 from ofa.train.recipe import Phase, Recipe, recipe_from_dict
 from ofa.train.run_folder import RunFolder, plot_accuracy, swap_in, work_folder
 from ofa.train.sampler import EpochSeededDataset, ResumableBatchSampler, epoch_generator, steps_per_epoch
 from ofa.train.schedule import phase_lr
 from ofa.train.stopping import StopRequests
+from ofa.train.teacher import load_teacher
+from ofa.train.watched import validation_subnets
 
 StepCallback = Callable[[dict[str, Any]], None]
 
@@ -77,49 +80,6 @@ def pick_device(wanted: str) -> torch.device:
     if wanted.startswith("cuda") and not torch.cuda.is_available():
         raise OfaError(f"the recipe asks for device '{wanted}' but no CUDA GPU is available; use --device cpu")
     return torch.device(wanted)
-
-
-def middle_subnet(space: SearchSpace) -> Subnet:
-    """The middle choice of every list: a fixed 'typical' subnet to follow during training."""
-    mid = lambda xs: xs[len(xs) // 2]  # noqa: E731
-    return Subnet(
-        mid(space.resolutions),
-        tuple((mid(s.kernels),) * mid(s.depths) for s in space.stages),
-        tuple((mid(s.expands),) * mid(s.depths) for s in space.stages),
-    )
-
-
-def validation_subnets(space: SearchSpace, seed: int, n_random: int = 2) -> dict[str, Subnet]:
-    """Largest, middle, smallest and a few seeded random subnets: the same set all run long."""
-    nets = {"max": sample_subnet(space, "max"), "mid": middle_subnet(space), "min": sample_subnet(space, "min")}
-    rng = np.random.default_rng([seed, 7])
-    for i in range(n_random):
-        nets[f"random-{i + 1}"] = sample_subnet(space, "uniform", rng)
-    return nets
-
-
-def _param_groups(model: nn.Module, weight_decay: float, no_decay_bn_bias: bool) -> list[dict]:
-    decay, plain = [], []
-    for name, p in model.named_parameters():
-        (plain if no_decay_bn_bias and (p.ndim <= 1 or name.endswith(".bias")) else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
-
-
-def build_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    cfg = recipe.optimizer
-    groups = _param_groups(model, cfg.weight_decay, cfg.no_decay_bn_bias)
-    if cfg.name == "adamw":
-        return torch.optim.AdamW(groups, lr=0.0, betas=tuple(cfg.betas), eps=cfg.eps)
-    return torch.optim.SGD(groups, lr=0.0, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0)
-
-
-def distill_loss(recipe: Recipe, logits: torch.Tensor, soft: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    d = recipe.distill
-    if d.kind == "alpha":
-        return alpha_divergence(logits, soft, d.alpha_min, d.alpha_max, d.clip)
-    if d.kind == "kl":
-        return kl_divergence(logits, soft, d.temperature)
-    return label_smoothing_ce(logits, labels, recipe.label_smoothing)
 
 
 class _Loaders:
@@ -167,22 +127,6 @@ def validate_subnets(model: Supernet, subnets: dict[str, Subnet], loaders: _Load
             acc = evaluate(static, loaders.validation(), subnet.resolution, device)
             results[name] = {"subnet": str(subnet), "top1": acc.top1, "top5": acc.top5, "loss": acc.loss}
     return results
-
-
-def load_teacher(path: str | None, device: torch.device, num_classes: int) -> nn.Module | None:
-    """A frozen static model; its classes must be the data set's, or distillation is meaningless."""
-    if path is None:
-        return None
-    from ofa.supernet.static import load_static
-
-    teacher = load_static(path)
-    if teacher.config.num_classes != num_classes:
-        raise OfaError(f"teacher {path} predicts {teacher.config.num_classes} classes but the data set "
-                       f"has {num_classes}; use a teacher trained on the same classes")
-    teacher = teacher.to(device).eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    return teacher
 
 
 def train_supernet(
