@@ -23,7 +23,8 @@ from ofa.errors import OfaError
 from ofa.files import check_writable_folder, refuse_special, write_atomic
 
 MARKER = ".ofa-output"
-KINDS = {"supernet-run": "a run", "model": "an exported model", "models": "specialized models"}
+KINDS = {"supernet-run": "a run", "model": "an exported model", "models": "specialized models",
+         "latency-kit": "a measuring kit"}
 _LOCK_TEXT = b"ofa output lock\n"
 
 

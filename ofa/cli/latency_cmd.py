@@ -115,7 +115,7 @@ def calibrate_cmd(
 @app.command("import")
 def import_cmd(
     sources: list[Path] = typer.Argument(..., help="The source's table files, or the folder that holds them."),
-    fmt: str = typer.Option(..., "--format", help="Source format: ofa (once-for-all's <resolution>_lookup_table.yaml files)."),
+    fmt: str = typer.Option(..., "--format", help="Source format: ofa (once-for-all's <resolution>_lookup_table.yaml files) or kit (a measuring kit's results.json)."),
     device: str = DEVICE, space: str = SPACE,
     out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
     force: bool = typer.Option(False, help="Replace an existing table at --out."),
@@ -128,6 +128,8 @@ def import_cmd(
     ones, and predicting a subnet there names the part it lacks.
 
       ofa latency import --format ofa --device note10 --space mbv3-w1.2 ofa/note10/
+
+      ofa latency import --format kit --device jetson --space mbv3-w1.0 kit/results.json
     """
     from ofa.latency.importers import import_table
     from ofa.latency.predict import LatencyPredictor
@@ -141,14 +143,14 @@ def import_cmd(
     table = import_table(fmt, sources, profile, space_)
     lo, hi = LatencyPredictor(table, space_).extremes()
     save_table(table, path)
-    files = table.provenance["files"]
-    typer.echo(f"{path}: {len(files)} files, {len(table.entries)} entries at {table.resolutions} px; "
-               f"smallest subnet {lo:.2f} ms, largest {hi:.2f} ms ({table.statistic} of the source's timings, "
-               f"plain sum)")
+    what = (f"{table.statistic} of the source's timings, plain sum" if table.calibration is None else
+            f"calibrated: measured = {table.calibration.scale:.3f} x sum + {table.calibration.offset_ms:.3f} ms")
+    typer.echo(f"{path}: {len(table.entries)} entries at {table.resolutions} px; smallest subnet {lo:.2f} ms, "
+               f"largest {hi:.2f} ms ({what})")
     for r, lacking in sorted(table.incomplete.items()):
         typer.echo(f"  {r} px incomplete: {len(lacking)} parts lack a source entry (first: {next(iter(lacking.values()))}); "
                    f"search keeps to the other resolutions")
-    for f in files:
+    for f in table.provenance.get("files", []):
         if f["truncated"]:
             typer.echo(f"  {f['name']} ends inside an entry: that last entry was left out")
 
@@ -159,7 +161,9 @@ def show_cmd(device: str = DEVICE, space: str = SPACE, table: Optional[Path] = T
     """Show a table's provenance, size and calibration."""
     profile, space_ = _resolve(device, space)
     path, t = _load(profile, space_, table)
-    info = {"path": str(path), "entries": len(t.entries), "resolutions": t.resolutions,
+    from ofa.latency.table import source_text
+
+    info = {"path": str(path), "source": source_text(t), "entries": len(t.entries), "resolutions": t.resolutions,
             "num_classes": t.num_classes, "batch_size": t.batch_size, "provenance": t.provenance,
             "incomplete": {r: len(m) for r, m in t.incomplete.items()},
             "calibration": None if t.calibration is None else
@@ -217,3 +221,107 @@ def validate_cmd(
             grid.add_row(name, f"{acc.mape:.2f}", f"{acc.within_10pct:.1f}", f"{acc.kendall_tau:.3f}")
     Console().print(grid)
     typer.echo(f"report: {folder / (stem + '.json')}  plot: {plot}")
+
+
+@app.command("kit")
+def kit_cmd(
+    device: str = DEVICE, space: str = SPACE,
+    out: Path = typer.Option(..., "--out", "-o", help="Kit folder to write (an earlier kit there is replaced only with --force)."),
+    resolution: Optional[list[int]] = typer.Option(
+        None, "--resolution", "-r", callback=limit("resolution"), help="Resolution to cover (repeat the flag); default: the device's resolutions of interest."),
+    num_classes: int = typer.Option(DEFAULT_CLASSES, callback=limit("classes"), help="Classifier size of the head."),
+    calibration_subnets: int = typer.Option(CALIBRATION_SUBNETS, "--calibrate", "-k", callback=limit("subnets", 0), help="Whole subnets the imported table's calibration is fitted on."),
+    subnets_only: bool = typer.Option(False, "--subnets-only", help="Only -n whole subnets (for `ofa latency fit`), no parts."),
+    n: int = typer.Option(20, "-n", callback=limit("subnets", 2), help="With --subnets-only: how many subnets (the largest and smallest among them)."),
+    seed: int = typer.Option(10_000, callback=limit("seed"), help="Seed of the random subnets."),
+    force: bool = typer.Option(False, help="Replace a kit already in --out."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """Write a measuring kit for a device ofa cannot run on: ONNX models and a runner that needs only
+    Python, numpy and the device's runtime (ONNX Runtime, or TensorRT's trtexec).
+
+    On the device: `python KIT/run_kit.py` (shows progress, resumes). Back here:
+
+      ofa latency import --format kit --device D --space S KIT/results.json     (a full table)
+
+      ofa latency fit --device D --space S --measured KIT/results.json          (--subnets-only kits)
+    """
+    import time
+
+    from ofa.cli.progress import progress_bar
+    from ofa.latency.build import resolutions_for
+    from ofa.latency.kit import write_kit
+
+    profile, space_ = _resolve(device, space)
+    start = time.perf_counter()
+    with progress_bar(quiet) as progress:
+        doc = write_kit(out, profile, space_, resolutions_for(space_, profile, resolution), num_classes,
+                        calibration_subnets, n if subnets_only else None, seed, force, progress)
+    parts = sum(m["kind"] == "part" for m in doc["models"])
+    size = sum(f.stat().st_size for f in (out / "models").iterdir())
+    typer.echo(f"{out}: {parts} parts and {len(doc['models']) - parts} whole subnets at {doc['resolutions']} px, "
+               f"{size / 1e6:.1f} MB, runtime {doc['runtime']}; {time.perf_counter() - start:.1f} s")
+    typer.echo(f"next, on the device: python {out / 'run_kit.py'}   (see {out / 'README.md'})")
+
+
+@app.command("fit")
+def fit_cmd(
+    device: str = DEVICE, space: str = SPACE,
+    measured: Path = typer.Option(..., "--measured", "-m", help="Whole subnets measured on the device: a kit's results.json, or a text file of lines 'SUBNET MS'."),
+    prior: Optional[str] = typer.Option(None, "--prior", help="Another device's table to learn from: a device name (its table found as usual) or a table file."),
+    resolution: Optional[list[int]] = typer.Option(
+        None, "--resolution", "-r", callback=limit("resolution"), help="Resolutions the table covers (repeat the flag); default: the device's, and those measured."),
+    num_classes: Optional[int] = typer.Option(None, callback=limit("classes"), help="Classifier size (default: the prior table's, else 1000)."),
+    out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
+    force: bool = typer.Option(False, help="Replace an existing table at --out."),
+    as_json: bool = typer.Option(False, "--json", help="Print the fit's report as one JSON object."),
+) -> None:
+    """Fit a device's latency table from a few whole subnets measured on it (K = 20 is plenty).
+
+    The model is linear in what ofa knows of each part (another device's table given with --prior,
+    MACs, weights, activations, layers), fitted to relative error; the features are chosen by
+    leave-one-out error, and the report compares them with a plain linear fit on MACs and block
+    count. The result is an ordinary table: search, specialize, validate and model cards use it.
+
+      ofa latency kit --device jetson --space mbv3-w1.0 --subnets-only -n 20 --out kit/
+
+      ofa latency fit --device jetson --space mbv3-w1.0 --measured kit/results.json --prior cpu
+    """
+    from ofa.latency.build import DEFAULT_CLASSES as CLASSES, resolutions_for
+    from ofa.latency.fit import fit_device
+    from ofa.latency.measured import read_measured
+    from ofa.latency.table import default_table_path, find_table, load_table, save_table
+
+    profile, space_ = _resolve(device, space)
+    path = out or default_table_path(profile.name, space_.name)
+    check_table_out(path)
+    if path.exists() and not force:
+        raise OfaError(f"{path} exists; pass --force to replace it, or --out to write elsewhere")
+    prior_table = None
+    if prior is not None:
+        from ofa.devices import get_device
+
+        prior_path = Path(prior) if prior.endswith(".json") else find_table(get_device(prior).name, space_.name)
+        prior_table = load_table(prior_path)
+        prior_table.check(prior_table.device, space_.name, space_.fingerprint(), f"--prior {prior_path}")
+    subnets, ms, source = read_measured(measured, profile, space_)
+    wanted = resolution or sorted(set(resolutions_for(space_, profile, None)) | {s.resolution for s in subnets})
+    if prior_table is not None and not resolution:
+        wanted = [r for r in wanted if r in prior_table.complete_resolutions]
+    outside = sorted({s.resolution for s in subnets} - set(wanted))
+    if outside:
+        raise OfaError(f"subnets measured at {outside} px, outside the table's resolutions {wanted}"
+                       + (" (where the prior table is complete)" if prior_table is not None else ""))
+    classes = num_classes or (prior_table.num_classes if prior_table is not None else CLASSES)
+    table, report = fit_device(space_, profile, subnets, ms, classes, wanted, prior_table, source)
+    save_table(table, path)
+    if as_json:
+        typer.echo(json.dumps({"table": str(path), **report.to_dict()}))
+        return
+    cv, base = report.cross_validated, report.baseline
+    grid = Table(f"{report.measurements} subnets, leave-one-out", "MAPE %", "within ±10% (%)", "Spearman")
+    grid.add_row("fitted: " + " + ".join(report.features), f"{cv.mape:.2f}", f"{cv.within_10pct:.0f}", f"{cv.spearman:.3f}")
+    grid.add_row("linear on MACs and blocks", f"{base.mape:.2f}", f"{base.within_10pct:.0f}", f"{base.spearman:.3f}")
+    Console().print(grid)
+    typer.echo(f"{path}: {len(table.entries)} entries at {table.resolutions} px, fitted from {report.measurements} "
+               f"subnets" + (f" with {prior_table.device}'s table as prior" if prior_table is not None else ""))

@@ -22,7 +22,7 @@ from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable, check_table_out, load_table, save_table
 from ofa.outputs import output_lock
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import sample_subnet
+from ofa.spaces.subnet import Subnet, sample_subnet
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -135,24 +135,36 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope, float(np.median(y - slope * x))
 
 
+def calibration_subnets(space: SearchSpace, resolutions: list[int], count: int, seed: int = 10_000) -> list[Subnet]:
+    """`count` (at least 2) random subnets at `resolutions`, the largest and smallest among them, shuffled."""
+    sub_space = space.restrict(resolutions=resolutions)
+    rng = np.random.default_rng(seed)
+    subnets = [sample_subnet(sub_space, "max"), sample_subnet(sub_space, "min")]
+    subnets += [sample_subnet(sub_space, "uniform", rng) for _ in range(max(0, count - 2))]
+    return [subnets[i] for i in rng.permutation(len(subnets))]
+
+
+def fit_calibration(summed: np.ndarray, measured: np.ndarray) -> tuple[float, float]:
+    """measured = scale * summed + offset by Theil-Sen; a pure scale where noise hides the slope."""
+    x, y = np.asarray(summed, float), np.asarray(measured, float)
+    scale, offset = theil_sen(x, y) if len(x) >= 2 else (1.0, 0.0)
+    if scale <= 0:  # timings too noisy to show a slope (a few runs each): a pure scale still holds
+        scale, offset = float(np.median(y / x)), 0.0
+    return float(scale), float(offset)
+
+
 def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path, count: int,
               seed: int = 10_000, progress: Progress | None = None) -> Calibration:
     """Fit measured = scale * sum_of_parts + offset on `count` random subnets; the largest and
     smallest are among them so the fit spans the whole range. The fit is Theil-Sen (median of
     pairwise slopes): one subnet measured in a slow moment cannot tilt it."""
-    sub_space = space.restrict(resolutions=table.complete_resolutions)
-    rng = np.random.default_rng(seed)
-    subnets = [sample_subnet(sub_space, "max"), sample_subnet(sub_space, "min")]
-    subnets += [sample_subnet(sub_space, "uniform", rng) for _ in range(max(0, count - 2))]
-    subnets = [subnets[i] for i in rng.permutation(len(subnets))]
+    subnets = calibration_subnets(space, table.complete_resolutions, count, seed)
     table.calibration = None
     predictor = LatencyPredictor(table, space)
     summed = predictor.predict(subnets, calibrated=False)
     measured = measure_subnets(space, subnets, profile, table.num_classes, progress=progress, what="calibration")
     x, y = np.asarray(summed), np.asarray(measured)
-    scale, offset = theil_sen(x, y) if len(subnets) >= 2 else (1.0, 0.0)
-    if scale <= 0:  # timings too noisy to show a slope (a few runs each): a pure scale still holds
-        scale, offset = float(np.median(y / x)), 0.0
+    scale, offset = fit_calibration(x, y)
     table.calibration = Calibration(float(scale), float(offset),
                                     tuple((str(s), float(a), float(b)) for s, a, b in zip(subnets, x, y)))
     table.provenance["calibrated"] = _now()

@@ -11,6 +11,18 @@ from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, active_slots, encode, gather_slots
 
 
+def part_ms(table: LatencyTable, part: Part, resolution: int) -> float | str:
+    """A part's own time in a table at `resolution`: its call less an empty call on the same input
+    (never below 0); or, where the table lacks an entry, the key it lacks."""
+    times = []
+    for key in (part.key, null_key(part.input_shape)):
+        entry = table.entries.get(at_resolution(key, resolution)) or table.entries.get(key)
+        if entry is None:
+            return key
+        times.append(entry[f"{table.statistic}_ms"])
+    return max(0.0, times[0] - times[1])
+
+
 class LatencyPredictor:
     """Built once per (table, space); `predict_genes` takes an (n, genes) integer array."""
 
@@ -31,21 +43,15 @@ class LatencyPredictor:
         self.gaps: dict[tuple[int, int, int, int], str] = {}
         missing = []
 
-        field = f"{table.statistic}_ms"
-
         def lookup(part: Part, r: int, cell: tuple[int, int, int, int]) -> float:
-            """The part's own time: its call minus an empty call on the same input."""
-            times = []
-            for key in (part.key, null_key(part.input_shape)):
-                entry = table.entries.get(at_resolution(key, r)) or table.entries.get(key)
-                if entry is None:
-                    if key in table.incomplete.get(r, {}):
-                        self.gaps.setdefault(cell, key)
-                    else:
-                        missing.append(key)
-                    return np.nan
-                times.append(entry[field])
-            return max(0.0, times[0] - times[1])
+            value = part_ms(table, part, r)
+            if isinstance(value, str):
+                if value in table.incomplete.get(r, {}):
+                    self.gaps.setdefault(cell, value)
+                else:
+                    missing.append(value)
+                return np.nan
+            return value
 
         for r_idx, r in enumerate(space.resolutions):
             if r not in table.resolutions:

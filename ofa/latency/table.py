@@ -218,3 +218,18 @@ def check_table_out(path: str | Path, what: str = "--out") -> Path:
 def save_table(table: LatencyTable, path: str | Path) -> Path:
     """Atomic write: a crash mid-write leaves the previous table intact."""
     return write_json(path, table.to_dict(), indent=1)
+
+
+def source_text(table: LatencyTable) -> str:
+    """Where a table's numbers come from, in a few words (model cards, `ofa latency show`)."""
+    p = table.provenance
+    if p.get("backend") == "fitted":
+        cv = (p.get("fit") or {}).get("cross_validated") or {}
+        error = f", leave-one-out MAPE {cv['mape']:.1f}%" if isinstance(cv.get("mape"), (int, float)) else ""
+        prior = f", {p['prior']['device']}'s table as prior" if isinstance(p.get("prior"), dict) else ""
+        return f"fitted from {p.get('measurements')} whole subnets measured on the device{prior}{error}"
+    if p.get("format") == "kit":
+        return f"measured part by part by a kit's runner on host {p.get('host')!r}"
+    if p.get("format") == "ofa":
+        return "imported from once-for-all's published lookup tables"
+    return f"measured part by part on host {p.get('host')!r}"

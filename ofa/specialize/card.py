@@ -89,6 +89,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         ("BatchNorm statistics", a.get("bn_calibration", "—")),
         (f"measured, fine-tuned {a['finetune_epochs']} epochs", _acc(a.get("finetuned"))),
         ("predicted latency", f"{lat['predicted_ms']:.3f} ms (table error: {table_err})"),
+        ("latency table", lat.get("table_source", "—")),
         ("measured latency", measured),
         ("ONNX check", f"max |ONNX Runtime - PyTorch| = {ex['onnx']['verification']['max_abs_diff']:.2e} "
                        f"(allowed {ex['onnx']['verification']['atol']} + {ex['onnx']['verification']['rtol']} x |logit|)"),

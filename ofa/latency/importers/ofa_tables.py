@@ -1,7 +1,6 @@
-"""Latency tables measured by other tools, turned into ordinary ofa tables: one registry of source
-formats (today once-for-all's per-resolution YAML tables). An imported table holds each of our
-parts (stem, fixed first block, elastic blocks, head) as the sum of the source entries that make
-it up, so every prediction afterwards is the same vectorized gather as for a measured table."""
+"""once-for-all's per-resolution YAML lookup tables as one ofa table. Each of our parts (stem,
+fixed first block, elastic blocks, head) holds the sum of the source entries that make it up, so
+every prediction afterwards is the same vectorized gather as for a measured table."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -22,8 +21,6 @@ from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable, at_resolution
 from ofa.spaces.space import SearchSpace
 from ofa.supernet.config import NetConfig, conv_out
-
-# -- once-for-all ----------------------------------------------------------------------------------
 
 _OFA_KEY = re.compile(r"^(Conv|Conv_1|Conv_2|AvgPool2D|Logits|expanded_conv)-input:")
 _OFA_FILE = re.compile(r"([0-9]+)_lookup_table\.ya?ml$")
@@ -126,7 +123,7 @@ def ofa_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def import_ofa(paths: list[Path], profile: DeviceProfile, space: SearchSpace) -> LatencyTable:
+def import_tables(paths: list[Path], profile: DeviceProfile, space: SearchSpace) -> LatencyTable:
     """once-for-all's per-resolution tables as one of ours. A table predicts a network as the plain
     sum of its entries' means, so the imported parts are plain sums too (statistic `mean`, no
     calibration), each kept for its own resolution (`at_resolution`); its entries time layers inside
@@ -180,14 +177,5 @@ def import_ofa(paths: list[Path], profile: DeviceProfile, space: SearchSpace) ->
     )
 
 
-IMPORTERS: dict[str, tuple[str, Callable[[list[Path], DeviceProfile, SearchSpace], LatencyTable]]] = {
-    "ofa": ("once-for-all's <resolution>_lookup_table.yaml files (a folder or the files)", import_ofa),
-}
-
-
-def import_table(fmt: str, paths: list[Path], profile: DeviceProfile, space: SearchSpace) -> LatencyTable:
-    if fmt not in IMPORTERS:
-        raise OfaError(f"unknown table format '{fmt}'; known: {', '.join(IMPORTERS)}")
-    if not paths:
-        raise OfaError("give the table files or the folder that holds them")
-    return IMPORTERS[fmt][1](list(map(Path, paths)), profile, space)
+NAME = "ofa"
+SUMMARY = "once-for-all's <resolution>_lookup_table.yaml files (a folder or the files)"

@@ -1,0 +1,235 @@
+"""A measuring kit: every model a device's latency table needs, as ONNX files in one folder, with a
+runner (ofa/latency/kit_runner.py, copied in) that needs only Python, numpy and the device's
+runtime. `ofa latency kit` writes it; the runner writes results.json on the device; `ofa latency
+import --format kit` and `ofa latency fit` read that back. This module writes kits and reads
+both files, checked whole, against the device and space they must be for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ofa import __version__, fields
+from ofa.devices import DeviceProfile
+from ofa.errors import OfaError
+from ofa.files import file_sha256, read_json, write_atomic, write_json
+from ofa.latency import kit_runner
+from ofa.latency.build import CALIBRATION_SUBNETS, calibration_subnets
+from ofa.latency.parts import all_parts
+from ofa.latency.table import LONGEST_MS
+from ofa.outputs import check_free, check_out_folder, mark, output_lock, remove_own, swap_in
+from ofa.spaces.space import SearchSpace
+from ofa.spaces.subnet import Subnet
+
+KIT_KIND = "latency-kit"  # the kind (ofa.outputs) of a kit folder: --force replaces only one of these
+RUNNER_FILE = "run_kit.py"
+MODELS = "models"
+RUNTIMES = ("onnxruntime-cpu", "onnxruntime-cuda", "tensorrt")  # backends whose models a kit can carry
+CHUNK = 200  # parts timed interleaved at a time, as `ofa latency build` does (build.measure_parts)
+STAT_KEYS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "runs")
+
+
+def kit_runtime(profile: DeviceProfile) -> str:
+    """The runtime the kit's runner uses for this device, or a one-line refusal."""
+    if profile.backend not in RUNTIMES:
+        raise OfaError(f"device '{profile.name}' is measured by backend '{profile.backend}', which runs no ONNX file: "
+                       f"a kit carries ONNX models for {', '.join(RUNTIMES)} (measure '{profile.name}' on its machine "
+                       f"with `ofa latency build`, or fit a device model from whole subnets with `ofa latency fit`)")
+    return profile.backend
+
+
+def _model_bytes(model, profile: DeviceProfile) -> bytes:
+    """ONNX bytes at the profile's precision where the runtime needs it in the file (ONNX Runtime);
+    TensorRT gets FP32 and its runner asks trtexec for FP16."""
+    data = model.SerializeToString()
+    if profile.precision == "fp16" and profile.backend != "tensorrt":
+        from ofa.latency.backends.fp16 import to_fp16
+
+        data = to_fp16(data)
+    return data
+
+
+def _kit_id(doc: dict[str, Any]) -> str:
+    what = {k: doc[k] for k in ("device", "space_fingerprint", "batch_size", "runtime", "settings")}
+    what["models"] = [(m["id"], m["kind"], m["name"], m["sha256"]) for m in doc["models"]]
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def plan(profile: DeviceProfile, space: SearchSpace, resolutions: list[int], num_classes: int,
+         calibration: int, subnets_only: int | None, seed: int) -> list[tuple[str, Any, Any]]:
+    """(kind, name, ONNX model maker) of every model: the table's parts in the order `ofa latency
+    build` measures them, then the calibration subnets; or only `subnets_only` whole subnets."""
+    from ofa.latency.measure import subnet_item
+
+    def subnet(s: Subnet):
+        return lambda: subnet_item(space, s, profile, num_classes)[0]
+
+    if subnets_only:
+        return [("subnet", str(s), subnet(s)) for s in calibration_subnets(space, resolutions, subnets_only, seed)]
+    parts = all_parts(space, resolutions, num_classes)
+    parts = [parts[i] for i in np.random.default_rng(0).permutation(len(parts))]
+    out = [("part", p.key, (lambda p=p, cfg=cfg: p.onnx(cfg, profile.batch_size))) for cfg, p in parts]
+    if calibration:
+        out += [("subnet", str(s), subnet(s)) for s in calibration_subnets(space, resolutions, calibration, seed)]
+    return out
+
+
+def write_kit(out: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int], num_classes: int,
+              calibration: int = CALIBRATION_SUBNETS, subnets_only: int | None = None, seed: int = 10_000,
+              force: bool = False, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Write the kit folder `out` (built beside it, put in place when complete); returns kit.json."""
+    runtime = kit_runtime(profile)
+    partial = out.with_name(f".{out.name}.partial")
+    check_out_folder(out, "--out", (KIT_KIND,), force)
+    check_free(partial, (KIT_KIND,))
+    todo = plan(profile, space, resolutions, num_classes, calibration, subnets_only, seed)
+    with output_lock(out):
+        remove_own(partial, (KIT_KIND,))
+        mark(partial, KIT_KIND)
+        (partial / MODELS).mkdir()
+        models = []
+        for i, (kind, name, make) in enumerate(todo, 1):
+            model = make()
+            file = f"{MODELS}/m{i:05d}.onnx"
+            write_atomic(partial / file, _model_bytes(model, profile))
+            dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+            models.append({"id": f"m{i:05d}", "kind": kind, "name": name, "file": file,
+                           "sha256": file_sha256(partial / file), "input_shape": dims,
+                           "input_name": model.graph.input[0].name,
+                           "dtype": "float16" if profile.precision == "fp16" and runtime != "tensorrt" else "float32"})
+            if progress:
+                progress("kit models", i, len(todo))
+        doc = {"format": kit_runner.KIT_FORMAT, "kit_id": "", "device": profile.name, "space": space.name,
+               "space_fingerprint": space.fingerprint(), "num_classes": num_classes,
+               "batch_size": profile.batch_size, "resolutions": sorted(resolutions), "runtime": runtime,
+               "settings": {"precision": profile.precision, "threads": profile.threads, "warmup": profile.warmup,
+                            "iterations": profile.iterations, "rounds": profile.rounds,
+                            "statistic": profile.statistic, "chunk": CHUNK},
+               "profile": profile.to_dict(), "models": models, "created": _now(), "ofa_version": __version__}
+        doc["kit_id"] = _kit_id(doc)
+        write_json(partial / kit_runner.KIT_FILE, doc, indent=1)
+        shutil.copyfile(Path(kit_runner.__file__), partial / RUNNER_FILE)
+        subnets = [m for m in models if m["kind"] == "subnet"]
+        write_atomic(partial / "subnets.txt", "".join(f"{m['name']}\t{m['file']}\n" for m in subnets))
+        write_atomic(partial / "README.md", readme(doc, runtime))
+        swap_in(partial, out)
+    return doc
+
+
+def readme(doc: dict[str, Any], runtime: str) -> str:
+    s = doc["settings"]
+    parts = sum(m["kind"] == "part" for m in doc["models"])
+    subnets = len(doc["models"]) - parts
+    how = {"onnxruntime-cpu": "pip install numpy onnxruntime", "onnxruntime-cuda": "pip install numpy onnxruntime-gpu",
+           "tensorrt": "numpy, and TensorRT's trtexec (on a Jetson: /usr/src/tensorrt/bin/trtexec)"}[runtime]
+    what = (f"{parts} parts of space {doc['space']} and {subnets} whole subnets" if parts
+            else f"{subnets} whole subnets of space {doc['space']} (listed in subnets.txt)")
+    back = (f"ofa latency import --format kit --device {doc['device']} --space {doc['space']} KIT/results.json" if parts
+            else f"ofa latency fit --device {doc['device']} --space {doc['space']} --measured KIT/results.json")
+    return (f"# Latency kit for device {doc['device']}\n\n"
+            f"{what}, batch {doc['batch_size']}, {s['precision']}, timed with {runtime}: {s['warmup']} warm-up "
+            f"runs, {s['iterations']} timed runs, {s['statistic']} kept.\n\n"
+            f"On the device (needs Python 3.8+ and {how}; neither torch nor ofa):\n\n"
+            f"    python run_kit.py\n\n"
+            f"It shows progress, saves results.json as it goes, and continues where it stopped when run again.\n"
+            f"Bring results.json back and turn it into a table with:\n\n    {back}\n\n"
+            f"Own benchmark tool instead: time the files in subnets.txt and write lines `SUBNET MS` for\n"
+            f"`ofa latency fit --measured FILE`.\n")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# -- reading kits and their results back ----------------------------------------------------------
+
+def read_kit(folder: Path, profile: DeviceProfile, space: SearchSpace) -> dict[str, Any]:
+    """kit.json of `folder`, checked whole and refused when it is for another device or space."""
+    path = Path(folder) / kit_runner.KIT_FILE
+    doc = read_json(path, "kit description")
+    where = str(path)
+    if not isinstance(doc, dict) or doc.get("format") != kit_runner.KIT_FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else None
+        raise OfaError(f"{where}: not a kit of this version of ofa (format {found!r}, expected "
+                       f"'{kit_runner.KIT_FORMAT}'); write a new kit with `ofa latency kit`")
+    fields.mapping(doc, where, ("format", "kit_id", "device", "space", "space_fingerprint", "num_classes",
+                                "batch_size", "resolutions", "runtime", "settings", "profile", "models", "created",
+                                "ofa_version"), required=("kit_id", "device", "space", "space_fingerprint",
+                                                          "num_classes", "batch_size", "resolutions", "models"))
+    fields.hex_digits(doc["kit_id"], f"{where}: kit_id", 16)
+    if doc["device"] != profile.name:
+        raise OfaError(f"{where}: a kit for device '{doc['device']}', not '{profile.name}'")
+    if doc["space"] != space.name:
+        raise OfaError(f"{where}: a kit for space '{doc['space']}', not '{space.name}'")
+    if doc["space_fingerprint"] != space.fingerprint():
+        raise OfaError(f"{where}: a kit for another version of space '{space.name}'; write a new kit")
+    fields.whole(doc["num_classes"], f"{where}: num_classes", "classes")
+    if doc["batch_size"] != profile.batch_size:
+        raise OfaError(f"{where}: a kit at batch {doc['batch_size']}, device '{profile.name}' runs batch "
+                       f"{profile.batch_size}")
+    for r in fields.items(doc["resolutions"], f"{where}: resolutions", "a list of resolutions"):
+        if r not in space.resolutions:
+            raise fields.fail(f"{where}: resolutions", f"resolutions of space '{space.name}'", r)
+    seen = set()
+    for i, m in enumerate(fields.items(doc["models"], f"{where}: models", "a non-empty list of models")):
+        at = f"{where}: models[{i}]"
+        fields.mapping(m, at, ("id", "kind", "name", "file", "sha256", "input_shape", "input_name", "dtype"),
+                       required=("id", "kind", "name"))
+        fields.text(m["kind"], f"{at}.kind", ("part", "subnet"))
+        fields.text(m["name"], f"{at}.name", longest=2000)
+        if fields.text(m["id"], f"{at}.id", longest=64) in seen:
+            raise OfaError(f"{at}.id: '{m['id']}' is listed twice")
+        seen.add(m["id"])
+    return doc
+
+
+def read_results(path: Path, profile: DeviceProfile, space: SearchSpace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A runner's results.json and the kit.json beside it, both checked, the results complete and
+    of that kit. Returns (kit, results)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / kit_runner.RESULTS_FILE
+    kit = read_kit(path.parent, profile, space)
+    try:
+        doc = read_json(path, "kit results")
+    except OfaError as e:
+        raise OfaError(f"{e} (an unfinished write? run the kit's runner again to complete it)") from None
+    where = str(path)
+    if not isinstance(doc, dict) or doc.get("format") != kit_runner.RESULTS_FORMAT:
+        raise OfaError(f"{where}: not a kit's results (expected format '{kit_runner.RESULTS_FORMAT}')")
+    if doc.get("kit_id") != kit["kit_id"]:
+        raise OfaError(f"{where}: results of another kit (kit {shown_id(doc.get('kit_id'))}, this one {kit['kit_id']})")
+    for key in ("device", "space", "space_fingerprint", "batch_size"):
+        if doc.get(key) != kit[key]:
+            raise OfaError(f"{where}: its {key} {doc.get(key)!r} is not its kit's ({kit[key]!r})")
+    if doc.get("complete") is not True:
+        raise OfaError(f"{where}: the run is not complete ({len(doc.get('results') or {})} of {len(kit['models'])} "
+                       f"models); run the kit's runner again to finish it")
+    results = doc.get("results")
+    if not isinstance(results, dict):
+        raise fields.fail(f"{where}: results", "a mapping of model ids to timings", results)
+    ids = {m["id"] for m in kit["models"]}
+    if set(results) != ids:
+        odd = sorted(set(results) ^ ids)
+        raise OfaError(f"{where}: its results do not cover its kit's models exactly (first odd id: {odd[0][:40]})")
+    for key, stats in results.items():
+        at = f"{where}: results.{key}"
+        fields.mapping(stats, at, STAT_KEYS, required=STAT_KEYS)
+        for name in STAT_KEYS[:-1]:
+            fields.real(stats[name], f"{at}.{name}", 0, LONGEST_MS, low_open=True,
+                        what=f"milliseconds above 0, at most {LONGEST_MS:g}")
+        fields.whole(stats["runs"], f"{at}.runs", "runs", 1)
+    for key in ("host", "runtime"):
+        if not isinstance(doc.get(key), dict):
+            raise fields.fail(f"{where}: {key}", "a mapping", doc.get(key))
+    return kit, doc
+
+
+def shown_id(value: Any) -> str:
+    return repr(value)[:40]
