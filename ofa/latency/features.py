@@ -6,6 +6,7 @@ up over the parts of a subnet, so a model linear in them is again a lookup table
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -63,6 +64,14 @@ class FeatureLayout:
     fixed: np.ndarray  # (resolutions of the space, features)
     slots: np.ndarray  # (resolutions of the space, slots, kernels, expands, features)
     parts: dict[str, np.ndarray]  # table key (at its resolution) -> features; empty calls included
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        """(parts, features): every part's features, one row each."""
+        return np.stack(list(self.parts.values()))
+
+    def columns(self, names) -> list[int]:
+        return [self.names.index(n) for n in names]
 
     def of(self, subnets: list[Subnet]) -> np.ndarray:
         """(n, features): each subnet's features, summed over its parts."""

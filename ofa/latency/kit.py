@@ -55,6 +55,41 @@ def _model_bytes(model, profile: DeviceProfile) -> bytes:
     return data
 
 
+SMALLEST_EXTERNAL = 1024  # bytes: smaller tensors (and every integer one, such as a shape) stay in the file
+
+
+def without_weights(data: bytes, weights_file: str) -> tuple[bytes, int, str | None]:
+    """The model with its large float tensors moved to `weights_file` (ONNX external data), which
+    the runner fills with random values on the device: only shapes decide latency, and random
+    weights do not compress, so a kit of whole subnets shrinks from about 800 MB to a few.
+    Returns the model, the weight file's size in bytes and its element type (None: no file)."""
+    import onnx
+    from onnx import TensorProto
+
+    model = onnx.load_from_string(data)
+    sizes = {TensorProto.FLOAT: (4, "float32"), TensorProto.FLOAT16: (2, "float16")}
+    offset, kinds = 0, set()
+    for t in model.graph.initializer:
+        if t.data_type not in sizes or t.data_location == TensorProto.EXTERNAL:
+            continue
+        width, kind = sizes[t.data_type]
+        length = int(np.prod(t.dims, dtype=np.int64)) * width
+        if length < SMALLEST_EXTERNAL:
+            continue
+        for name in ("raw_data", "float_data", "int32_data"):
+            t.ClearField(name)
+        t.data_location = TensorProto.EXTERNAL
+        del t.external_data[:]
+        for key, value in (("location", weights_file), ("offset", str(offset)), ("length", str(length))):
+            entry = t.external_data.add()
+            entry.key, entry.value = key, value
+        offset += length
+        kinds.add(kind)
+    if len(kinds) > 1:  # our graphs are all of one float type; the runner writes one
+        raise OfaError(f"a kit model mixes {sorted(kinds)} weights")
+    return model.SerializeToString(), offset, kinds.pop() if kinds else None
+
+
 def _kit_id(doc: dict[str, Any]) -> str:
     what = {k: doc[k] for k in ("device", "space_fingerprint", "batch_size", "runtime", "settings")}
     what["models"] = [(m["id"], m["kind"], m["name"], m["sha256"]) for m in doc["models"]]
@@ -97,12 +132,15 @@ def write_kit(out: Path, profile: DeviceProfile, space: SearchSpace, resolutions
         for i, (kind, name, make) in enumerate(todo, 1):
             model = make()
             file = f"{MODELS}/m{i:05d}.onnx"
-            write_atomic(partial / file, _model_bytes(model, profile))
+            data, size, kind_of_weights = without_weights(_model_bytes(model, profile), f"m{i:05d}.weights")
+            write_atomic(partial / file, data)
             dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
             models.append({"id": f"m{i:05d}", "kind": kind, "name": name, "file": file,
                            "sha256": file_sha256(partial / file), "input_shape": dims,
                            "input_name": model.graph.input[0].name,
-                           "dtype": "float16" if profile.precision == "fp16" and runtime != "tensorrt" else "float32"})
+                           "dtype": "float16" if profile.precision == "fp16" and runtime != "tensorrt" else "float32",
+                           **({"weights": {"file": f"{MODELS}/m{i:05d}.weights", "bytes": size,
+                                           "dtype": kind_of_weights}} if size else {})})
             if progress:
                 progress("kit models", i, len(todo))
         doc = {"format": kit_runner.KIT_FORMAT, "kit_id": "", "device": profile.name, "space": space.name,
@@ -137,7 +175,9 @@ def readme(doc: dict[str, Any], runtime: str) -> str:
             f"runs, {s['iterations']} timed runs, {s['statistic']} kept.\n\n"
             f"On the device (needs Python 3.8+ and {how}; neither torch nor ofa):\n\n"
             f"    python run_kit.py\n\n"
-            f"It shows progress, saves results.json as it goes, and continues where it stopped when run again.\n"
+            f"It first writes each model's weights (random: only shapes decide latency; that is why the kit is\n"
+            f"small), then shows progress, saves results.json as it goes, and continues where it stopped when\n"
+            f"run again.\n"
             f"Bring results.json back and turn it into a table with:\n\n    {back}\n\n"
             f"Own benchmark tool instead: time the files in subnets.txt and write lines `SUBNET MS` for\n"
             f"`ofa latency fit --measured FILE`.\n")
@@ -179,7 +219,7 @@ def read_kit(folder: Path, profile: DeviceProfile, space: SearchSpace) -> dict[s
     seen = set()
     for i, m in enumerate(fields.items(doc["models"], f"{where}: models", "a non-empty list of models")):
         at = f"{where}: models[{i}]"
-        fields.mapping(m, at, ("id", "kind", "name", "file", "sha256", "input_shape", "input_name", "dtype"),
+        fields.mapping(m, at, ("id", "kind", "name", "file", "sha256", "input_shape", "input_name", "dtype", "weights"),
                        required=("id", "kind", "name"))
         fields.text(m["kind"], f"{at}.kind", ("part", "subnet"))
         fields.text(m["name"], f"{at}.name", longest=2000)

@@ -30,6 +30,7 @@ RESULTS_FILE = "results.json"
 PROVIDERS = {"onnxruntime-cpu": "CPUExecutionProvider", "onnxruntime-cuda": "CUDAExecutionProvider"}
 SETTING_MINIMUMS = {"warmup": 0, "iterations": 1, "rounds": 1, "chunk": 1}
 MODEL_KEYS = ("id", "kind", "file", "sha256", "input_shape", "dtype")
+WIDTHS = {"float32": 4, "float16": 2}  # bytes per value of a weight file
 TRTEXEC_DEFAULT = "/usr/src/tensorrt/bin/trtexec"  # where JetPack and NVIDIA's containers put it
 
 class KitError(Exception):
@@ -94,11 +95,12 @@ def check_kit(kit, kit_dir: Path) -> dict:
         check(m["id"] not in seen, f"{where}: id {m['id']!r} appears twice")
         seen.add(m["id"])
         check(m["kind"] in ("part", "subnet"), f"{where}: kind must be part or subnet, not {m['kind']!r}")
-        file = m["file"]
-        safe = isinstance(file, str) and not {"\\", "\x00"} & set(file) and not PureWindowsPath(file).drive
-        check(safe and not file.startswith("/") and ".." not in file.split("/"),
-              f"{where}: file {file!r} must be a relative path inside the kit, without '..'")
-        check(kit_dir.resolve() in (kit_dir / file).resolve().parents, f"{where}: file {file!r} leads out of the kit")
+        check_inside(m["file"], kit_dir, where)
+        w = m.get("weights")
+        if w is not None:
+            check(isinstance(w, dict) and w.get("dtype") in WIDTHS and whole(w.get("bytes"), 1)
+                  and w["bytes"] % WIDTHS[w["dtype"]] == 0, f"{where}: weights must be {{file, bytes, dtype}}")
+            check_inside(w.get("file"), kit_dir, f"{where}.weights")
         check(isinstance(m["sha256"], str), f"{where}: sha256 must be a string")
         check(isinstance(shape := m["input_shape"], list) and bool(shape) and all(whole(d, 1) for d in shape),
               f"{where}: input_shape must be a list of positive whole numbers, not {m['input_shape']!r}")
@@ -106,6 +108,33 @@ def check_kit(kit, kit_dir: Path) -> dict:
         check(isinstance(m.get("input_name", ""), str) and ("input_name" in m or kit["runtime"] != "tensorrt"),
               f"{where}: input_name must be a string (trtexec needs one)")
     return kit
+
+def check_inside(file, kit_dir: Path, where: str) -> None:
+    safe = isinstance(file, str) and not {"\\", "\x00"} & set(file) and not PureWindowsPath(file).drive
+    check(safe and not file.startswith("/") and ".." not in file.split("/"),
+          f"{where}: file {file!r} must be a relative path inside the kit, without '..'")
+    check(kit_dir.resolve() in (kit_dir / file).resolve().parents, f"{where}: file {file!r} leads out of the kit")
+
+def make_weights(kit: dict, kit_dir: Path) -> None:
+    """Each model's weight file (ONNX external data), made here: ofa ships shapes, not weights, as
+    only shapes decide latency and random weights do not compress. Small normal values, as trained
+    weights are (never NaN, infinite or denormal); a file of the right size is kept."""
+    todo = [m["weights"] for m in kit["models"] if m.get("weights")
+            and not ((kit_dir / m["weights"]["file"]).is_file()
+                     and (kit_dir / m["weights"]["file"]).stat().st_size == m["weights"]["bytes"])]
+    if not todo:
+        return
+    try:
+        import numpy
+    except ImportError:
+        raise KitError("numpy is not installed: pip install numpy") from None
+    rng = numpy.random.default_rng(0)
+    for w in todo:
+        values = (rng.standard_normal(w["bytes"] // WIDTHS[w["dtype"]]) * 0.05).astype(w["dtype"])
+        path = kit_dir / w["file"]
+        tmp = path.with_name(f".{path.name}.tmp")
+        values.tofile(str(tmp))
+        os.replace(tmp, path)
 
 def check_files(kit: dict, kit_dir: Path) -> None:
     """Every model file must be the one ofa wrote: a changed file would time another network."""
@@ -368,6 +397,7 @@ def main(argv=None) -> int:
     try:
         kit = check_kit(read_json(kit_dir / KIT_FILE, "kit file"), kit_dir)
         check_files(kit, kit_dir)
+        make_weights(kit, kit_dir)
         total, s, ids = len(kit["models"]), kit["settings"], {m["id"] for m in kit["models"]}
         use = "trtexec" if kit["runtime"] == "tensorrt" else "onnxruntime"
         check(args.runtime in ("auto", use), f"this {kit['runtime']} kit is measured with {use}, not {args.runtime}")
