@@ -64,7 +64,7 @@ def test_kit_holds_what_the_runner_needs_and_nothing_of_ofa(measured_kit):
     assert all((kit / m["file"]).is_file() for m in doc["models"])
     # the weights travel as shapes: the runner made each weight file, of the size kit.json says
     weights = [m["weights"] for m in doc["models"] if "weights" in m]
-    assert len(weights) > 60 and all((kit / w["file"]).stat().st_size == w["bytes"] for w in weights)
+    assert len(weights) > 50 and all((kit / w["file"]).stat().st_size == w["bytes"] for w in weights)
     graphs = sum((kit / m["file"]).stat().st_size for m in doc["models"])
     assert graphs < sum(w["bytes"] for w in weights) / 5
     assert "ofa latency import --format kit" in (kit / "README.md").read_text()
