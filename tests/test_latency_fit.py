@@ -36,8 +36,8 @@ def board_device(tmp_path):
     return get_device(str(tmp_path / "board.yaml"))
 
 
-def true_ms(space, prior, subnets):
-    layout = feature_layout(space, [16, 24, 32], 1000, 1, prior)
+def true_ms(space, prior, subnets, classes=1000):
+    layout = feature_layout(space, [16, 24, 32], classes, 1, prior)
     x = layout.of(subnets)
     return x[:, [layout.names.index(n) for n in TRUE]] @ np.asarray(list(TRUE.values())) + OFFSET
 
@@ -77,8 +77,8 @@ def test_without_a_prior_the_analytic_features_alone_fit(tmp_path):
     assert all(e["median_ms"] >= 0 for e in table.entries.values())
 
 
-def measured_file(path, space, prior, subnets, scale=1.0):
-    lines = [f"{s} {ms * scale:.6f}" for s, ms in zip(subnets, true_ms(space, prior, subnets))]
+def measured_file(path, space, prior, subnets, classes=1000):
+    lines = [f"{s} {ms:.6f}" for s, ms in zip(subnets, true_ms(space, prior, subnets, classes))]
     path.write_text("# subnet, milliseconds (trtexec on the board)\n" + "\n".join(lines) + "\n")
     return path
 
@@ -138,4 +138,38 @@ def test_a_prior_of_another_space_or_head_is_refused(run_cli, tmp_path, monkeypa
     code, _, err = run_cli("latency", "fit", "-d", "board.yaml", "-s", "tiny", "--measured", "m.txt",
                            "--prior", "narrow.json")
     assert code == 2 and "outside the table's resolutions [16]" in err
+    save_table(synthetic_table("tiny", (16, 24, 32), 1000), tmp_path / "prior.json")
+    code, _, err = run_cli("latency", "fit", "-d", "board.yaml", "-s", "tiny", "--measured", "m.txt",
+                           "--prior", "prior.json", "--num-classes", "10")
+    assert code == 2 and "times a 1000-class head, not --num-classes 10" in err
     assert not (tmp_path / "latency").exists()
+
+
+@pytest.fixture(scope="module")
+def specializable(trained_run, tmp_path_factory):
+    from conftest import with_predictor_and_table
+
+    return with_predictor_and_table(trained_run, tmp_path_factory)
+
+
+def test_specialize_for_a_fitted_device_says_so_on_the_card(specializable, run_cli, tmp_path, monkeypatch):
+    run, _ = specializable
+    monkeypatch.chdir(tmp_path)
+    board_device(tmp_path)
+    space = get_space("tiny")
+    prior = synthetic_table("tiny", (16, 24, 32), 3)
+    save_table(prior, tmp_path / "prior.json")
+    measured_file(tmp_path / "m.txt", space, prior, subnets_of(space, 20, 5), classes=3)
+    code, _, err = run_cli("latency", "fit", "-d", "board.yaml", "-s", "tiny", "--measured", "m.txt",
+                           "--prior", "prior.json")
+    assert code == 0, err
+    table = LatencyPredictor(load_table(tmp_path / "latency" / "board" / "tiny.json"), space)
+    lo, hi = table.extremes()
+    code, out, err = run_cli("specialize", "--supernet", str(run), "-d", "board.yaml", "-l", f"{(lo + hi) / 2:.4f}ms",
+                             "--out", "models", "--generations", "3", "--population", "8", "-q", "--json")
+    assert code == 0, err
+    label = json.loads(out)["models"][0]["label"]
+    card = json.loads((tmp_path / "models" / label / "card.json").read_text())
+    assert card["latency"]["table_source"].startswith("fitted from 20 whole subnets measured on the device")
+    assert card["latency"]["measured_ms"] is None  # a board ofa cannot run on: the fitted prediction stands
+    assert "fitted from 20 whole subnets" in (tmp_path / "models" / label / "card.md").read_text()

@@ -211,3 +211,8 @@ def test_fit_takes_a_subnets_only_kit(measured_kit, run_cli, tmp_path, monkeypat
     code, _, err = run_cli("latency", "import", "--format", "kit", "-d", profile_file, "-s", "tiny", "--force",
                            str(measured_kit / "few" / "results.json"))
     assert code == 2 and "a kit of whole subnets only" in err
+    # the device is this machine: the fitted table validates against subnets measured here
+    code, out, err = run_cli("latency", "validate", "-d", profile_file, "-s", "tiny", "-n", "4", "-q")
+    assert code == 0, err
+    report = json.loads((tmp_path / "latency" / "kit-cpu" / "tiny.validate.json").read_text())
+    assert len(report["measured_ms"]) == 4 and report["after"]["mape"] >= 0

@@ -304,6 +304,9 @@ def fit_cmd(
         prior_path = Path(prior) if prior.endswith(".json") else find_table(get_device(prior).name, space_.name)
         prior_table = load_table(prior_path)
         prior_table.check(prior_table.device, space_.name, space_.fingerprint(), f"--prior {prior_path}")
+        if num_classes is not None and num_classes != prior_table.num_classes:
+            raise OfaError(f"--prior {prior_path} times a {prior_table.num_classes}-class head, not --num-classes "
+                           f"{num_classes}; give a prior of the same head, or leave out --num-classes")
     subnets, ms, source = read_measured(measured, profile, space_)
     wanted = resolution or sorted(set(resolutions_for(space_, profile, None)) | {s.resolution for s in subnets})
     if prior_table is not None and not resolution:
