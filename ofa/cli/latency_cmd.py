@@ -21,7 +21,10 @@ app = typer.Typer(
     help=(
         "Per-device latency lookup tables. `build` measures every distinct block of a space on a "
         "device (resumable), fits a calibration on whole subnets, and writes "
-        "latency/<device>/<space>.json; `validate` checks predictions against end-to-end measurement."
+        "latency/<device>/<space>.json; `validate` checks predictions against end-to-end measurement. "
+        "For a device ofa cannot run on: `kit` writes ONNX models and a runner that needs neither ofa nor "
+        "torch, `import --format kit` reads its results back, and `fit` builds a table from a few whole "
+        "subnets timed there with any tool."
     ),
     no_args_is_help=True,
 )
