@@ -5,7 +5,9 @@ changed or removed. Property-based: Hypothesis draws the mutation.
 For each reader a valid file is made here (from the shipped space, device profile, recipe and
 pipeline, a table written by `write_tiny_table`, a predictor and accuracy data fitted on a copy of
 the session's trained run, that run's run.json, the manifest of a run stopped between two
-checkpoints, and subnet files), and the cheapest real command that reads it is run in-process on
+checkpoints, subnet files, a measuring kit's kit.json and results.json from a kit written and run
+on this machine's CPU, and a text file of subnets with their measured times), and the cheapest
+real command that reads it is run in-process on
 each mutated version of it. The valid file itself must be read (exit 0): otherwise every mutation
 would be refused for nothing. A mutation is one of:
 
@@ -17,9 +19,12 @@ would be refused for nothing. A mutation is one of:
 - a required field deleted, an unknown field added, the whole document replaced by a scalar or a
   list;
 - raw bytes: the text cut where no valid file can end (inside a `[...]` of YAML, before the last
-  `}` of JSON, inside the header of a JSON-lines file, inside a subnet), or a byte that no valid
-  file holds (NUL, a control character, bytes that are not UTF-8) inserted;
+  `}` of JSON, inside the header of a JSON-lines file, inside the first subnet of a text file),
+  or a byte that no valid file holds (NUL, a control character, bytes that are not UTF-8) inserted
+  (in a text file: not in its comment);
 - for a compact subnet, a number in it rewritten, a stage dropped or added, a block too many;
+- for a file of measured subnets, the time of its first line rewritten (NaN, inf, 0, a negative
+  number, one that rounds to 0, a huge one, a word, Arabic-Indic digits, another unit);
 - for a predictor, one of its arrays given NaN, inf, 1e305, a negative or out-of-range index, a
   complex type, a missing item or a cut file.
 
@@ -29,7 +34,9 @@ negative number is a legal value; `frac`: a fraction is legal, as it is for ever
 unless `unit` bounds it to [0, 1] or [-1, 1]; `str`: any string is legal (a description, a name);
 `free`: a record kept for information (a table's provenance, what a predictor was trained on), in
 which only what no file may hold is refused: NaN, inf, huge numbers, deep nesting, aliases; `open`:
-a mapping that may hold fields of its own, such as a row of accuracy data with more measurements).
+a mapping that may hold fields of its own, such as a row of accuracy data with more measurements;
+`any`: a field that only another program reads, such as a kit model's file and input, which the
+kit's runner checks on the device: as in a `free` record, any value that a file may hold passes).
 A bool replaced by the other bool is legal too, except in a checkpoint manifest, which is strict:
 `--resume` may continue only from what the manifest proves, so every edit of it is refused.
 """
@@ -42,6 +49,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,18 +116,18 @@ class Reader:
         return frozenset(out)
 
     def inside_free(self, path: tuple) -> bool:
-        """Whether `path` lies strictly inside a `free` record."""
-        return any("free" in flags and len(pattern) < len(path) and _matches(pattern, path[: len(pattern)])
-                   for pattern, flags in self.spec.items())
+        """Whether `path` lies strictly inside a `free` record or an `any` field."""
+        return any(("free" in flags or "any" in flags) and len(pattern) < len(path)
+                   and _matches(pattern, path[: len(pattern)]) for pattern, flags in self.spec.items())
 
     def may_stay_valid(self, path: tuple, kind: str, value: Any) -> bool:
         if not path or kind in ALWAYS_INVALID:
             return False
-        if self.inside_free(path):
+        f = self.flags(path)
+        if self.inside_free(path) or "any" in f:
             return True
         if kind == "huge" or self.strict:
             return False
-        f = self.flags(path)
         if kind == "bool":
             return isinstance(value, bool)
         if kind == "null":
@@ -210,6 +219,29 @@ READERS: dict[str, Reader] = {r.name: r for r in [
     Reader("manifest", "json", "stopped/checkpoints/last.json",
            {"resume": ["train-supernet", "--resume", "--out", "stopped", "-q"]}, strict=True, needs=("stopped",),
            limit=60),
+    # A kit's results and its description are read together (results.json lies beside kit.json), by
+    # both commands: import takes the parts and calibration subnets, fit only the subnets.
+    Reader("kit-results", "json", "kit/results.json", {
+        "import": ["latency", "import", "--format", "kit", "-d", "kitdev.yaml", "-s", "tiny", "{FILE}"],
+        "fit": ["latency", "fit", "-d", "kitdev.yaml", "-s", "tiny", "--measured", "{FILE}"]}, {
+        ("runner_version",): _f("opt", "str"), ("kit_format",): O, ("settings",): _f("opt", "null", "free"),
+        ("host",): _f("free"), ("runtime",): _f("free"),  # the machine and runtime, kept as provenance
+        ("started",): _f("opt", "str", "null"), ("updated",): _f("opt", "str", "null")},
+        needs=("kitdev.yaml", "kit/kit.json")),
+    Reader("kit-json", "json", "kit/kit.json", {
+        "import": ["latency", "import", "--format", "kit", "-d", "kitdev.yaml", "-s", "tiny", "kit/results.json"],
+        "fit": ["latency", "fit", "-d", "kitdev.yaml", "-s", "tiny", "--measured", "kit/results.json"]}, {
+        ("runtime",): O, ("created",): _f("opt", "str"), ("ofa_version",): _f("opt", "str"),
+        # how the runner timed: import compares the profile with the device's, fit does not read it;
+        # both take settings.statistic (checked) to choose the times
+        ("settings",): _f("opt", "null", "free"), ("profile",): _f("opt", "null", "free"),
+        # what only the runner reads: a model's file, hash, input and weights
+        **{("models", "*", key): _f("opt", "any") for key in ("file", "sha256", "input_shape", "input_name", "dtype",
+                                                               "weights")}},
+        needs=("kitdev.yaml", "kit/results.json")),
+    Reader("measured-txt", "txt", "measured.txt",
+           {"fit": ["latency", "fit", "-d", "kitdev.yaml", "-s", "tiny", "--measured", "{FILE}"]},
+           needs=("kitdev.yaml",)),
 ]}
 
 
@@ -330,7 +362,7 @@ def dump(fmt: str, doc: Any, indent: int | None = 2) -> bytes:
 
 @dataclass(frozen=True)
 class Mutation:
-    category: str       # value, delete, add_key, top, cut, byte, token, subnet, array
+    category: str       # value, delete, add_key, top, cut, byte, token, subnet, time, array
     command: str
     path: tuple = ()
     kind: str = ""
@@ -347,6 +379,7 @@ class Mutation:
             "byte": lambda: f"insert {self.extra!r} at byte {self.offset}",
             "token": lambda: f"subnet number {self.offset} := {self.extra!r}",
             "subnet": lambda: f"subnet {self.extra}",
+            "time": lambda: f"time of the first subnet := {self.extra[:20]!r}",
             "array": lambda: f"predictor array {self.path[0]} := {self.kind}",
         }[self.category]()
         return f"<{where} | {self.command}>"
@@ -358,34 +391,55 @@ class Mutation:
 SUBNET_TEXT = "# a subnet of the tiny space\nr24:k3e2-k5e3,k3e3,k5e2\n"
 SUBNET_LINE = "r24:k3e2-k5e3,k3e3,k5e2"
 TOKEN_VALUES = ("udigits", "nan", "inf", "-1", "0", "1e308", "9" * 5000, "frac", "", "x", "True", "+3", " 3")
+# a compact subnet "rR:STAGE,STAGE,...", a stage's blocks joined by '-', edited (tiny: 3 stages of 1 or 2 blocks)
 SUBNET_EDITS = {
-    "without its last stage": "r24:k3e2-k5e3,k3e3",
-    "with a fourth stage": "r24:k3e2-k5e3,k3e3,k5e2,k3e2",
-    "with three blocks in stage 1": "r24:k3e2-k5e3-k3e2,k3e3,k5e2",
-    "with an empty block": "r24:k3e2--k5e3,k3e3,k5e2",
-    "with ';' between stages": "r24:k3e2-k5e3;k3e3;k5e2",
-    "without a resolution": "k3e2-k5e3,k3e3,k5e2",
-    "with its stages repeated": "r24:k3e2-k5e3,k3e3,k5e2,k3e2-k5e3,k3e3,k5e2",
+    "without its last stage": lambda r, stages, first: f"{r}:{','.join(stages[:-1])}",
+    "with a fourth stage": lambda r, stages, first: f"{r}:{','.join(stages + [first[0]])}",
+    "with three blocks in stage 1": lambda r, stages, first: f"{r}:{'-'.join(first + [first[0]] * (3 - len(first)))},"
+                                                            f"{','.join(stages[1:])}",
+    "with an empty block": lambda r, stages, first: f"{r}:{'-'.join(first[:1] + [''] + first[1:])},"
+                                                   f"{','.join(stages[1:])}",
+    "with ';' between stages": lambda r, stages, first: f"{r}:{';'.join(stages)}",
+    "without a resolution": lambda r, stages, first: ",".join(stages),
+    "with its stages repeated": lambda r, stages, first: f"{r}:{','.join(stages + stages)}",
 }
+# a measured time (of a line `SUBNET MS`) that no valid file holds: not a plain decimal number of
+# milliseconds above 0 and at most 1e6 ("1e-400" is 0 once read; Python's float() takes "٠.٠٥")
+TIME_VALUES = ("nan", "inf", "-inf", "-0.05", "0", "-0", "0.0", "1e-400", "1e308", "9" * 5000, "", "x", "True",
+               "٠.٠٥", "0.05.9", "0x1", "5 s")
 
 
-def subnet_tokens() -> list[tuple[int, int]]:
-    """(start, end) in SUBNET_TEXT of every number of the compact subnet."""
+def edited_subnet(subnet: str, edit: str) -> str:
+    r, body = subnet.split(":", 1)
+    stages = body.split(",")
+    return SUBNET_EDITS[edit](r, stages, stages[0].split("-"))
+
+
+def subnet_tokens(text: str, subnet: str) -> list[tuple[int, int]]:
+    """(start, end) in `text` of every number of the compact subnet (its first occurrence)."""
     import re
 
-    start = SUBNET_TEXT.index(SUBNET_LINE)
-    return [(start + m.start(), start + m.end()) for m in re.finditer(r"\d+", SUBNET_LINE)]
+    start = text.index(subnet)
+    return [(start + m.start(), start + m.end()) for m in re.finditer(r"\d+", subnet)]
 
 
-def cut_offsets(reader: Reader, text: str) -> list[int]:
+def time_span(text: str, subnet: str) -> list[tuple[int, int]]:
+    """[(start, end)] in `text` of the time measured for the subnet (its first line), or []."""
+    import re
+
+    start = text.index(subnet) + len(subnet)
+    m = re.fullmatch(r"[ \t,]+(\S+)", text[start: text.index("\n", start)])
+    return [(start + m.start(1), start + m.end(1))] if m else []
+
+
+def cut_offsets(reader: Reader, text: str, subnet: str = "") -> list[int]:
     """Offsets at which the text, cut, is surely no valid file (see the docstring)."""
     if reader.fmt == "json":
         return list(range(0, text.rindex(text.strip()[-1])))
     if reader.fmt == "jsonl":
         return list(range(0, text.index("\n")))
-    if reader.fmt == "txt":
-        start = SUBNET_TEXT.index(SUBNET_LINE)
-        return list(range(0, start + len(SUBNET_LINE)))
+    if reader.fmt == "txt":  # in the comment or the first subnet: no subnet or time is whole
+        return list(range(0, text.index(subnet) + len(subnet)))
     offsets, stack = {0}, []
     for i, c in enumerate(text):  # inside a flow list: "key: [16, 2" cannot be completed
         if c == "[":
@@ -398,12 +452,11 @@ def cut_offsets(reader: Reader, text: str) -> list[int]:
     return sorted(offsets)
 
 
-def byte_offsets(reader: Reader, text: str) -> list[int]:
+def byte_offsets(reader: Reader, text: str, subnet: str = "") -> list[int]:
     if reader.fmt == "jsonl":
         return list(range(0, text.rstrip("\n").rindex("\n") + 1))  # not in the last line (cut by a kill)
     if reader.fmt == "txt":
-        start = SUBNET_TEXT.index(SUBNET_LINE)
-        return list(range(start, len(text) + 1))  # a byte in the comment is a comment
+        return list(range(text.index(subnet), len(text) + 1))  # a byte in the comment is a comment
     return list(range(0, len(text) + 1))
 
 
@@ -427,6 +480,8 @@ class Candidates:
     cut: list
     byte: list
     array: list
+    token: list = field(default_factory=list)  # a text file's: the numbers of its first subnet
+    time: list = field(default_factory=list)   # and the time measured for it
 
     def __repr__(self) -> str:
         return "Candidates(" + ", ".join(f"{k}: {len(v)}" for k, v in vars(self).items()) + ")"
@@ -434,7 +489,8 @@ class Candidates:
     _repr_pretty_ = Reader._repr_pretty_
 
 
-def candidates(reader: Reader, doc: Any, text: str, arrays: dict | None) -> Candidates:
+def candidates(reader: Reader, base: "Base") -> Candidates:
+    doc, text, subnet = base.doc, base.text.decode("utf-8"), base.subnet
     value, delete, add_key = [], [], []
     if reader.fmt in ("json", "yaml", "jsonl"):
         for path, v in walk(doc):
@@ -455,8 +511,9 @@ def candidates(reader: Reader, doc: Any, text: str, arrays: dict | None) -> Cand
             delete += [(k,) for k in doc if reader.strict or "opt" not in reader.flags((k,))]
     top = [k for k in ("zero", "str", "null", "list", "deep", "frac")
            if reader.fmt in ("json", "yaml") and k not in reader.top_ok]
-    return Candidates(value, top, sorted(set(delete), key=str), add_key, cut_offsets(reader, text),
-                      byte_offsets(reader, text), array_mutations(arrays) if arrays else [])
+    return Candidates(value, top, sorted(set(delete), key=str), add_key, cut_offsets(reader, text, subnet),
+                      byte_offsets(reader, text, subnet), array_mutations(base.arrays) if base.arrays else [],
+                      subnet_tokens(text, subnet) if subnet else [], time_span(text, subnet) if subnet else [])
 
 
 @st.composite
@@ -468,7 +525,7 @@ def mutations(draw, reader: Reader, c: Candidates):
         if getattr(c, name):
             categories += [name] * weight
     if reader.fmt == "txt":
-        categories += ["token"] * 6 + ["subnet"] * 2
+        categories += ["token"] * 6 + ["subnet"] * 2 + ["time"] * (3 if c.time else 0)
     category = draw(st.sampled_from(categories))
     usable = list(reader.weight_commands) if category == "array" else commands
     command = draw(st.sampled_from(usable))
@@ -486,10 +543,12 @@ def mutations(draw, reader: Reader, c: Candidates):
     if category == "byte":
         return Mutation("byte", command, offset=draw(st.sampled_from(c.byte)), extra=draw(st.sampled_from(BAD_BYTES)))
     if category == "token":
-        return Mutation("token", command, offset=draw(st.integers(0, len(subnet_tokens()) - 1)),
+        return Mutation("token", command, offset=draw(st.integers(0, len(c.token) - 1)),
                         extra=draw(st.sampled_from(TOKEN_VALUES)))
     if category == "subnet":
         return Mutation("subnet", command, extra=draw(st.sampled_from(sorted(SUBNET_EDITS))))
+    if category == "time":
+        return Mutation("time", command, extra=draw(st.sampled_from(TIME_VALUES)))
     name, kind = draw(st.sampled_from(c.array))
     return Mutation("array", command, (name,), kind)
 
@@ -504,13 +563,14 @@ def render(reader: Reader, base: "Base", m: Mutation) -> dict[str, bytes]:
         return {reader.file: text[: m.offset].encode("utf-8")}
     if m.category == "byte":
         return {reader.file: text[: m.offset].encode("utf-8") + m.extra + text[m.offset:].encode("utf-8")}
-    if m.category == "token":
-        start, end = subnet_tokens()[m.offset]
-        old = SUBNET_TEXT[start:end]
-        new = {"udigits": old.translate(ARABIC), "frac": old + ".9"}.get(m.extra, m.extra)
-        return {reader.file: (SUBNET_TEXT[:start] + new + SUBNET_TEXT[end:]).encode("utf-8")}
+    if m.category in ("token", "time"):
+        start, end = (base.candidates.token[m.offset] if m.category == "token" else base.candidates.time[0])
+        old = text[start:end]
+        new = {"udigits": old.translate(ARABIC), "frac": old + ".9"}.get(m.extra, m.extra) \
+            if m.category == "token" else m.extra
+        return {reader.file: (text[:start] + new + text[end:]).encode("utf-8")}
     if m.category == "subnet":
-        return {reader.file: SUBNET_TEXT.replace(SUBNET_LINE, SUBNET_EDITS[m.extra]).encode("utf-8")}
+        return {reader.file: text.replace(base.subnet, edited_subnet(base.subnet, m.extra), 1).encode("utf-8")}
     doc = base.doc
     if m.category == "value":
         old = doc
@@ -580,6 +640,7 @@ class Base:
     weights: bytes = b""
     candidates: Candidates | None = None
     strategy: Any = None
+    subnet: str = ""  # a text file's first subnet, which its own mutations rewrite
 
 
 @dataclass(repr=False)
@@ -633,6 +694,18 @@ def _indent_of(text: str) -> int | None:
         if json.dumps(doc, indent=indent) + "\n" in (text, text + "\n"):
             return indent
     return 2
+
+
+KIT_PROFILE = """name: kitdev
+backend: onnxruntime-cpu
+precision: fp32
+batch_size: 1
+threads: 1
+warmup: 1
+iterations: 2
+rounds: 2
+resolutions: [16, 32]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -702,7 +775,7 @@ def place(tmp_path_factory, trained_run, image_folder):
     bases["subnet-json"] = Base(subnet, dump("json", subnet))
     records = [{k: v for k, v in subnet.items() if k != "depths"}, "r16:k3e2,k3e2,k3e2"]
     bases["subnet-jsonl"] = Base(records, dump("jsonl", records), None)
-    bases["subnet-txt"] = Base(None, SUBNET_TEXT.encode("utf-8"))
+    bases["subnet-txt"] = Base(None, SUBNET_TEXT.encode("utf-8"), subnet=SUBNET_LINE)
     weights = run / "predictor" / "predictor.safetensors"
     bases["predictor"].arrays, bases["predictor"].weights = load_file(str(weights)), weights.read_bytes()
 
@@ -722,9 +795,30 @@ def place(tmp_path_factory, trained_run, image_folder):
         os.chdir(cwd)
     (template / "p.pipeline.yaml").unlink()
 
+    # A measuring kit for a quick ONNX Runtime profile of this machine's CPU, written here and timed
+    # by its own runner in a process of its own, as on a device; and its subnets' times as a text
+    # file of lines `SUBNET MS` (each subnet twice), as another benchmark tool writes them.
+    (template / "kitdev.yaml").write_text(KIT_PROFILE, encoding="utf-8")
+    os.chdir(template)
+    try:
+        main(["latency", "kit", "-d", "kitdev.yaml", "-s", "tiny", "--out", "kit", "-k", "4", "-q"])
+    except SystemExit as e:
+        assert e.code in (0, None), f"the kit was not written: exit {e.code}"
+    finally:
+        os.chdir(cwd)
+    ran = subprocess.run([sys.executable, str(template / "kit" / "run_kit.py"), "--quiet"], cwd=template,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, f"the kit's runner failed: {ran.stderr.strip()[-300:]}"
+    json_base("kit-results", template / "kit" / "results.json")
+    json_base("kit-json", template / "kit" / "kit.json")
+    kit_subnets = [line.split("\t")[0] for line in (template / "kit" / "subnets.txt").read_text().splitlines()]
+    measured = "# the kit's subnets timed by another tool: SUBNET MS\n" + "".join(
+        f"{kit_subnets[i % len(kit_subnets)]} {0.05 * (i + 1):.2f}\n" for i in range(2 * len(kit_subnets)))
+    bases["measured-txt"] = Base(None, measured.encode("utf-8"), subnet=kit_subnets[0])
+
     for name, base in bases.items():
         reader = READERS[name]
-        base.candidates = candidates(reader, base.doc, base.text.decode("utf-8"), base.arrays)
+        base.candidates = candidates(reader, base)
         base.strategy = mutations(reader, base.candidates)
     return Place(root, template, image_folder, bases)
 
@@ -912,3 +1006,22 @@ def test_run_folders(place, run_cli, capsys, monkeypatch, data):
 @given(data=st.data())
 def test_checkpoint_manifests(place, run_cli, capsys, monkeypatch, data):
     refused("manifest", place, run_cli, capsys, monkeypatch, data)
+
+
+@budget(60)
+@given(data=st.data())
+def test_kit_results(place, run_cli, capsys, monkeypatch, data):
+    refused("kit-results", place, run_cli, capsys, monkeypatch, data)
+
+
+@budget(60)
+@given(data=st.data())
+def test_kit_descriptions(place, run_cli, capsys, monkeypatch, data):
+    refused("kit-json", place, run_cli, capsys, monkeypatch, data)
+
+
+@budget(40)
+@given(data=st.data())
+def test_measured_files(place, run_cli, capsys, monkeypatch, data):
+    refused("measured-txt", place, run_cli, capsys, monkeypatch, data)
+

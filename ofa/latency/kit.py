@@ -17,6 +17,7 @@ import numpy as np
 
 from ofa import __version__, fields
 from ofa.devices import DeviceProfile
+from ofa.devices.profile import STATISTICS
 from ofa.errors import OfaError
 from ofa.files import file_sha256, read_json, write_atomic, write_json
 from ofa.latency import kit_runner
@@ -33,6 +34,8 @@ MODELS = "models"
 RUNTIMES = ("onnxruntime-cpu", "onnxruntime-cuda", "tensorrt")  # backends whose models a kit can carry
 CHUNK = 200  # parts timed interleaved at a time, as `ofa latency build` does (build.measure_parts)
 STAT_KEYS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "runs")
+RESULT_KEYS = ("format", "runner_version", "kit_format", "kit_id", "device", "space", "space_fingerprint", "batch_size",
+               "settings", "runtime", "host", "started", "updated", "complete", "results")  # what the runner writes
 
 
 def kit_runtime(profile: DeviceProfile) -> str:
@@ -210,23 +213,42 @@ def read_kit(folder: Path, profile: DeviceProfile, space: SearchSpace) -> dict[s
     if doc["space_fingerprint"] != space.fingerprint():
         raise OfaError(f"{where}: a kit for another version of space '{space.name}'; write a new kit")
     fields.whole(doc["num_classes"], f"{where}: num_classes", "classes")
-    if doc["batch_size"] != profile.batch_size:
+    if fields.whole(doc["batch_size"], f"{where}: batch_size", "batch_size") != profile.batch_size:
         raise OfaError(f"{where}: a kit at batch {doc['batch_size']}, device '{profile.name}' runs batch "
                        f"{profile.batch_size}")
     for r in fields.items(doc["resolutions"], f"{where}: resolutions", "a list of resolutions"):
         if r not in space.resolutions:
             raise fields.fail(f"{where}: resolutions", f"resolutions of space '{space.name}'", r)
-    seen = set()
+    seen, part_keys = set(), {p.key for _, p in all_parts(space, doc["resolutions"], doc["num_classes"])}
     for i, m in enumerate(fields.items(doc["models"], f"{where}: models", "a non-empty list of models")):
         at = f"{where}: models[{i}]"
         fields.mapping(m, at, ("id", "kind", "name", "file", "sha256", "input_shape", "input_name", "dtype", "weights"),
                        required=("id", "kind", "name"))
         fields.text(m["kind"], f"{at}.kind", ("part", "subnet"))
         fields.text(m["name"], f"{at}.name", longest=2000)
+        if m["kind"] == "part" and m["name"] not in part_keys:  # fit reads only the subnets: checked here
+            raise fields.fail(f"{at}.name", f"a part of space '{space.name}' at the kit's resolutions", m["name"])
         if fields.text(m["id"], f"{at}.id", longest=64) in seen:
             raise OfaError(f"{at}.id: '{m['id']}' is listed twice")
         seen.add(m["id"])
+    # what the commands that read a kit take from it besides its models: the runtime (a table's
+    # backend), the statistic, the profile it was measured with (import compares it with the device's)
+    if "runtime" in doc:
+        fields.text(doc["runtime"], f"{where}: runtime", RUNTIMES)
+    _informational(doc, where, records=("settings", "profile"), texts=("created", "ofa_version"))
+    if "statistic" in (doc.get("settings") or {}):
+        fields.text(doc["settings"]["statistic"], f"{where}: settings.statistic", STATISTICS)
     return doc
+
+
+def _informational(doc: dict[str, Any], where: str, records: tuple[str, ...], texts: tuple[str, ...]) -> None:
+    """Fields kept for information, where present: `records` null or mappings, `texts` strings."""
+    for key in records:
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise fields.fail(f"{where}: {key}", "a mapping", doc[key])
+    for key in texts:
+        if key in doc:
+            fields.text(doc[key], f"{where}: {key}")
 
 
 def read_results(path: Path, profile: DeviceProfile, space: SearchSpace) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -243,10 +265,12 @@ def read_results(path: Path, profile: DeviceProfile, space: SearchSpace) -> tupl
     where = str(path)
     if not isinstance(doc, dict) or doc.get("format") != kit_runner.RESULTS_FORMAT:
         raise OfaError(f"{where}: not a kit's results (expected format '{kit_runner.RESULTS_FORMAT}')")
+    fields.mapping(doc, where, RESULT_KEYS, required=("kit_id", "device", "space", "space_fingerprint", "batch_size",
+                                                      "host", "runtime", "complete", "results"))
     if doc.get("kit_id") != kit["kit_id"]:
         raise OfaError(f"{where}: results of another kit (kit {shown_id(doc.get('kit_id'))}, this one {kit['kit_id']})")
     for key in ("device", "space", "space_fingerprint", "batch_size"):
-        if doc.get(key) != kit[key]:
+        if doc.get(key) != kit[key] or type(doc.get(key)) is not type(kit[key]):  # true is not batch 1
             raise OfaError(f"{where}: its {key} {doc.get(key)!r} is not its kit's ({kit[key]!r})")
     if doc.get("complete") is not True:
         raise OfaError(f"{where}: the run is not complete ({len(doc.get('results') or {})} of {len(kit['models'])} "
@@ -268,6 +292,12 @@ def read_results(path: Path, profile: DeviceProfile, space: SearchSpace) -> tupl
     for key in ("host", "runtime"):
         if not isinstance(doc.get(key), dict):
             raise fields.fail(f"{where}: {key}", "a mapping", doc.get(key))
+    _informational(doc, where, records=("settings",), texts=("runner_version",))
+    if "kit_format" in doc:
+        fields.text(doc["kit_format"], f"{where}: kit_format", (kit_runner.KIT_FORMAT,))
+    for key in ("started", "updated"):
+        if doc.get(key) is not None:
+            fields.text(doc[key], f"{where}: {key}")
     return kit, doc
 
 
