@@ -148,12 +148,13 @@ def import_cmd(
     save_table(table, path)
     what = (f"{table.statistic} of the source's timings, plain sum" if table.calibration is None else
             f"calibrated: measured = {table.calibration.scale:.3f} x sum + {table.calibration.offset_ms:.3f} ms")
-    typer.echo(f"{path}: {len(table.entries)} entries at {table.resolutions} px; smallest subnet {lo:.2f} ms, "
-               f"largest {hi:.2f} ms ({what})")
+    files = table.provenance.get("files", [])
+    typer.echo(f"{path}: " + (f"{len(files)} files, " if files else "") + f"{len(table.entries)} entries at "
+               f"{table.resolutions} px; smallest subnet {lo:.2f} ms, largest {hi:.2f} ms ({what})")
     for r, lacking in sorted(table.incomplete.items()):
         typer.echo(f"  {r} px incomplete: {len(lacking)} parts lack a source entry (first: {next(iter(lacking.values()))}); "
                    f"search keeps to the other resolutions")
-    for f in table.provenance.get("files", []):
+    for f in files:
         if f["truncated"]:
             typer.echo(f"  {f['name']} ends inside an entry: that last entry was left out")
 
