@@ -59,3 +59,67 @@ def test_gpu_check_passes_its_dry_run(tmp_path):
     done = subprocess.run(["bash", str(script), "--dry-run", "--out", str(tmp_path / "out")], capture_output=True,
                           text=True, timeout=600, env={**os.environ, "PYTHON": sys.executable})
     assert done.returncode == 0 and "every step passed" in done.stdout, done.stdout + done.stderr
+
+
+def _imports_of_ofa() -> dict[str, set[str]]:
+    """Module -> the ofa modules it imports anywhere in its text (lazy imports inside functions too)."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    files = {".".join(f.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): f
+             for f in (root / "ofa").rglob("*.py")}
+
+    def module(name: str) -> str:
+        while name not in files:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph: dict[str, set[str]] = {m: set() for m in files}
+    for name, f in files.items():
+        for node in ast.walk(ast.parse(f.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ofa"):
+                targets = [module(f"{node.module}.{a.name}") for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [module(a.name) for a in node.names if a.name.startswith("ofa")]
+            graph[name] |= {t for t in targets if t != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan)."""
+    index, low, stack, found, counter = {}, {}, [], [], [0]
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while component[-1:] != [node]:
+                component.append(stack.pop())
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in list(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_dependencies_flow_one_way():
+    """No import cycle between modules, nor between the packages of ofa (spaces -> supernet ->
+    train / latency -> predictor -> search -> specialize -> cli), counting imports inside functions."""
+    graph = _imports_of_ofa()
+    assert _cycles(graph) == []
+    top = lambda m: ".".join(m.split(".")[:2])  # noqa: E731
+    packages: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        packages.setdefault(top(name), set()).update(top(t) for t in targets if top(t) != top(name))
+    assert _cycles(packages) == []

@@ -5,6 +5,7 @@ when a backend is asked to measure or to say whether it is available)."""
 
 from __future__ import annotations
 
+from ofa.devices.profile import BACKENDS as PROFILE_BACKENDS
 from ofa.errors import OfaError
 from ofa.latency.backends import imported, onnxruntime_cpu, onnxruntime_cuda, tensorrt_engine, torch_cuda
 from ofa.latency.backends.base import (
@@ -34,6 +35,11 @@ BACKENDS: dict[str, Backend] = {
     b.name: b
     for b in map(_from_module, (onnxruntime_cpu, onnxruntime_cuda, tensorrt_engine, torch_cuda, imported))
 }
+
+
+if set(BACKENDS) != set(PROFILE_BACKENDS):  # a backend added on one side only: a mistake in ofa itself
+    raise ImportError(f"backend registry {sorted(BACKENDS)} differs from the names profiles may use "
+                      f"{sorted(PROFILE_BACKENDS)} (ofa.devices.profile.BACKENDS)")
 
 
 def backend_names() -> tuple[str, ...]:
