@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ofa.spaces import Subnet
-from ofa.train.evaluation import load_supernet
+from ofa.train.run_accuracy import load_supernet
 from ofa.train.import_run import import_supernet
 
 NETS = ("mbv3-w1.0", "mbv3-w1.2", "proxyless-w1.3")  # once-for-all's network, and our space of the same name

@@ -20,7 +20,7 @@ from supernet_vs_scratch import train_from_scratch  # noqa: E402
 
 from ofa.spaces import to_subnet  # noqa: E402
 from ofa.specialize.finetune import finetune  # noqa: E402
-from ofa.train.evaluation import SubnetMeter  # noqa: E402
+from ofa.train.run_accuracy import SubnetMeter  # noqa: E402
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ class Context:
     progress: Callable | None = None
     warn: Callable[[str], None] | None = None
     data_root: str | None = None
+    on_step: Callable[[dict], None] | None = None  # training: as `train-supernet` reports each step
+    on_validate: Callable[[list], None] | None = None
 
     @property
     def run(self) -> Path:
@@ -65,8 +67,8 @@ def _train(ctx: Context, s: dict) -> None:
     folder = RunFolder(ctx.run)
     resume = folder.holds_run()  # a run stopped half-way continues from its checkpoint
     spec = load_recipe(folder.recipe) if resume else load_recipe(s["recipe"], s["set"])
-    train_supernet(spec, ctx.run, resume=resume, data_root=ctx.data_root,
-                   again="the same `ofa run` command (it continues where it stopped)")
+    train_supernet(spec, ctx.run, resume=resume, data_root=ctx.data_root, on_step=ctx.on_step,
+                   on_validate=ctx.on_validate, again="the same `ofa run` command (it continues where it stopped)")
 
 
 def _latency_done(ctx: Context, s: dict) -> bool:

@@ -276,7 +276,7 @@ def test_calibrate_command_refits_on_this_host_and_never_touches_a_packaged_tabl
 
 def test_finetuning_resumes_to_the_same_weights_as_an_uninterrupted_run(trained_run, tmp_path):
     from ofa.specialize.finetune import finetune
-    from ofa.train.evaluation import SubnetMeter
+    from ofa.train.run_accuracy import SubnetMeter
 
     meter = SubnetMeter(trained_run, device="cpu")
     teacher = meter.calibrated("max")
@@ -310,7 +310,7 @@ def test_finetuning_feeds_the_teacher_its_own_resolution(trained_run, tmp_path):
     """The largest subnet taught at its resolution inside the supernet; fed the student's smaller
     images its BN statistics no longer fit and its targets turn to noise."""
     from ofa.specialize.finetune import finetune
-    from ofa.train.evaluation import SubnetMeter
+    from ofa.train.run_accuracy import SubnetMeter
 
     meter = SubnetMeter(trained_run, device="cpu")
     teacher, student = meter.calibrated("max"), meter.calibrated("r16:k3e2,k5e3-k3e2,k3e3-k5e2")
@@ -447,9 +447,11 @@ def test_pipeline_runs_every_stage_then_skips_what_is_complete(run_cli, tmp_path
         {"predictor": {"model": "trees"}},
         {"specialize": {"device": "dev.yaml", "latency": ["60%"], "population": 10, "generations": 5}}]}
     (tmp_path / "p.pipeline.yaml").write_text(yaml.safe_dump(pipeline))
-    code, out, err = run_cli("run", "p.pipeline.yaml", "-q")
+    code, out, err = run_cli("run", "p.pipeline.yaml")
     assert code == 0, err
     assert out.count("│ ran") == 5
+    # off a terminal, training says what it does once per epoch, as `train-supernet` does
+    assert "full (1/2) ep 1/1: loss" in err and "all (2/2) ep 1/1: loss" in err
     summary = json.loads((tmp_path / "everything/models/summary.json").read_text())
     (model,) = summary["models"]
     assert (tmp_path / model["folder"] / "model.onnx").is_file() and model["latency"]["measured_ms"] > 0

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ofa.spaces import Subnet, get_space
 from ofa.supernet.importers import read_supernet_weights
 from ofa.supernet.importers.once_for_all import canonical_key
-from ofa.train.evaluation import load_supernet
+from ofa.train.run_accuracy import load_supernet
 
 # once-for-all's networks: stem and its activation, first block's width and activation, per unit
 # (width, stride, activation, squeeze-excite, blocks), the head, BatchNorm epsilon

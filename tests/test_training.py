@@ -10,7 +10,7 @@ from ofa.errors import OfaError
 from ofa.outputs import mark
 from ofa.spaces import get_space
 from ofa.train.bn_calibration import recalibrate_bn
-from ofa.train.evaluation import evaluate_run, load_supernet
+from ofa.train.run_accuracy import evaluate_run, load_supernet
 from ofa.train.recipe import load_recipe
 from ofa.train.sampler import ResumableBatchSampler
 from ofa.train.schedule import phase_lr
@@ -288,7 +288,7 @@ def test_evaluate_refuses_data_with_other_class_names(run_cli, tmp_path, short_r
     from conftest import make_image_folder
 
     from ofa.data.dataset import DataSet
-    from ofa.train.evaluation import check_classes
+    from ofa.train.run_accuracy import check_classes
 
     other = make_image_folder(tmp_path / "other")
     (other / "class2").rename(other / "zebra")

@@ -27,7 +27,7 @@ def run_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from ofa.cli.progress import progress_bar
+    from ofa.cli.progress import TrainingView, progress_bar
     from ofa.pipeline import Context, check_pipeline_out, load_pipeline, run_pipeline
 
     p = load_pipeline(pipeline, out)
@@ -40,8 +40,12 @@ def run_cmd(
         if not quiet:
             console.print(f"[bold]{stage}[/]: making the {what}")
 
+    # training reports one line per epoch and per validation, as `train-supernet` does off a terminal
+    # (one live display at a time: the bar belongs to the stages that follow)
+    training = TrainingView(None, quiet)
     with progress_bar(quiet) as progress:
-        rows = run_pipeline(p, Context(p.out, progress, lambda line: typer.echo(line, err=True), data_root), announce)
+        rows = run_pipeline(p, Context(p.out, progress, lambda line: typer.echo(line, err=True), data_root,
+                                       training.step, training.validated), announce)
     grid = Table("stage", "status", "seconds", "output")
     for r in rows:
         grid.add_row(r["stage"], r["status"], f"{r['seconds']:.1f}", r["output"])

@@ -83,7 +83,7 @@ def _subnet_row(space, subnet, num_classes: int) -> dict:
         "subnet": str(subnet),
         **subnet.to_dict(),
         "genes": encode(space, subnet).tolist(),
-        "mmacs": round(cost.mflops, 3),
+        "mmacs": round(cost.mmacs, 3),
         "params": cost.params,
     }
 

@@ -115,7 +115,7 @@ def export_cmd(
     from ofa.spaces import get_space, to_subnet
     from ofa.files import write_json
     from ofa.specialize.package import EXPORT_KIND, Staging, check_formats, refuse_existing, write_model, writing
-    from ofa.train.evaluation import SubnetMeter
+    from ofa.train.run_accuracy import SubnetMeter
     from ofa.train.run_folder import RunFolder
 
     if precision not in ("fp32", "fp16"):

@@ -95,7 +95,7 @@ def evaluate_cmd(
 ) -> None:
     """Top-1 / top-5 of subnets of a trained supernet, each after BN re-calibration on the run's training data."""
     from ofa.spaces import subnet_values
-    from ofa.train.evaluation import evaluate_run
+    from ofa.train.run_accuracy import evaluate_run
 
     for row in evaluate_run(supernet, subnet_values(subnet), data, split, calib_images, data_root, download,
                             calib_data=calib_data):

@@ -22,7 +22,7 @@ Progress = Callable[[str, int, int], None]
 def open_meter(run: Path, data: str | None, split: str, calib_images: int | None, data_root: str | None = None,
                download: bool = False, device: str = "auto", calib_data: str | None = None):
     """The run's subnet meter, refusing the one set-up that would leak training into the labels."""
-    from ofa.train.evaluation import SubnetMeter
+    from ofa.train.run_accuracy import SubnetMeter
     from ofa.train.recipe import load_recipe
     from ofa.train.run_folder import RunFolder
 

@@ -97,7 +97,7 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
     from ofa.latency.table import load_table, source_text
     from ofa.predictor.accuracy_data import supernet_fingerprint
     from ofa.search.run import check_budgets, make_evaluator, open_run_predictor, random_cloud, search
-    from ofa.train.evaluation import SubnetMeter
+    from ofa.train.run_accuracy import SubnetMeter
 
     clock = Stopwatch()
     formats = check_formats(list(dict.fromkeys(["onnx", *req.formats])))

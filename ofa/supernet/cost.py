@@ -20,8 +20,8 @@ class Cost:
         return Cost(self.macs + other.macs, self.params + other.params)
 
     @property
-    def mflops(self) -> float:
-        """Millions of multiply-accumulates (the 'FLOPs' that papers report)."""
+    def mmacs(self) -> float:
+        """Millions of multiply-accumulates (what papers call 'MFLOPs')."""
         return self.macs / 1e6
 
 

@@ -33,7 +33,7 @@ from ofa.supernet.supernet import Supernet
 from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.distributed import World, barrier, init_world, shutdown
-from ofa.train.evaluate import evaluate
+from ofa.train.accuracy import evaluate
 from ofa.train.init_from import check_start, load_start, start_weights
 from ofa.train.losses import distill_loss, label_smoothing_ce
 from ofa.train.optimizer import build_optimizer

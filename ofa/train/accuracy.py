@@ -1,4 +1,4 @@
-"""Top-1 / top-5 accuracy of a model on a data set."""
+"""Top-1 / top-5 accuracy and loss of one model on a data set (what every evaluation counts with)."""
 
 from __future__ import annotations
 

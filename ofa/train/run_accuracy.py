@@ -1,4 +1,5 @@
-"""Evaluate subnets of a finished (or interrupted) supernet run on any data set."""
+"""The accuracy of a run's subnets: its weights loaded, BatchNorm statistics recalibrated per
+subnet, top-1 and top-5 on any data set (a finished or an interrupted run)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ofa.spaces import Subnet, get_space, to_subnet
 from ofa.supernet.supernet import Supernet
 from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import load_checkpoint
-from ofa.train.evaluate import evaluate
+from ofa.train.accuracy import evaluate
 from ofa.train.recipe import load_recipe
 from ofa.train.run_folder import RunFolder
 
