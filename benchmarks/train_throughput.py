@@ -30,7 +30,7 @@ from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import Supernet
 from ofa.train.recipe import Phase, load_recipe
 from ofa.train.optimizer import build_optimizer
-from ofa.train.trainer import _sandwich_step
+from ofa.train.sandwich import sandwich_step as train_step
 
 VARIANTS = {  # name -> (channels_last, bf16 autocast)
     "fp32": (False, False),
@@ -98,7 +98,7 @@ def main() -> None:
             optimizer.step()
 
         def sandwich_step(i: int) -> None:
-            _sandwich_step(recipe, model, model, None, sandwich, space, data, y, optimizer, autocast, i)
+            train_step(recipe, model, model, None, sandwich, space, data, y, optimizer, autocast, i)
 
         return random_step, sandwich_step
 

@@ -12,7 +12,8 @@ from ofa.supernet import StaticNet, Supernet, net_config
 from ofa.supernet.elastic import ElasticBlock
 from ofa.supernet.static import drop_path, residual_blocks, set_drop_connect, zero_init_residual_bn
 from ofa.train.recipe import load_recipe
-from ofa.train.trainer import _as_now, _sandwich_step, train_supernet
+from ofa.train.sandwich import sandwich_step
+from ofa.train.trainer import _as_now, train_supernet
 
 OFF = torch.autocast("cpu", enabled=False)
 
@@ -25,7 +26,7 @@ def _step(recipe, phase, seed=0, model=None):
     x, y = torch.randn(8, 3, 16, 16, generator=gen), torch.randint(0, 3, (8,), generator=gen)
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
     space = recipe.phase_space(len(recipe.phases) - 1)
-    return _sandwich_step(recipe, model, model, None, phase, space, x, y, opt, OFF, 0), model
+    return sandwich_step(recipe, model, model, None, phase, space, x, y, opt, OFF, 0), model
 
 
 def _recipe(image_folder, **fields):

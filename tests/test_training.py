@@ -2,6 +2,7 @@ import json
 from dataclasses import replace
 
 import pytest
+import numpy as np
 import torch
 import yaml
 from conftest import tiny_recipe
@@ -14,7 +15,8 @@ from ofa.train.run_accuracy import evaluate_run, load_supernet
 from ofa.train.recipe import load_recipe
 from ofa.train.sampler import ResumableBatchSampler
 from ofa.train.schedule import phase_lr
-from ofa.train.trainer import _sandwich_step, train_supernet
+from ofa.train.sandwich import sandwich_step
+from ofa.train.trainer import train_supernet
 
 
 def test_training_run_writes_everything_and_learns(tmp_path, image_folder):
@@ -71,7 +73,7 @@ def test_sandwich_step_trains_max_min_and_random_subnets(image_folder):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     space = recipe.phase_space(2)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    out = _sandwich_step(recipe, model, model, None, recipe.phases[2], space, x, y, opt,
+    out = sandwich_step(recipe, model, model, None, recipe.phases[2], space, x, y, opt,
                          torch.autocast("cpu", enabled=False), 0)
     assert set(out) == {"loss_max", "loss_min", "loss_subnets"}
     changed = {k for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
@@ -91,9 +93,32 @@ def test_sandwich_step_of_a_single_architecture_trains_it_once(image_folder):
     model = Supernet(get_space("tiny"), 3).train()
     x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 3, (8,))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    out = _sandwich_step(recipe, model, model, None, replace(recipe.phases[0], subnets_per_step=0),
+    out = sandwich_step(recipe, model, model, None, replace(recipe.phases[0], subnets_per_step=0),
                          recipe.phase_space(0), x, y, opt, torch.autocast("cpu", enabled=False), 0)
     assert set(out) == {"loss_max"}
+
+
+def test_a_random_student_that_is_the_smallest_is_not_logged_as_the_smallest(image_folder):
+    # a phase of two subnets (resolution 16 or 24, all else fixed): the one random student is the
+    # smallest on about half the steps, yet without `with_smallest` no step reports `loss_min`
+    from ofa.spaces import sample_subnet
+    from ofa.supernet import Supernet
+
+    recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", resolution=24, phases=[
+        {"name": "res", "epochs": 1, "lr": 0.01, "resolutions": [16, 24]}]))
+    phase = replace(recipe.phases[0], with_smallest=False, subnets_per_step=1)
+    space = recipe.phase_space(0)
+    torch.manual_seed(0)
+    model = Supernet(get_space("tiny"), 3).train()
+    x, y = torch.randn(4, 3, 24, 24), torch.randint(0, 3, (4,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    smallest, drawn = sample_subnet(space, "min"), []
+    for step in range(8):
+        drawn.append(sample_subnet(space, "uniform", np.random.default_rng([recipe.seed, step])) == smallest)
+        out = sandwich_step(recipe, model, model, None, phase, space, x, y, opt, torch.autocast("cpu", enabled=False),
+                            step)
+        assert set(out) == {"loss_max", "loss_subnets"}, (step, out)
+    assert any(drawn)  # the case in question happened
 
 
 def test_sampler_resumes_mid_epoch_and_splits_ranks():
