@@ -22,7 +22,7 @@ from supernet_vs_scratch import train_from_scratch
 
 from ofa.spaces import get_space
 from ofa.train.overrides import parse_overrides
-from ofa.train.recipe import load_recipe
+from ofa.train.recipes import load_recipe
 from ofa.train.run_folder import RunFolder
 from ofa.train.trainer import train_supernet
 from ofa.train.watched import validation_subnets

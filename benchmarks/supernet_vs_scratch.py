@@ -20,7 +20,7 @@ from ofa.supernet import StaticNet, Supernet, net_config
 from ofa.supernet.static import set_drop_connect, zero_init_residual_bn
 from ofa.train.accuracy import evaluate
 from ofa.train.losses import label_smoothing_ce
-from ofa.train.recipe import load_recipe
+from ofa.train.recipes import load_recipe
 from ofa.train.sampler import ResumableBatchSampler, steps_per_epoch
 from ofa.train.schedule import phase_lr
 from ofa.train.optimizer import build_optimizer

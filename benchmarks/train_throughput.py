@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import Supernet
-from ofa.train.recipe import Phase, load_recipe
+from ofa.train.recipe import Phase
+from ofa.train.recipes import load_recipe
 from ofa.train.optimizer import build_optimizer
 from ofa.train.sandwich import sandwich_step as train_step
 

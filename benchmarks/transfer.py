@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-from ofa.train.recipe import load_recipe
+from ofa.train.recipe_reader import with_overrides
+from ofa.train.recipes import load_recipe
 from ofa.train.trainer import train_supernet
 
 SCRATCH = "benchmarks/cifar4k-diagnosis.yaml"  # the best from-scratch recipe of the supernet diagnosis
@@ -83,7 +84,7 @@ def main() -> None:
     scratch = load_recipe(SCRATCH, {**COMMON, **SCRATCH_SET, **epochs(args.epochs), "data": f"imagefolder:{target_data}"})
     rows.append(run("scratch", scratch, args.work))
     for n in args.scratch_epochs:
-        rows.append(run(f"scratch-{n}-epochs", scratch.with_overrides(epochs(n)), args.work))
+        rows.append(run(f"scratch-{n}-epochs", with_overrides(scratch, epochs(n)), args.work))
     variants = [["transfer"]] + args.variant
     for name, *sets in variants:
         overrides = dict(s.split("=", 1) for s in sets)

@@ -60,7 +60,7 @@ def _train_done(ctx: Context, s: dict) -> bool:
 
 
 def _train(ctx: Context, s: dict) -> None:
-    from ofa.train.recipe import load_recipe
+    from ofa.train.recipes import load_recipe
     from ofa.train.run_folder import RunFolder
     from ofa.train.trainer import train_supernet
 
@@ -297,7 +297,7 @@ def load_pipeline(name: str, out: Path | None = None) -> Pipeline:
         stages.append((stage, _settings(stage, settings, f"{path}: stages[{i}].{stage}")))
     for stage, s in stages:
         if stage == "train":  # the recipe and its overrides, checked now rather than when training starts
-            from ofa.train.recipe import load_recipe
+            from ofa.train.recipes import load_recipe
 
             load_recipe(s["recipe"], s["set"])
     description = fields.text(d["description"], f"{path}: description") if "description" in d else ""

@@ -77,7 +77,7 @@ def tiny_recipe(data_spec: str, **overrides) -> dict:
 def trained_run(tmp_path_factory, image_folder):
     """A finished tiny supernet run (3 classes, every resolution, sandwich phase): enough for
     collecting, checking and searching, in seconds."""
-    from ofa.train.recipe import load_recipe
+    from ofa.train.recipes import load_recipe
     from ofa.train.trainer import train_supernet
 
     out = tmp_path_factory.mktemp("trained") / "run"

@@ -114,13 +114,14 @@ def test_missing_profile_file():
 # -- malformed profiles -------------------------------------------------------------------------
 
 MALFORMED = [
-    (with_line("colour", "blue"), "unknown field(s) ['colour']"),
-    (with_line("backend", None), "missing field 'backend'"),
-    (with_line("precision", None), "missing field 'precision'"),
-    (with_line("resolutions", None), "missing field 'resolutions'"),
-    (with_line("name", None), "missing field 'name'"),
+    (with_line("colour", "blue"), "board.yaml.colour: unknown field; known: name, aliases"),
+    (with_line("iteration", "5"), "board.yaml.iteration: unknown field (did you mean 'iterations'?)"),
+    (with_line("backend", None), "board.yaml.backend: missing field"),
+    (with_line("precision", None), "board.yaml.precision: missing field"),
+    (with_line("resolutions", None), "board.yaml.resolutions: missing field"),
+    (with_line("name", None), "board.yaml.name: missing field"),
     (with_line("backend", "coreml"), "board.yaml.backend: expected one of"),
-    (with_line("precision", "int8"), "board.yaml.precision: expected one of ['fp32', 'fp16']"),
+    (with_line("precision", "int8"), "board.yaml.precision: expected one of fp32, fp16, got 'int8'"),
     (with_line("batch_size", "0"), "board.yaml.batch_size: expected a whole number from 1 to 65,536, got 0"),
     (with_line("batch_size", "true"), "board.yaml.batch_size: expected a whole number from 1 to 65,536, got True"),
     (with_line("batch_size", "1000000000000000000000"), "board.yaml.batch_size: expected a whole number from 1 to 65,536"),
@@ -128,7 +129,7 @@ MALFORMED = [
     (with_line("warmup", "-1"), "board.yaml.warmup: expected a whole number from 0 to 1,000,000"),
     (with_line("iterations", "0"), "board.yaml.iterations: expected a whole number from 1 to 1,000,000"),
     (with_line("iterations", "2.5"), "board.yaml.iterations: expected a whole number from 1"),
-    (with_line("statistic", "max"), "board.yaml.statistic: expected one of ['median', 'p10', 'mean']"),
+    (with_line("statistic", "max"), "board.yaml.statistic: expected one of median, p10, mean, got 'max'"),
     (with_line("resolutions", "[]"), "board.yaml.resolutions: expected a non-empty list"),
     (with_line("resolutions", "[224, x]"), "board.yaml.resolutions[1]: expected a whole number from 8 to 4,096"),
     (with_line("resolutions", "[224, 224]"), "board.yaml.resolutions: values repeat"),
@@ -136,7 +137,7 @@ MALFORMED = [
     (with_line("aliases", "board"), "board.yaml.aliases: expected a list of names"),
     (with_line("aliases", "[my-board]"), "board.yaml.aliases: names repeat"),
     (with_line("description", "[a, b]"), "board.yaml.description: expected a string"),
-    ("- just\n- a list\n", "board.yaml: expected a mapping at the top level, got list"),
+    ("- just\n- a list\n", "board.yaml: expected a mapping with fields name, aliases"),
     ("name: [unclosed\n", "not valid YAML (line"),
     ("name: !!python/object/apply:os.system [echo hi]\n", "not valid YAML"),  # safe_load only
 ]

@@ -717,7 +717,7 @@ def place(tmp_path_factory, trained_run, image_folder):
     from ofa.cli import main
     from ofa.predictor.train import train_predictor
     from ofa.resources import data_dir
-    from ofa.train.recipe import load_recipe
+    from ofa.train.recipes import load_recipe
     from ofa.train.trainer import train_supernet
 
     root = tmp_path_factory.mktemp("readers")

@@ -7,14 +7,9 @@ from ofa.errors import OfaError
 from ofa.resources import data_dir
 from ofa.spaces.registry import get_space
 from ofa.train.overrides import apply_overrides, parse_overrides
-from ofa.train.recipe import (
-    DistillConfig,
-    OptimizerConfig,
-    Recipe,
-    list_recipes,
-    load_recipe,
-    recipe_from_dict,
-)
+from ofa.train.recipe import DistillConfig, OptimizerConfig, Recipe
+from ofa.train.recipe_reader import recipe_from_dict, with_overrides
+from ofa.train.recipes import list_recipes, load_recipe
 
 
 def _raw(**extra):
@@ -63,7 +58,7 @@ def test_imagenet_recipe_follows_once_for_all():
     assert [p.reorder_channels for p in r.phases] == [False, False, False, False, True, True]
     assert r.phase_choices(3)["depths"] == (2, 3, 4) and r.phase_choices(4)["expands"] == (4, 6)
     assert r.phase_lr(0) == pytest.approx(2.6)
-    assert r.with_overrides({"batch_size": 256}).phase_lr(0) == pytest.approx(2.6 / 8)
+    assert with_overrides(r, {"batch_size": 256}).phase_lr(0) == pytest.approx(2.6 / 8)
 
 
 def test_defaults_and_inherited_choices():

@@ -12,7 +12,7 @@ from conftest import tiny_recipe
 from safetensors.torch import load_file
 
 from ofa.train import trainer
-from ofa.train.recipe import load_recipe
+from ofa.train.recipes import load_recipe
 from ofa.train.trainer import train_supernet
 
 

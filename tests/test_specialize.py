@@ -473,7 +473,7 @@ def test_pipeline_runs_every_stage_then_skips_what_is_complete(run_cli, tmp_path
 
 def test_the_shipped_quickstart_pipeline_loads():
     from ofa.pipeline import load_pipeline
-    from ofa.train.recipe import list_recipes
+    from ofa.train.recipes import list_recipes
 
     p = load_pipeline("quickstart")
     assert [s for s, _ in p.stages] == ["train", "latency", "collect", "predictor", "specialize"]

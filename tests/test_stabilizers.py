@@ -11,7 +11,7 @@ from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import StaticNet, Supernet, net_config
 from ofa.supernet.elastic import ElasticBlock
 from ofa.supernet.static import drop_path, residual_blocks, set_drop_connect, zero_init_residual_bn
-from ofa.train.recipe import load_recipe
+from ofa.train.recipes import load_recipe
 from ofa.train.sandwich import sandwich_step
 from ofa.train.trainer import _as_now, train_supernet
 

@@ -12,7 +12,7 @@ from ofa.outputs import mark
 from ofa.spaces import get_space
 from ofa.train.bn_calibration import recalibrate_bn
 from ofa.train.run_accuracy import evaluate_run, load_supernet
-from ofa.train.recipe import load_recipe
+from ofa.train.recipes import load_recipe
 from ofa.train.sampler import ResumableBatchSampler
 from ofa.train.schedule import phase_lr
 from ofa.train.sandwich import sandwich_step

@@ -11,7 +11,8 @@ import yaml
 from conftest import make_image_folder
 from safetensors.torch import load_file
 
-from ofa.train.recipe import ALL, load_recipe
+from ofa.train.recipe import ALL
+from ofa.train.recipes import load_recipe
 
 
 @pytest.fixture(scope="module")

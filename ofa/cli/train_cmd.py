@@ -40,7 +40,8 @@ def train_supernet_cmd(
       torchrun --nproc-per-node 4 -m ofa train-supernet --recipe cifar --data imagefolder:DIR
     """
     from ofa.train.overrides import parse_overrides
-    from ofa.train.recipe import load_recipe
+    from ofa.train.recipe_reader import with_overrides
+    from ofa.train.recipes import load_recipe
     from ofa.train.trainer import train_supernet
 
     overrides = parse_overrides(set_ or [])
@@ -70,7 +71,7 @@ def train_supernet_cmd(
             check_init_run(init)  # before the recipe reads its space from it
         spec = load_recipe(recipe or "quickstart", overrides)
         if epochs is not None:
-            spec = spec.with_overrides({f"phases.{i}.epochs": epochs for i in range(len(spec.phases))})
+            spec = with_overrides(spec, {f"phases.{i}.epochs": epochs for i in range(len(spec.phases))})
 
     from ofa.cli.progress import training_progress
 

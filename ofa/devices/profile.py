@@ -6,6 +6,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from ofa import fields as check_field
 from ofa.errors import OfaError
 from ofa.limits import check
 
@@ -52,90 +53,56 @@ class DeviceProfile:
         return d
 
 
-_KEYS = {f.name for f in fields(DeviceProfile)}
 _REQUIRED = ("name", "backend", "precision", "resolutions")
 
 
 def _slug(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise OfaError(
-            f"{where}: expected a lower-case name of letters, digits, '.', '_' or '-', got {value!r}"
-        )
-    return value
-
-
-def _int_at_least(value: Any, lowest: int, where: str, kind: str) -> int:
-    return check(value, kind, where, lowest)
-
-
-def _backend(value: Any, where: str) -> str:
-    if value not in BACKENDS:
-        raise OfaError(f"{where}: expected one of {list(BACKENDS)}, got {value!r}")
+    """A profile's name or alias: lower case, as it becomes a folder of latency tables."""
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > 64:
+        raise check_field.fail(where, "a lower-case name of letters, digits, '.', '_' or '-'", value)
     return value
 
 
 def profile_from_dict(d: Any, source: str = "device") -> DeviceProfile:
-    """Build and validate a profile; every error names the source, the field and what was expected."""
-    if not isinstance(d, dict):
-        raise OfaError(f"{source}: expected a mapping at the top level, got {type(d).__name__}")
-    unknown = set(d) - _KEYS
-    if unknown:
-        raise OfaError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
-    for key in _REQUIRED:
-        if key not in d:
-            raise OfaError(f"{source}: missing field '{key}'")
-
-    aliases = d.get("aliases", [])
-    if aliases is None:
-        aliases = []
-    if not isinstance(aliases, list):
-        raise OfaError(f"{source}.aliases: expected a list of names, got {aliases!r}")
-    aliases = tuple(_slug(a, f"{source}.aliases[{i}]") for i, a in enumerate(aliases))
+    """Build and validate a profile with ofa.fields (every message `WHERE: expected WHAT, got VALUE`);
+    a field left out takes the default DeviceProfile states."""
+    f = check_field
+    d = f.mapping(d, source, [x.name for x in fields(DeviceProfile)], required=_REQUIRED)
+    given = lambda key: d[key] if key in d else _default(key)  # noqa: E731
+    aliases = tuple(_slug(a, f"{source}.aliases[{i}]") for i, a in enumerate(
+        f.items([] if d.get("aliases") is None else d["aliases"], f"{source}.aliases", "a list of names", empty=True)))
     name = _slug(d["name"], f"{source}.name")
     if name in aliases or len(set(aliases)) != len(aliases):
         raise OfaError(f"{source}.aliases: names repeat in {list(aliases)} (name '{name}')")
-
-    precision = d["precision"]
-    if precision not in PRECISIONS:
-        raise OfaError(f"{source}.precision: expected one of {list(PRECISIONS)}, got {precision!r}")
-
-    statistic = d.get("statistic", "median")
-    if statistic not in STATISTICS:
-        raise OfaError(f"{source}.statistic: expected one of {list(STATISTICS)}, got {statistic!r}")
-
     res = d["resolutions"]
-    if isinstance(res, int) and not isinstance(res, bool):
-        res = [res]
-    if not isinstance(res, list) or not res:
-        raise OfaError(f"{source}.resolutions: expected a non-empty list of positive integers, got {res!r}")
-    res = [_int_at_least(r, 8, f"{source}.resolutions[{i}]", "resolution") for i, r in enumerate(res)]
+    res = [res] if f.is_whole(res) else f.items(res, f"{source}.resolutions", "a non-empty list of resolutions")
+    res = [check(r, "resolution", f"{source}.resolutions[{i}]", 8) for i, r in enumerate(res)]
     if len(set(res)) != len(res):
         raise OfaError(f"{source}.resolutions: values repeat in {res}")
-
-    description = d.get("description", "")
+    description = given("description")
     if not isinstance(description, str):
-        raise OfaError(f"{source}.description: expected a string, got {description!r}")
-
-    threads = d.get("threads")
-    if threads is not None:
-        threads = _int_at_least(threads, 1, f"{source}.threads (or null for all cores)", "threads")
-
-    machine = d.get("machine")
-    if machine is not None and (not isinstance(machine, str) or not machine.strip()):
-        raise OfaError(f"{source}.machine: expected a non-empty piece of a CPU, GPU or board name, got {machine!r}")
-
+        raise f.fail(f"{source}.description", "a string", description)
+    threads = given("threads")
+    machine = given("machine")
+    if machine is not None:
+        machine = f.text(machine, f"{source}.machine", longest=200).strip()
     return DeviceProfile(
         name=name,
-        machine=machine.strip() if machine else None,
-        backend=_backend(d["backend"], f"{source}.backend"),
-        precision=precision,
+        machine=machine,
+        backend=f.text(d["backend"], f"{source}.backend", BACKENDS),
+        precision=f.text(d["precision"], f"{source}.precision", PRECISIONS),
         resolutions=tuple(sorted(res)),
         aliases=aliases,
         description=description.strip(),
-        batch_size=_int_at_least(d.get("batch_size", 1), 1, f"{source}.batch_size", "batch_size"),
-        threads=threads,
-        warmup=_int_at_least(d.get("warmup", 10), 0, f"{source}.warmup", "runs"),
-        iterations=_int_at_least(d.get("iterations", 50), 1, f"{source}.iterations", "runs"),
-        rounds=_int_at_least(d.get("rounds", 5), 1, f"{source}.rounds", "runs"),
-        statistic=statistic,
+        batch_size=check(given("batch_size"), "batch_size", f"{source}.batch_size", 1),
+        threads=None if threads is None else check(threads, "threads", f"{source}.threads (or null for all cores)", 1),
+        warmup=check(given("warmup"), "runs", f"{source}.warmup", 0),
+        iterations=check(given("iterations"), "runs", f"{source}.iterations", 1),
+        rounds=check(given("rounds"), "runs", f"{source}.rounds", 1),
+        statistic=f.text(given("statistic"), f"{source}.statistic", STATISTICS),
     )
+
+
+def _default(key: str) -> Any:
+    """The default DeviceProfile states for `key` (stated there, once)."""
+    return next(x.default for x in fields(DeviceProfile) if x.name == key)

@@ -23,7 +23,7 @@ def open_meter(run: Path, data: str | None, split: str, calib_images: int | None
                download: bool = False, device: str = "auto", calib_data: str | None = None):
     """The run's subnet meter, refusing the one set-up that would leak training into the labels."""
     from ofa.train.run_accuracy import SubnetMeter
-    from ofa.train.recipe import load_recipe
+    from ofa.train.recipes import load_recipe
     from ofa.train.run_folder import RunFolder
 
     recipe = load_recipe(RunFolder(Path(run)).recipe)

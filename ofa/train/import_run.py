@@ -23,7 +23,8 @@ from ofa.spaces import get_space
 from ofa.spaces.space import SearchSpace
 from ofa.supernet.importers import find_published, get_importer, read_supernet_weights
 from ofa.outputs import output_lock
-from ofa.train.recipe import load_recipe
+from ofa.train.recipe_reader import with_overrides
+from ofa.train.recipes import load_recipe
 from ofa.train.run_folder import RunFolder, swap_in, work_folder
 
 IMPORTED_RECIPE = "transfer"  # what ofa does next with imported weights: calibrate, fine-tune, transfer
@@ -53,7 +54,7 @@ def import_supernet(fmt: str, path: str | Path, space: str | SearchSpace, out: s
               "ofa_version": __version__}
     num_classes = int(weights["head.classifier.weight"].shape[0])
     recipe = load_recipe(IMPORTED_RECIPE, {"space": space.name, "data": None})
-    recipe = recipe.with_overrides({"description": f"{recipe.description}; the weights of {path.name}"})
+    recipe = with_overrides(recipe, {"description": f"{recipe.description}; the weights of {path.name}"})
     with output_lock(out):
         work.prepare(resume=False)
         _save_weights(weights, work)

@@ -14,7 +14,7 @@ from ofa.supernet.supernet import Supernet
 from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import load_checkpoint
 from ofa.train.accuracy import evaluate
-from ofa.train.recipe import load_recipe
+from ofa.train.recipes import load_recipe
 from ofa.train.run_folder import RunFolder
 
 

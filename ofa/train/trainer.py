@@ -33,7 +33,8 @@ from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.init_from import check_start, load_start, start_weights
 from ofa.train.loaders import Loaders
 from ofa.train.optimizer import build_optimizer
-from ofa.train.recipe import Recipe, recipe_from_dict
+from ofa.train.recipe import Recipe
+from ofa.train.recipe_reader import recipe_from_dict
 from ofa.train.run_folder import RunFolder, plot_accuracy, swap_in, work_folder
 from ofa.train.sampler import steps_per_epoch
 from ofa.train.sandwich import sandwich_step
