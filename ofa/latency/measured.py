@@ -12,7 +12,7 @@ from ofa import fields
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError, shown
 from ofa.files import file_sha256, parse_json
-from ofa.latency.kit import read_results
+from ofa.latency.kit_files import read_results
 from ofa.latency.table import LONGEST_MS
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, to_subnet

@@ -15,7 +15,7 @@ from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
 from ofa.files import file_sha256
 from ofa.latency.build import check_same_measurement, fit_calibration
-from ofa.latency.kit import read_results
+from ofa.latency.kit_files import read_results
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable
 from ofa.spaces.space import SearchSpace
