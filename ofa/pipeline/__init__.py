@@ -18,158 +18,10 @@ from ofa import fields
 from ofa.errors import OfaError, shown
 from ofa.files import read_yaml
 from ofa.resources import data_dir
+from ofa.pipeline import stages
+from ofa.pipeline.stages import Context
 
 SUFFIX = ".pipeline.yaml"
-
-
-@dataclass
-class Context:
-    out: Path
-    progress: Callable | None = None
-    warn: Callable[[str], None] | None = None
-    data_root: str | None = None
-    on_step: Callable[[dict], None] | None = None  # training: as `train-supernet` reports each step
-    on_validate: Callable[[list], None] | None = None
-
-    @property
-    def run(self) -> Path:
-        return self.out / "supernet"
-
-    @property
-    def models(self) -> Path:
-        return self.out / "models"
-
-    def table(self, device: str) -> Path:
-        from ofa.devices import get_device
-        from ofa.train.run_folder import RunFolder
-
-        space = RunFolder(self.run).read_info()["space"]
-        return self.out / "latency" / get_device(device).name / f"{space}.json"
-
-    def num_classes(self) -> int:
-        from ofa.train.run_folder import RunFolder
-
-        return int(RunFolder(self.run).read_info()["num_classes"])
-
-
-# -- the stages: (is its output complete?, run it, where its output is) ---------------------------
-
-
-def _train_done(ctx: Context, s: dict) -> bool:
-    return (ctx.run / "supernet.safetensors").is_file()
-
-
-def _train(ctx: Context, s: dict) -> None:
-    from ofa.train.recipes import load_recipe
-    from ofa.train.run_folder import RunFolder
-    from ofa.train.trainer import train_supernet
-
-    folder = RunFolder(ctx.run)
-    resume = folder.holds_run()  # a run stopped half-way continues from its checkpoint
-    spec = load_recipe(folder.recipe) if resume else load_recipe(s["recipe"], s["set"])
-    train_supernet(spec, ctx.run, resume=resume, data_root=ctx.data_root, on_step=ctx.on_step,
-                   on_validate=ctx.on_validate, again="the same `ofa run` command (it continues where it stopped)")
-
-
-def _latency_done(ctx: Context, s: dict) -> bool:
-    from ofa.latency.predict import LatencyPredictor
-    from ofa.latency.table import load_table
-    from ofa.spaces import get_space
-
-    path = ctx.table(s["device"])
-    if not path.is_file():
-        return False
-    table = load_table(path)
-    try:
-        LatencyPredictor(table, get_space(table.space))
-    except OfaError:  # entries missing: the build stopped half-way
-        return False
-    return table.calibration is not None
-
-
-def _latency(ctx: Context, s: dict) -> None:
-    from ofa.devices import get_device
-    from ofa.latency.build import calibrate, measure_parts, open_table, resolutions_for
-    from ofa.spaces import get_space
-    from ofa.train.run_folder import RunFolder
-
-    profile = get_device(s["device"])
-    space = get_space(RunFolder(ctx.run).read_info()["space"])
-    path = ctx.table(profile.name)
-    table = open_table(path, profile, space, resolutions_for(space, profile, s["resolutions"]), ctx.num_classes(),
-                       force=False)
-    measure_parts(table, space, profile, path, ctx.progress)
-    calibrate(table, space, profile, path, s["calibrate"], progress=ctx.progress)
-
-
-def _collect_done(ctx: Context, s: dict) -> bool:
-    from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
-
-    path = default_data_path(ctx.run)
-    if not path.is_file():
-        return False
-    rows = [r for r in read_accuracy_data(path).rows if r.get("source") == "collect"]
-    return len(rows) >= s["n"]
-
-
-def _collect(ctx: Context, s: dict) -> None:
-    from ofa.predictor.collect import collect
-
-    collect(ctx.run, s["n"], s["seed"], data_root=ctx.data_root, progress=ctx.progress)
-
-
-def _predictor_done(ctx: Context, s: dict) -> bool:
-    from ofa.predictor.accuracy_data import default_data_path
-    from ofa.predictor.store import default_predictor_path
-
-    model, data = default_predictor_path(ctx.run), default_data_path(ctx.run)
-    return model.is_file() and data.is_file() and model.stat().st_mtime >= data.stat().st_mtime
-
-
-def _predictor(ctx: Context, s: dict) -> None:
-    from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
-    from ofa.predictor.train import train_predictor
-
-    train_predictor(ctx.run, read_accuracy_data(default_data_path(ctx.run)), s["model"])
-
-
-def _specialize_done(ctx: Context, s: dict) -> bool:
-    return (ctx.models / "summary.json").is_file()
-
-
-def budgets_in_range(ctx: Context, device: str, budgets: list[str]) -> list[str]:
-    """`40%` is 40% of the way from the smallest subnet's latency to the largest's on this
-    device's table: a pipeline that runs on any machine cannot name milliseconds in advance."""
-    from ofa.latency.predict import LatencyPredictor
-    from ofa.latency.table import load_table
-    from ofa.spaces import get_space
-
-    out, extremes = [], None
-    for b in budgets:
-        text = str(b).strip()
-        if not text.endswith("%"):
-            out.append(text)
-            continue
-        if extremes is None:
-            table = load_table(ctx.table(device))
-            extremes = LatencyPredictor(table, get_space(table.space)).extremes()
-        lo, hi = extremes
-        out.append(f"{lo + float(text[:-1]) / 100 * (hi - lo):.3g}ms")
-    return out
-
-
-def _specialize(ctx: Context, s: dict) -> None:
-    from ofa.devices import get_device
-    from ofa.search.settings import Settings
-    from ofa.specialize.run import Request, specialize
-    from ofa.specialize.targets import parse_targets
-
-    device = get_device(s["device"]).name
-    budgets = budgets_in_range(ctx, device, s["latency"])
-    req = Request(run=ctx.run, targets=parse_targets([device], budgets), out=ctx.models,
-                  finetune_epochs=s["finetune_epochs"], tables={device: ctx.table(device)},
-                  settings=Settings(s["population"], s["generations"]), data_root=ctx.data_root)
-    specialize(req, ctx.progress, ctx.warn)
 
 
 # -- each stage's settings, checked when the pipeline is read (defaults stated here, once) ----------
@@ -238,16 +90,16 @@ class Stage:
 
 
 STAGES: dict[str, Stage] = {
-    "train": Stage(_train_done, _train, lambda c, s: c.run, "supernet",
+    "train": Stage(stages.train_done, stages.train, lambda c, s: c.run, "supernet",
                    {"recipe": ("quickstart", _recipe), "set": ({}, _overrides)}),
-    "latency": Stage(_latency_done, _latency, lambda c, s: c.table(s["device"]), "latency table",
+    "latency": Stage(stages.latency_done, stages.latency, lambda c, s: c.table(s["device"]), "latency table",
                      {"device": ("cpu", _device), "resolutions": (None, _resolutions),
                       "calibrate": (10, _count("subnets", 2))}),
-    "collect": Stage(_collect_done, _collect, lambda c, s: c.run / "predictor" / "accuracy.jsonl", "accuracy data",
+    "collect": Stage(stages.collect_done, stages.collect, lambda c, s: c.run / "predictor" / "accuracy.jsonl", "accuracy data",
                      {"n": (100, _count("subnets")), "seed": (0, _count("seed"))}),
-    "predictor": Stage(_predictor_done, _predictor, lambda c, s: c.run / "predictor" / "predictor.json",
+    "predictor": Stage(stages.predictor_done, stages.predictor, lambda c, s: c.run / "predictor" / "predictor.json",
                        "accuracy predictor", {"model": ("trees", _model)}),
-    "specialize": Stage(_specialize_done, _specialize, lambda c, s: c.models, "specialized models",
+    "specialize": Stage(stages.specialize_done, stages.specialize, lambda c, s: c.models, "specialized models",
                         {"device": ("cpu", _device), "latency": (["50%"], _budgets),
                          "finetune_epochs": (0, _count("epochs")), "population": (100, _count("population")),
                          "generations": (100, _count("generations"))}),
@@ -287,15 +139,15 @@ def load_pipeline(name: str, out: Path | None = None) -> Pipeline:
     if not isinstance(d, dict) or not isinstance(d.get("stages"), list) or not d["stages"]:
         raise OfaError(f"{path}: a pipeline needs a non-empty list 'stages'")
     fields.mapping(d, str(path), ("description", "out", "stages"))
-    stages = []
+    chosen = []
     for i, item in enumerate(d["stages"]):
         if not isinstance(item, dict) or len(item) != 1:
             raise OfaError(f"{path}: stages[{i}] must be one 'name: settings' pair")
         (stage, settings), = item.items()
         if stage not in STAGES:
             raise OfaError(f"{path}: stages[{i}] is {shown(stage)}; known stages: {', '.join(STAGES)}")
-        stages.append((stage, _settings(stage, settings, f"{path}: stages[{i}].{stage}")))
-    for stage, s in stages:
+        chosen.append((stage, _settings(stage, settings, f"{path}: stages[{i}].{stage}")))
+    for stage, s in chosen:
         if stage == "train":  # the recipe and its overrides, checked now rather than when training starts
             from ofa.train.recipes import load_recipe
 
@@ -305,7 +157,7 @@ def load_pipeline(name: str, out: Path | None = None) -> Pipeline:
     if where is not None:
         fields.text(where, f"{path}: out", longest=1_000)
     return Pipeline(path.name.removesuffix(SUFFIX), description,
-                    Path(out or where or f"runs/{path.name.removesuffix(SUFFIX)}"), stages)
+                    Path(out or where or f"runs/{path.name.removesuffix(SUFFIX)}"), chosen)
 
 
 PARTS = ("supernet", "latency", "models")  # what a pipeline makes in its folder (see Context)
