@@ -90,7 +90,7 @@ run "gpu" nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 run "versions" "$py" -c "import torch, onnx, onnxruntime; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'); print('onnx', onnx.__version__, 'onnxruntime', onnxruntime.__version__)"
 run "gpu tests" "$py" -m pytest -q -m gpu -p no:cacheprovider
 for device in cuda-torch cuda-torch-b64; do
-  run "table $device" "${ofa[@]}" latency build --device "$device" --space "$space" --calibrate "$calibrate_k" \
+  run "table $device" "${ofa[@]}" latency build --device "$device" --space "$space" --calibration-subnets "$calibrate_k" \
       --out "$out/$device/$space.json" --force -q
   run "validate $device" "${ofa[@]}" latency validate --device "$device" --space "$space" \
       --table "$out/$device/$space.json" -n "$validate_n" --seed 1 --out "$out/$device" -q

@@ -937,7 +937,7 @@ def accuracy_cases() -> list[Case]:
     def prepare(ctx: Ctx) -> None:
         ctx.run()
 
-    train = ["predictor", "train", "--supernet", "run", "--data", "a.jsonl", "--out", "p.json"]
+    train = ["predictor", "train", "--supernet", "run", "--accuracy-data", "a.jsonl", "--out", "p.json"]
     row = "1"
     muts = [
         *num(f"{row}.top1", "pct", ["NaN", "Infinity", "-1", "string '12'"]),
@@ -2003,7 +2003,7 @@ def control_cases() -> list[Case]:
         ("predictor", ["predictor", "show", "--predictor", "run/predictor/predictor.json"], lambda ctx: ctx.run()),
         ("search", ["search", "--supernet", "run", "-d", "cpu", "-l", "0.1ms", *CHEAP_SEARCH, "--out", "out"],
          run_table),
-        ("accuracy", ["predictor", "train", "--supernet", "run", "--data", "run/predictor/accuracy.jsonl", "--out",
+        ("accuracy", ["predictor", "train", "--supernet", "run", "--accuracy-data", "run/predictor/accuracy.jsonl", "--out",
                       "p.json"], lambda ctx: ctx.run()),
         ("space", ["spaces", "show", "@FX/sweepspace.yaml"], None),
         ("profile", ["devices", "show", "@FX/sweepdev.yaml"], None),

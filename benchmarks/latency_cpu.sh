@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pin=()
 command -v taskset >/dev/null && pin=(taskset -c 0)
-time "${pin[@]}" ofa latency build --device cpu --space mbv3-w1.0 -r 128 -r 160 -r 176 -r 192 -r 224 --calibrate 30 --force -q
+time "${pin[@]}" ofa latency build --device cpu --space mbv3-w1.0 -r 128 -r 160 -r 176 -r 192 -r 224 --calibration-subnets 30 --force -q
 time "${pin[@]}" ofa latency validate --device cpu --space mbv3-w1.0 -n 200 --seed 1 -q
-time "${pin[@]}" ofa latency build --device cpu --space cifar-mbv3 --num-classes 10 --calibrate 30 --force -q
+time "${pin[@]}" ofa latency build --device cpu --space cifar-mbv3 --num-classes 10 --calibration-subnets 30 --force -q
 time "${pin[@]}" ofa latency validate --device cpu --space cifar-mbv3 -n 200 --seed 1 -q

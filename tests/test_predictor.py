@@ -149,7 +149,7 @@ def test_cli_train_and_show_report(run_cli, trained_run):
     code, _, err = run_cli("predictor", "train", "--supernet", str(trained_run), "--model", "svm")
     assert code == 2 and "unknown predictor model" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli("predictor", "train", "--supernet", str(trained_run),
-                           "--data", str(trained_run / "nothing.jsonl"))
+                           "--accuracy-data", str(trained_run / "nothing.jsonl"))
     assert code == 2 and "not found" in err
 
 

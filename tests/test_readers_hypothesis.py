@@ -183,7 +183,7 @@ READERS: dict[str, Reader] = {r.name: r for r in [
         ("trained_on",): _f("opt", "null", "free")},
         needs=("run", "latency"), weight_commands=("search",)),
     Reader("accuracy", "jsonl", "run/predictor/accuracy.jsonl", {
-        "train": ["predictor", "train", "--supernet", "run", "--data", "{FILE}", "--out", "fit/p.json"]}, {
+        "train": ["predictor", "train", "--supernet", "run", "--accuracy-data", "{FILE}", "--out", "fit/p.json"]}, {
         (0, "settings"): _f("opt", "null", "free"), ("#",): _f("open"),  # a row may carry more measurements
         ("#", "index"): _f("opt", "zero"), ("#", "source"): _f("opt", "str"), ("#", "top1"): _f("zero")},
         needs=("run",)),

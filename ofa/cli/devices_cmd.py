@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -10,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ofa.cli.listing import first_sentence, listing
+from ofa.cli.options import Json
 
 app = typer.Typer(help="Device profiles: where and how latency is measured.", no_args_is_help=True)
 
@@ -22,12 +24,20 @@ def _availability(backend_name: str) -> tuple[bool, str | None]:
 
 
 @app.command("list")
-def list_cmd() -> None:
-    """List the shipped device profiles and whether their backend can measure on this machine."""
+def list_cmd(as_json: Json = False) -> None:
+    """List the shipped device profiles and whether their backend can measure on this machine.
+
+    With --json: one object per profile, one per line:
+      {"name", "aliases", "description", "backend", "precision", "batch_size", ..., "backend_available"}
+    """
     from ofa.devices import list_devices
 
     profiles = list_devices()
     ready = {b: _availability(b)[0] for b in sorted({p.backend for p in profiles.values()})}
+    if as_json:
+        for name, p in sorted(profiles.items()):
+            typer.echo(json.dumps({**p.to_dict(), "backend_available": ready[p.backend]}))
+        return
     table = listing("name (aliases)", "backend, precision, batch", "here", "description")
     for name, p in sorted(profiles.items()):
         aliases = f"\n[dim]({', '.join(p.aliases)})[/dim]" if p.aliases else ""
@@ -40,10 +50,17 @@ def list_cmd() -> None:
 
 @app.command("show")
 def show_cmd(
-    name: str = typer.Argument(..., help="A device name or alias (see `ofa devices list`) or a profile YAML file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
+    name: Annotated[str, typer.Argument(
+        help="A device name or alias (see `ofa devices list`) or a profile YAML file.")],
+    as_json: Json = False,
 ) -> None:
-    """Show one device profile and whether its backend can measure here (and if not, why)."""
+    """Show one device profile and whether its backend can measure here (and if not, why).
+
+    With --json: the profile as one object:
+      {"name", "aliases", "description", "backend", "precision", "batch_size", "threads", "warmup", "iterations",
+       "rounds", "statistic", "resolutions", "machine", "backend_version", "backend_available",
+       "backend_unavailable_reason"}
+    """
     from ofa.devices import get_device
     from ofa.latency.backends import get_backend
 

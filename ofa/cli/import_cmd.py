@@ -4,24 +4,40 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
+from ofa.cli.options import Force, Json, Quiet
 from ofa.errors import OfaError
 
 
 def import_supernet_cmd(
-    source: Optional[Path] = typer.Argument(None, help="The checkpoint file (leave out with --download)."),
-    fmt: str = typer.Option("ofa", "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3 or OFAProxylessNASNets, {'state_dict': ...} or a bare state dict, any key spelling its loader accepts)."),
-    space: Optional[str] = typer.Option(None, "--space", "-s", help="The space the weights fill (see `ofa spaces list`): mbv3-w1.0 and mbv3-w1.2 for once-for-all's MobileNetV3 at width 1.0 and 1.2, proxyless-w1.3 for its ProxylessNAS. With --download: the published network's."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (an existing run is replaced only with --force, once the new one is complete)."),
-    download: Optional[str] = typer.Option(None, "--download", help="Fetch this published checkpoint into the cache first (resumable): ofa_mbv3_d234_e346_k357_w1.0, ofa_mbv3_d234_e346_k357_w1.2 or ofa_proxyless_d234_e346_k357_w1.3."),
-    mirror: Optional[str] = typer.Option(None, help="With --download: fetch from this address (the name is appended) instead of the source's model zoo."),
-    cache: Optional[Path] = typer.Option(None, help="With --download: the cache folder (default: ~/.cache/ofa/checkpoints)."),
-    force: bool = typer.Option(False, help="Replace a run already in --out."),
-    as_json: bool = typer.Option(False, "--json", help="Print what was imported as one JSON object."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    source: Annotated[Optional[Path], typer.Argument(
+        help="The checkpoint file (leave out with --download).")] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3 or OFAProxylessNASNets, "
+                               "{'state_dict': ...} or a bare state dict, any key spelling its loader accepts).")
+    ] = "ofa",
+    space: Annotated[Optional[str], typer.Option(
+        "--space", "-s", help="The search space the weights fill (see `ofa spaces list`): mbv3-w1.0 and mbv3-w1.2 for "
+                              "once-for-all's MobileNetV3 at width 1.0 and 1.2, proxyless-w1.3 for its ProxylessNAS. "
+                              "With --download: the published network's.")] = None,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder: the run folder to write (an existing run is replaced only with --force, "
+                            "once the new one is complete).")] = ...,
+    download: Annotated[Optional[str], typer.Option(
+        "--download", help="Fetch this published checkpoint into the cache first (resumable): "
+                           "ofa_mbv3_d234_e346_k357_w1.0, ofa_mbv3_d234_e346_k357_w1.2 or "
+                           "ofa_proxyless_d234_e346_k357_w1.3.")] = None,
+    mirror: Annotated[Optional[str], typer.Option(
+        "--mirror", help="With --download: fetch from this address (the name is appended) instead of the source's "
+                         "model zoo.")] = None,
+    cache: Annotated[Optional[Path], typer.Option(
+        "--cache", help="With --download: the cache folder (default: ~/.cache/ofa/checkpoints).")] = None,
+    force: Force = False,
+    as_json: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Import supernet weights trained elsewhere as a run folder that evaluate, predictor collect,
     search, specialize, export and train-supernet --init all take.
@@ -37,6 +53,10 @@ def import_supernet_cmd(
 
       ofa specialize --supernet runs/ofa-w1.2 --predictor ofa-mbv3-w1.2.json --device cpu --latency 15ms \\
           --calib-data imagefolder:PATH
+
+    With --json: one object, progress on stderr:
+      {"run": FOLDER, "space", "num_classes", "parameters",
+       "source": {"format", "file", "bytes", "sha256", "imported", ...}, "seconds": {"read", "total"}}
     """
     from ofa.cli.progress import progress_bar
     from ofa.spaces import get_space

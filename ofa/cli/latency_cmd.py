@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ofa.cli.options import limit
+from ofa.cli.options import Device, Force, Json, Quiet, Seed, Space, deprecated, limit, out_file
 from ofa.latency.build import CALIBRATION_SUBNETS, DEFAULT_CLASSES
 from ofa.errors import OfaError
 from ofa.files import check_own_files, write_json
@@ -29,9 +29,38 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DEVICE = typer.Option(..., "--device", "-d", help="Device profile name or alias (see `ofa devices list`).")
-SPACE = typer.Option(..., "--space", "-s", help="Search space name (see `ofa spaces list`) or YAML file.")
-TABLE = typer.Option(None, "--table", help="Table file (default: latency/<device>/<space>.json, then the packaged one).")
+TABLE_FILE = "latency/<device>/<space>.json"
+
+TableFile = Annotated[Optional[Path], typer.Option(
+    "--table", help=f"Table file (default: {TABLE_FILE}, then the packaged one).")]
+TableOut = Annotated[Optional[Path], out_file(TABLE_FILE)]
+
+
+def _old_count(old: str, new: str) -> Callable:
+    """The callback of a count's old, hidden spelling: checked as the new one is (so that a bad
+    value is one error line), then the one-line note that it is deprecated."""
+    check, note = limit("subnets", 0), deprecated(old, new)
+
+    def callback(param: typer.CallbackParam, value):
+        return note(check(param, value))
+
+    return callback
+
+
+def _count(ctx: typer.Context, name: str, value: int, old: Optional[int]) -> int:
+    """Option `name`'s value, or the old spelling's where only that was given (the new one wins)."""
+    source = ctx.get_parameter_source(name)
+    given = source is not None and source.name != "DEFAULT"
+    return value if given or old is None else old
+
+
+def _calibration(cal) -> Optional[dict]:
+    return None if cal is None else {"scale": cal.scale, "offset_ms": cal.offset_ms}
+
+
+def _note(text: str) -> None:
+    """A line that is not the result: stderr under --json, where stdout holds only the object."""
+    typer.echo(text, err=True)
 
 
 def _resolve(device: str, space: str):
@@ -50,23 +79,37 @@ def _load(profile, space, table_path: Optional[Path]):
 
 @app.command("build")
 def build_cmd(
-    device: str = DEVICE,
-    space: str = SPACE,
-    resolution: Optional[list[int]] = typer.Option(
-        None, "--resolution", "-r", callback=limit("resolution"), help="Resolution to measure (repeat the flag); default: the device's resolutions of interest."),
-    num_classes: int = typer.Option(DEFAULT_CLASSES, callback=limit("classes"), help="Classifier size of the head entry."),
-    calibration_subnets: int = typer.Option(CALIBRATION_SUBNETS, "--calibrate", "-k", callback=limit("subnets", 0), help="Whole subnets measured to fit the calibration (0: none)."),
-    out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
-    force: bool = typer.Option(False, help="Start over instead of resuming an existing table."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    ctx: typer.Context,
+    device: Device,
+    space: Space,
+    resolution: Annotated[Optional[list[int]], typer.Option(
+        "--resolution", "-r", callback=limit("resolution"),
+        help="Resolution to measure (repeat the flag); default: the device's resolutions of interest.")] = None,
+    num_classes: Annotated[int, typer.Option(
+        "--num-classes", callback=limit("classes"), help="Classifier size of the head entry.")] = DEFAULT_CLASSES,
+    calibration_subnets: Annotated[int, typer.Option(
+        "--calibration-subnets", "-k", callback=limit("subnets", 0),
+        help="Whole subnets measured to fit the calibration (0: none).")] = CALIBRATION_SUBNETS,
+    old_calibrate: Annotated[Optional[int], typer.Option(
+        "--calibrate", hidden=True,
+        callback=_old_count("latency build --calibrate N", "--calibration-subnets N"))] = None,
+    out: TableOut = None,
+    force: Annotated[bool, typer.Option("--force", help="Start over instead of resuming an existing table.")] = False,
+    quiet: Quiet = False,
+    as_json: Json = False,
 ) -> None:
-    """Measure a latency table. Re-running resumes: measured entries are kept."""
+    """Measure a latency table. Re-running resumes: measured entries are kept.
+
+    With --json: one object {"table": path, "entries": int, "measured_now": int, "resolutions": list of int,
+    "calibration": {"scale", "offset_ms"} or null (the table's), "seconds": float}.
+    """
     import time
 
     from ofa.cli.progress import progress_bar
     from ofa.latency.build import build_table
     from ofa.latency.table import default_table_path
 
+    count = _count(ctx, "calibration_subnets", calibration_subnets, old_calibrate)
     profile, space_ = _resolve(device, space)
     path = out or default_table_path(profile.name, space_.name)
     if path.is_dir():
@@ -74,11 +117,15 @@ def build_cmd(
     check_table_out(path)  # before minutes of measuring
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
-        table, measured = build_table(path, profile, space_, resolution, num_classes, calibration_subnets, force,
-                                      progress)
+        table, measured = build_table(path, profile, space_, resolution, num_classes, count, force, progress)
     took = time.perf_counter() - start
+    if as_json:
+        typer.echo(json.dumps({"table": str(path), "entries": len(table.entries), "measured_now": measured,
+                               "resolutions": table.resolutions, "calibration": _calibration(table.calibration),
+                               "seconds": round(took, 3)}))
+        return
     msg = f"{path}: {len(table.entries)} entries ({measured} measured now) at resolutions {table.resolutions}"
-    if calibration_subnets:
+    if count:
         cal = table.calibration
         msg += f"; calibration: measured = {cal.scale:.3f} x sum + {cal.offset_ms:.3f} ms"
     typer.echo(f"{msg}; {took:.1f} s")
@@ -86,9 +133,14 @@ def build_cmd(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
-    n: int = typer.Option(10, "-n", callback=limit("subnets", 2), help="Whole subnets to measure (the largest and smallest among them)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    device: Device,
+    space: Space,
+    table: TableFile = None,
+    n: Annotated[int, typer.Option(
+        "-n", callback=limit("subnets", 2),
+        help="Whole subnets to measure (the largest and smallest among them).")] = 10,
+    quiet: Quiet = False,
+    as_json: Json = False,
 ) -> None:
     """Refit a table's calibration on this machine, in seconds, and record the host.
 
@@ -96,6 +148,9 @@ def calibrate_cmd(
     when a table came from another machine (the shipped ones did); `ofa search` and `ofa specialize`
     do it themselves for a local device's table calibrated elsewhere. A packaged table is left as
     it is: the recalibrated copy goes to latency/<device>/<space>.json.
+
+    With --json: one object {"table": path written, "scale": float, "offset_ms": float, "host": str,
+    "subnets": int, "seconds": float, "previous": {"scale", "offset_ms"} or null}.
     """
     import time
 
@@ -108,20 +163,30 @@ def calibrate_cmd(
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
         out = recalibrate(t, space_, profile, path, n, progress)
-    cal = t.calibration
+    took = time.perf_counter() - start
+    cal, host = t.calibration, t.provenance["calibrated_on"]["host"]
+    if as_json:
+        typer.echo(json.dumps({"table": str(out), "scale": cal.scale, "offset_ms": cal.offset_ms, "host": host,
+                               "subnets": len(cal.points), "seconds": round(took, 3),
+                               "previous": _calibration(before)}))
+        return
     was = f" (was {before.scale:.3f} x sum + {before.offset_ms:.3f} ms)" if before else ""
     typer.echo(f"{out}: measured = {cal.scale:.3f} x sum + {cal.offset_ms:.3f} ms on host "
-               f"{t.provenance['calibrated_on']['host']}{was}; {len(cal.points)} subnets, "
-               f"{time.perf_counter() - start:.1f} s")
+               f"{host}{was}; {len(cal.points)} subnets, {took:.1f} s")
 
 
 @app.command("import")
 def import_cmd(
-    sources: list[Path] = typer.Argument(..., help="The source's table files, or the folder that holds them."),
-    fmt: str = typer.Option(..., "--format", help="Source format: ofa (once-for-all's <resolution>_lookup_table.yaml files) or kit (a measuring kit's results.json)."),
-    device: str = DEVICE, space: str = SPACE,
-    out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
-    force: bool = typer.Option(False, help="Replace an existing table at --out."),
+    sources: Annotated[list[Path], typer.Argument(
+        help="The source's table files, or the folder that holds them.")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="Source format: ofa (once-for-all's <resolution>_lookup_table.yaml files) or kit "
+                         "(a measuring kit's results.json).")],
+    device: Device,
+    space: Space,
+    out: TableOut = None,
+    force: Force = False,
+    as_json: Json = False,
 ) -> None:
     """Import latency tables measured by another tool as an ordinary table.
 
@@ -133,6 +198,10 @@ def import_cmd(
       ofa latency import --format ofa --device note10 --space mbv3-w1.2 ofa/note10/
 
       ofa latency import --format kit --device jetson --space mbv3-w1.0 kit/results.json
+
+    With --json: one object {"table": path, "entries": int, "resolutions": list of int, "smallest_ms": float,
+    "largest_ms": float, "calibration": {"scale", "offset_ms"} or null, "incomplete": {resolution: parts
+    lacking}}; the notes on incomplete resolutions and truncated files go to stderr.
     """
     from ofa.latency.importers import import_table
     from ofa.latency.predict import LatencyPredictor
@@ -146,23 +215,34 @@ def import_cmd(
     table = import_table(fmt, sources, profile, space_)
     lo, hi = LatencyPredictor(table, space_).extremes()
     save_table(table, path)
-    what = (f"{table.statistic} of the source's timings, plain sum" if table.calibration is None else
-            f"calibrated: measured = {table.calibration.scale:.3f} x sum + {table.calibration.offset_ms:.3f} ms")
+    say = _note if as_json else typer.echo
+    if as_json:
+        typer.echo(json.dumps({"table": str(path), "entries": len(table.entries), "resolutions": table.resolutions,
+                               "smallest_ms": round(float(lo), 4), "largest_ms": round(float(hi), 4),
+                               "calibration": _calibration(table.calibration),
+                               "incomplete": {str(r): len(m) for r, m in sorted(table.incomplete.items())}}))
     files = table.provenance.get("files", [])
-    typer.echo(f"{path}: " + (f"{len(files)} files, " if files else "") + f"{len(table.entries)} entries at "
-               f"{table.resolutions} px; smallest subnet {lo:.2f} ms, largest {hi:.2f} ms ({what})")
+    if not as_json:
+        what = (f"{table.statistic} of the source's timings, plain sum" if table.calibration is None else
+                f"calibrated: measured = {table.calibration.scale:.3f} x sum + {table.calibration.offset_ms:.3f} ms")
+        typer.echo(f"{path}: " + (f"{len(files)} files, " if files else "") + f"{len(table.entries)} entries at "
+                   f"{table.resolutions} px; smallest subnet {lo:.2f} ms, largest {hi:.2f} ms ({what})")
     for r, lacking in sorted(table.incomplete.items()):
-        typer.echo(f"  {r} px incomplete: {len(lacking)} parts lack a source entry (first: {next(iter(lacking.values()))}); "
-                   f"search keeps to the other resolutions")
+        say(f"  {r} px incomplete: {len(lacking)} parts lack a source entry (first: {next(iter(lacking.values()))}); "
+            f"search keeps to the other resolutions")
     for f in files:
         if f["truncated"]:
-            typer.echo(f"  {f['name']} ends inside an entry: that last entry was left out")
+            say(f"  {f['name']} ends inside an entry: that last entry was left out")
 
 
 @app.command("show")
-def show_cmd(device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
-             as_json: bool = typer.Option(False, "--json", help="Print provenance as JSON.")) -> None:
-    """Show a table's provenance, size and calibration."""
+def show_cmd(device: Device, space: Space, table: TableFile = None, as_json: Json = False) -> None:
+    """Show a table's provenance, size and calibration.
+
+    With --json: one object {"path", "source", "entries", "resolutions", "num_classes", "batch_size",
+    "provenance": {...}, "incomplete": {resolution: parts lacking}, "calibration": {"scale", "offset_ms",
+    "subnets"} or null}.
+    """
     profile, space_ = _resolve(device, space)
     path, t = _load(profile, space_, table)
     from ofa.latency.table import source_text
@@ -179,11 +259,18 @@ def show_cmd(device: str = DEVICE, space: str = SPACE, table: Optional[Path] = T
 
 @app.command("predict")
 def predict_cmd(
-    subnets: list[str] = typer.Argument(..., help="Subnets: 'max', 'min', or compact strings like r160:k3e4-...,..."),
-    device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    subnets: Annotated[list[str], typer.Argument(
+        help="Subnets: 'max', 'min', or compact strings like r160:k3e4-...,...")],
+    device: Device,
+    space: Space,
+    table: TableFile = None,
+    as_json: Json = False,
 ) -> None:
-    """Predict the latency of subnets from the table (calibrated when the table has a calibration)."""
+    """Predict the latency of subnets from the table (calibrated when the table has a calibration).
+
+    With --json: one object per line, per subnet {"subnet": str, "sum_of_parts_ms": float,
+    "predicted_ms": float}.
+    """
     from ofa.latency.predict import LatencyPredictor
     from ofa.spaces import to_subnet
 
@@ -199,13 +286,24 @@ def predict_cmd(
 
 @app.command("validate")
 def validate_cmd(
-    device: str = DEVICE, space: str = SPACE, table: Optional[Path] = TABLE,
-    n: int = typer.Option(200, "-n", callback=limit("subnets", 2), help="Random subnets to measure end to end."),
-    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the random subnets."),
-    out: Optional[Path] = typer.Option(None, help="Folder for report.json and plot.png (default: beside the table)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    device: Device,
+    space: Space,
+    table: TableFile = None,
+    n: Annotated[int, typer.Option(
+        "-n", callback=limit("subnets", 2), help="Random subnets to measure end to end.")] = 200,
+    seed: Seed = 0,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output folder: the report (<space>.validate.json) and plot (<space>.validate.png) "
+                            "go there (default: beside the table).")] = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
 ) -> None:
-    """Measure random subnets end to end; report MAPE, share within ±10% and Kendall tau, and plot."""
+    """Measure random subnets end to end; report MAPE, share within ±10% and Kendall tau, and plot.
+
+    With --json: one object {"report": path, "plot": path, "subnets": int, "sum_of_parts": {"mape",
+    "within_10pct", "kendall_tau"}, "calibrated": the same or null (no calibration)}; MAPE and
+    within_10pct are in %.
+    """
     from ofa.cli.progress import progress_bar
     from ofa.latency.validate import plot_validation, validate
 
@@ -217,29 +315,50 @@ def validate_cmd(
     check_own_files(folder, (f"{stem}.json", f"{stem}.png"), f"{stem}.json", ("before", "subnets"), "--out")
     with progress_bar(quiet) as progress:
         v = validate(t, space_, profile, n, seed, progress)
-    write_json(folder / f"{stem}.json", v.to_dict(), indent=1)
+    report = folder / f"{stem}.json"
+    write_json(report, v.to_dict(), indent=1)
     plot = plot_validation(v, f"{profile.name} / {space_.name}: {n} subnets", folder / f"{stem}.png")
+    if as_json:
+        accuracy = lambda acc: None if acc is None else {  # noqa: E731
+            "mape": acc.mape, "within_10pct": acc.within_10pct, "kendall_tau": acc.kendall_tau}
+        typer.echo(json.dumps({"report": str(report), "plot": str(plot), "subnets": n,
+                               "sum_of_parts": accuracy(v.before), "calibrated": accuracy(v.after)}))
+        return
     grid = Table("prediction", "MAPE %", "within ±10% (%)", "Kendall tau")
     for name, acc in (("sum of parts", v.before), ("calibrated", v.after)):
         if acc is not None:
             grid.add_row(name, f"{acc.mape:.2f}", f"{acc.within_10pct:.1f}", f"{acc.kendall_tau:.3f}")
     Console().print(grid)
-    typer.echo(f"report: {folder / (stem + '.json')}  plot: {plot}")
+    typer.echo(f"report: {report}  plot: {plot}")
 
 
 @app.command("kit")
 def kit_cmd(
-    device: str = DEVICE, space: str = SPACE,
-    out: Path = typer.Option(..., "--out", "-o", help="Kit folder to write (an earlier kit there is replaced only with --force)."),
-    resolution: Optional[list[int]] = typer.Option(
-        None, "--resolution", "-r", callback=limit("resolution"), help="Resolution to cover (repeat the flag); default: the device's resolutions of interest."),
-    num_classes: int = typer.Option(DEFAULT_CLASSES, callback=limit("classes"), help="Classifier size of the head."),
-    calibration_subnets: int = typer.Option(CALIBRATION_SUBNETS, "--calibrate", "-k", callback=limit("subnets", 0), help="Whole subnets the imported table's calibration is fitted on."),
-    subnets_only: bool = typer.Option(False, "--subnets-only", help="Only -n whole subnets (for `ofa latency fit`), no parts."),
-    n: int = typer.Option(20, "-n", callback=limit("subnets", 2), help="With --subnets-only: how many subnets (the largest and smallest among them)."),
-    seed: int = typer.Option(10_000, callback=limit("seed"), help="Seed of the random subnets."),
-    force: bool = typer.Option(False, help="Replace a kit already in --out."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    ctx: typer.Context,
+    device: Device,
+    space: Space,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder: the kit (an earlier kit there is replaced only with --force).")],
+    resolution: Annotated[Optional[list[int]], typer.Option(
+        "--resolution", "-r", callback=limit("resolution"),
+        help="Resolution to cover (repeat the flag); default: the device's resolutions of interest.")] = None,
+    num_classes: Annotated[int, typer.Option(
+        "--num-classes", callback=limit("classes"), help="Classifier size of the head.")] = DEFAULT_CLASSES,
+    calibration_subnets: Annotated[int, typer.Option(
+        "--calibration-subnets", "-k", callback=limit("subnets", 0),
+        help="Whole subnets the imported table's calibration is fitted on.")] = CALIBRATION_SUBNETS,
+    old_calibrate: Annotated[Optional[int], typer.Option(
+        "--calibrate", hidden=True,
+        callback=_old_count("latency kit --calibrate N", "--calibration-subnets N"))] = None,
+    subnets_only: Annotated[bool, typer.Option(
+        "--subnets-only", help="Only -n whole subnets (for `ofa latency fit`), no parts.")] = False,
+    n: Annotated[int, typer.Option(
+        "-n", callback=limit("subnets", 2),
+        help="With --subnets-only: how many subnets (the largest and smallest among them).")] = 20,
+    seed: Seed = 10_000,
+    force: Force = False,
+    quiet: Quiet = False,
+    as_json: Json = False,
 ) -> None:
     """Write a measuring kit for a device ofa cannot run on: ONNX models and a runner that needs only
     Python, numpy and the device's runtime (ONNX Runtime, or TensorRT's trtexec).
@@ -249,6 +368,9 @@ def kit_cmd(
       ofa latency import --format kit --device D --space S KIT/results.json     (a full table)
 
       ofa latency fit --device D --space S --measured KIT/results.json          (--subnets-only kits)
+
+    With --json: one object {"kit": folder, "parts": int, "subnets": int (whole subnets), "resolutions":
+    list of int, "megabytes": float (its models), "runtime": str, "seconds": float}.
     """
     import time
 
@@ -256,29 +378,47 @@ def kit_cmd(
     from ofa.latency.build import resolutions_for
     from ofa.latency.kit import write_kit
 
+    count = _count(ctx, "calibration_subnets", calibration_subnets, old_calibrate)
     profile, space_ = _resolve(device, space)
     start = time.perf_counter()
     with progress_bar(quiet) as progress:
         doc = write_kit(out, profile, space_, resolutions_for(space_, profile, resolution), num_classes,
-                        calibration_subnets, n if subnets_only else None, seed, force, progress)
+                        count, n if subnets_only else None, seed, force, progress)
+    took = time.perf_counter() - start
     parts = sum(m["kind"] == "part" for m in doc["models"])
     size = sum(f.stat().st_size for f in (out / "models").iterdir())
+    next_step = f"next, on the device: python {out / 'run_kit.py'}   (see {out / 'README.md'})"
+    if as_json:
+        typer.echo(json.dumps({"kit": str(out), "parts": parts, "subnets": len(doc["models"]) - parts,
+                               "resolutions": doc["resolutions"], "megabytes": round(size / 1e6, 3),
+                               "runtime": doc["runtime"], "seconds": round(took, 3)}))
+        if not quiet:
+            _note(next_step)
+        return
     typer.echo(f"{out}: {parts} parts and {len(doc['models']) - parts} whole subnets at {doc['resolutions']} px, "
-               f"{size / 1e6:.1f} MB, runtime {doc['runtime']}; {time.perf_counter() - start:.1f} s")
-    typer.echo(f"next, on the device: python {out / 'run_kit.py'}   (see {out / 'README.md'})")
+               f"{size / 1e6:.1f} MB, runtime {doc['runtime']}; {took:.1f} s")
+    typer.echo(next_step)
 
 
 @app.command("fit")
 def fit_cmd(
-    device: str = DEVICE, space: str = SPACE,
-    measured: Path = typer.Option(..., "--measured", "-m", help="Whole subnets measured on the device: a kit's results.json, or a text file of lines 'SUBNET MS'."),
-    prior: Optional[str] = typer.Option(None, "--prior", help="Another device's table to learn from: a device name (its table found as usual) or a table file."),
-    resolution: Optional[list[int]] = typer.Option(
-        None, "--resolution", "-r", callback=limit("resolution"), help="Resolutions the table covers (repeat the flag); default: the device's, and those measured."),
-    num_classes: Optional[int] = typer.Option(None, callback=limit("classes"), help="Classifier size (default: the prior table's, else 1000)."),
-    out: Optional[Path] = typer.Option(None, help="Output file (default: latency/<device>/<space>.json)."),
-    force: bool = typer.Option(False, help="Replace an existing table at --out."),
-    as_json: bool = typer.Option(False, "--json", help="Print the fit's report as one JSON object."),
+    device: Device,
+    space: Space,
+    measured: Annotated[Path, typer.Option(
+        "--measured", "-m", help="Whole subnets measured on the device: a kit's results.json, or a text file of "
+                                 "lines 'SUBNET MS'.")],
+    prior: Annotated[Optional[str], typer.Option(
+        "--prior", help="Another device's table to learn from: a device name (its table found as usual) or a "
+                        "table file.")] = None,
+    resolution: Annotated[Optional[list[int]], typer.Option(
+        "--resolution", "-r", callback=limit("resolution"),
+        help="Resolutions the table covers (repeat the flag); default: the device's, and those measured.")] = None,
+    num_classes: Annotated[Optional[int], typer.Option(
+        "--num-classes", callback=limit("classes"),
+        help="Classifier size (default: the prior table's, else 1000).")] = None,
+    out: TableOut = None,
+    force: Force = False,
+    as_json: Json = False,
 ) -> None:
     """Fit a device's latency table from a few whole subnets measured on it (K = 20 is plenty).
 
@@ -290,6 +430,10 @@ def fit_cmd(
       ofa latency kit --device jetson --space mbv3-w1.0 --subnets-only -n 20 --out kit/
 
       ofa latency fit --device jetson --space mbv3-w1.0 --measured kit/results.json --prior cpu
+
+    With --json: the fit's report as one object {"table": path, "features": list of str, "weights": {feature:
+    float}, "offset_ms": float, "measurements": int, "cross_validated": {"mape", "within_10pct",
+    "spearman"}, "baseline": the same, "tried": {feature set: MAPE}}.
     """
     from ofa.latency.build import DEFAULT_CLASSES as CLASSES, resolutions_for
     from ofa.latency.fit import fit_device

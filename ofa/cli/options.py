@@ -80,7 +80,3 @@ def out_file(default: str) -> object:
 def out_folder(default: str | None) -> object:
     """An `--out` that names a folder."""
     return typer.Option("--out", "-o", help="Output folder" + (f" (default: {default})." if default else "."))
-
-
-# The option object of --calib-data, for commands not yet written with the Annotated types above.
-CALIB_DATA = typer.Option(None, "--calib-data", help=CalibData.__metadata__[0].help)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from ofa.cli.options import CALIB_DATA, limit
+from ofa.cli.options import (CalibData, Data, DataRoot, Device, Force, Json, OptionalSupernet, Predictor, Quiet, Seed,
+                             Space, Supernet, deprecated, limit)
 from ofa.errors import OfaError
 
 
@@ -23,59 +24,105 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SUPERNET = typer.Option(..., "--supernet", help="A finished run folder of `ofa train-supernet`.")
-
 
 @app.command("collect")
 def collect_cmd(
-    supernet: Path = SUPERNET,
-    n: int = typer.Option(500, "-n", callback=limit("subnets"), help="Subnets to have measured in all (a re-run measures only the missing ones)."),
-    data: Optional[str] = typer.Option(None, help="Data set to measure on (default: the run's own)."),
-    split: str = typer.Option("val", help="Split of the data: the run's 'val' split is held out from training."),
-    calib_images: Optional[int] = typer.Option(None, callback=limit("images"), help="Images for BN re-calibration of each subnet (default: the recipe's)."),
-    calib_data: Optional[str] = CALIB_DATA,
-    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the stratified subnet stream (a data file keeps one seed)."),
-    out: Optional[Path] = typer.Option(None, help="Data file (default: RUN/predictor/accuracy.jsonl)."),
-    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    supernet: Supernet,
+    n: Annotated[int, typer.Option(
+        "-n", callback=limit("subnets"),
+        help="Subnets to have measured in all (a re-run measures only the missing ones).")] = 500,
+    data: Data = None,
+    split: Annotated[str, typer.Option(
+        "--split", help="Split of the data: the run's 'val' split is held out from training.")] = "val",
+    calib_images: Annotated[Optional[int], typer.Option(
+        "--calib-images", callback=limit("images"),
+        help="Images for BN re-calibration of each subnet (default: the recipe's).")] = None,
+    calib_data: CalibData = None,
+    seed: Seed = 0,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output file: the accuracy data (default: RUN/predictor/accuracy.jsonl).")] = None,
+    data_root: DataRoot = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
 ) -> None:
     """Measure the top-1 of subnets spread evenly over the MACs range; resumable.
 
     Each subnet is extracted, its BatchNorm re-calibrated on training images, and evaluated on the
     held-out split; one JSON line per subnet is appended at once, so a killed run loses nothing.
     The file is bound to the run's weights and to these settings: other settings are refused.
+    --seed seeds the stratified subnet stream, and a data file keeps one seed.
+
+    With --json: one object {"data": the data file, "subnets": subnets measured in all, "measured_now":
+    subnets measured by this call, "data_set": its name, "split", "images": images measured on,
+    "top1_min", "top1_max": percent}.
     """
     from ofa.cli.progress import progress_bar
+    from ofa.predictor.accuracy_data import default_data_path
     from ofa.predictor.collect import collect
 
+    before = _collected(out or default_data_path(supernet)) if as_json else set()
     with progress_bar(quiet) as progress:
         records = collect(supernet, n, seed, data, split, calib_images, out, data_root, progress=progress,
                           calib_data=calib_data)
     rows = [r for r in records.rows if r.get("source") == "collect"]
     top1 = [r["top1"] for r in rows]
-    typer.echo(f"{records.path}: {len(rows)} subnets measured on {records.settings['data_name']} "
-               f"{records.settings['split']} ({records.settings['images']} images); top-1 {min(top1):.1f}-{max(top1):.1f}%")
+    settings = records.settings
+    if as_json:
+        typer.echo(json.dumps({"data": str(records.path), "subnets": len(rows),
+                               "measured_now": len({r.get("index") for r in rows} - before),
+                               "data_set": settings["data_name"], "split": settings["split"],
+                               "images": settings["images"], "top1_min": min(top1), "top1_max": max(top1)}))
+        return
+    typer.echo(f"{records.path}: {len(rows)} subnets measured on {settings['data_name']} "
+               f"{settings['split']} ({settings['images']} images); top-1 {min(top1):.1f}-{max(top1):.1f}%")
+
+
+def _collected(path: Path) -> set:
+    """The indexes of the subnets a data file holds already: none when there is no readable one yet
+    (collect then starts it, or refuses it with its own message)."""
+    from ofa.predictor.accuracy_data import read_accuracy_data
+
+    try:
+        return {r.get("index") for r in read_accuracy_data(path).rows if r.get("source") == "collect"}
+    except (OfaError, OSError):
+        return set()
 
 
 @app.command("train")
 def train_cmd(
-    supernet: Path = SUPERNET,
-    model: str = typer.Option("trees", "--model", "-m", help="mlp, ensemble, trees or boosting (see `ofa predictor models`); trees ranks best in BENCHMARKS.md."),
-    data: Optional[Path] = typer.Option(None, help="Accuracy data file (default: RUN/predictor/accuracy.jsonl)."),
-    out: Optional[Path] = typer.Option(None, help="Predictor file (default: RUN/predictor/predictor.json, beside .safetensors and .png)."),
-    device: Optional[str] = typer.Option(None, "--device", "-d", help="Rank quality inside bins of latency on this device (default: bins of MACs)."),
-    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the held-out split and the model."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    supernet: Supernet,
+    model: Annotated[str, typer.Option(
+        "--model", "-m",
+        help="mlp, ensemble, trees or boosting (see `ofa predictor models`); trees ranks best in BENCHMARKS.md.")
+    ] = "trees",
+    accuracy_data: Annotated[Optional[Path], typer.Option(
+        "--accuracy-data", help="Accuracy data file (default: RUN/predictor/accuracy.jsonl).")] = None,
+    old_data: Annotated[Optional[Path], typer.Option(
+        "--data", hidden=True, callback=deprecated("predictor train --data FILE", "--accuracy-data FILE"))] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o",
+        help="Output file: the predictor (default: RUN/predictor/predictor.json, beside .safetensors and .png).")
+    ] = None,
+    device: Device = None,
+    seed: Seed = 0,
+    as_json: Json = False,
 ) -> None:
     """Fit an accuracy predictor and report its quality on 20% held-out subnets.
 
     The report (RMSE, Kendall tau, Spearman, precision of the predicted top 10%, tau inside bins of
     similar latency) is measured on held-out subnets; the saved model is then refit on all of them.
+    With --device, quality is ranked inside bins of latency on that device (default: bins of MACs).
+    --seed seeds the held-out split and the model.
+
+    With --json: one object {"predictor": the file written, "report": {"n", "rmse", "mae", "kendall_tau",
+    "spearman", "top10_precision", "tau_in_bins", "bins_by", ...}, "seed", "trained_on": {"file",
+    "subnets", "settings", "holdout"}}.
     """
     from ofa.predictor.accuracy_data import default_data_path, read_accuracy_data
     from ofa.predictor.store import check_predictor_out, default_predictor_path
     from ofa.predictor.train import train_predictor
 
+    data = accuracy_data or old_data
     check_predictor_out(out or default_predictor_path(supernet), force=True)
     records = read_accuracy_data(data or default_data_path(supernet))
     path, meta = train_predictor(supernet, records, model, out, device, seed)
@@ -88,11 +135,17 @@ def train_cmd(
 
 @app.command("show")
 def show_cmd(
-    supernet: Optional[Path] = typer.Option(None, "--supernet", help="Run folder whose predictor to show."),
-    predictor: Optional[Path] = typer.Option(None, "--predictor", help="A predictor .json file instead."),
-    as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
+    supernet: OptionalSupernet = None,
+    predictor: Predictor = None,
+    as_json: Json = False,
 ) -> None:
-    """Print a predictor's quality report and what it was trained on."""
+    """Print a predictor's quality report and what it was trained on: the predictor of a run
+    (--supernet RUN) or a predictor file instead (--predictor FILE).
+
+    With --json: the whole record as one object {"format", "kind", "space", "space_fingerprint",
+    "supernet", "encoding", "num_features", "weights", "report", "seed", "trained_on", ...}, as the
+    predictor's .json file holds it.
+    """
     from ofa.predictor.store import default_predictor_path, predictor_file, read_predictor_info
 
     if (supernet is None) == (predictor is None):
@@ -111,13 +164,15 @@ def show_cmd(
 
 @app.command("import")
 def import_cmd(
-    source: Path = typer.Argument(..., help="The source predictor file (once-for-all: acc_predictor.pth)."),
-    fmt: str = typer.Option(..., "--format", help="Source format: ofa (once-for-all's tutorial MLP)."),
-    space: str = typer.Option(..., "--space", "-s", help="The space it predicts for (once-for-all's: mbv3-w1.2)."),
-    out: Path = typer.Option(..., "--out", help="Predictor file to write (.json, beside its .safetensors)."),
-    force: bool = typer.Option(False, help="Replace an existing predictor at --out."),
+    source: Annotated[Path, typer.Argument(help="The source predictor file (once-for-all: acc_predictor.pth).")],
+    fmt: Annotated[str, typer.Option("--format", help="Source format: ofa (once-for-all's tutorial MLP).")],
+    space: Space,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output file: the predictor .json to write (beside its .safetensors).")],
+    force: Force = False,
 ) -> None:
-    """Import an accuracy predictor fitted by another tool, bound to a space.
+    """Import an accuracy predictor fitted by another tool, bound to the --space it predicts for
+    (once-for-all's: mbv3-w1.2).
 
     The file is read with torch.load(weights_only=True): a pickle that holds anything but tensors is
     refused, never run. The predictor keeps its own input encoding, and search uses it with

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
+from ofa.cli.options import DataRoot, Json, Quiet
 from ofa.errors import OfaError
 
 
 def run_cmd(
-    pipeline: str = typer.Argument("quickstart", help="A shipped pipeline (pipelines/NAME.pipeline.yaml) or a pipeline YAML file."),
-    out: Optional[Path] = typer.Option(None, help="Folder for everything the pipeline makes (default: the pipeline's own)."),
-    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    pipeline: Annotated[str, typer.Argument(
+        help="A shipped pipeline (pipelines/NAME.pipeline.yaml) or a pipeline YAML file.")] = "quickstart",
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Output folder for everything the pipeline makes (default: the pipeline's own).")] = None,
+    data_root: DataRoot = None,
+    quiet: Quiet = False,
+    as_json: Json = False,
 ) -> None:
     """Run a pipeline's stages in order: train-supernet, latency table, collect, predictor, specialize.
 
@@ -23,6 +28,10 @@ def run_cmd(
     output is.
 
       ofa run quickstart            # tiny supernet on digits, this CPU, a few minutes
+
+    With --json: one object, progress on stderr:
+      {"pipeline": NAME, "out": FOLDER, "stages": [{"stage", "status", "seconds", "output"}, ...],
+       "summary": the specialize stage's summary.json (as `ofa specialize --json` prints it) or null}
     """
     from rich.console import Console
     from rich.table import Table
@@ -46,11 +55,17 @@ def run_cmd(
     with progress_bar(quiet) as progress:
         rows = run_pipeline(p, Context(p.out, progress, lambda line: typer.echo(line, err=True), data_root,
                                        training.step, training.validated), announce)
+    summary = p.out / "models" / "summary.json"
+    if as_json:
+        from ofa.files import read_json
+
+        typer.echo(json.dumps({"pipeline": p.name, "out": str(p.out), "stages": rows,
+                               "summary": read_json(summary, "summary") if summary.is_file() else None}))
+        return
     grid = Table("stage", "status", "seconds", "output")
     for r in rows:
         grid.add_row(r["stage"], r["status"], f"{r['seconds']:.1f}", r["output"])
     Console().print(grid)
-    summary = p.out / "models" / "summary.json"
     if summary.is_file():
         from ofa.cli.specialize_cmd import print_summary
         from ofa.files import read_json

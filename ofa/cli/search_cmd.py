@@ -5,48 +5,77 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from ofa.cli.options import limit
+from ofa.cli.options import Device, Json, OptionalSupernet, Predictor, Quiet, Seed, Space, limit
 from ofa.errors import OfaError
 from ofa.search.settings import DEFAULT_STRATEGY, MUTATION_RATE
 
 
 def search_cmd(
-    supernet: Optional[Path] = typer.Option(None, "--supernet", help="A finished run folder with a trained predictor."),
-    space: Optional[str] = typer.Option(None, "--space", "-s", help="Search a space without a run: needs --predictor bound to the space (e.g. one from `ofa predictor import`)."),
-    device: list[str] = typer.Option(..., "--device", "-d", help="Device whose latency table to use (repeat for one latency objective per device)."),
-    latency: Optional[list[str]] = typer.Option(None, "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device)."),
-    objectives: str = typer.Option("acc,latency", help="Comma list from acc, latency, macs, params."),
-    strategy: str = typer.Option(DEFAULT_STRATEGY, help="nsga2-local (NSGA-II for the front, then a local search at each budget), nsga2, random, evolution or reinforce."),
-    generations: int = typer.Option(100, callback=limit("generations"), help="Generations (evaluations = population x generations; with --latency, nsga2-local runs 40% of them and then up to 2x as many predictions in its local search)."),
-    population: int = typer.Option(100, callback=limit("population"), help="Population size."),
-    mutation_rate: float = typer.Option(MUTATION_RATE, help="NSGA-II: share of genes a mutation changes (random reset)."),
-    seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same front."),
-    predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
-    out: Optional[Path] = typer.Option(None, help="Folder for front.json, front.csv, front.png (default: RUN/search, or search/SPACE with --space)."),
-    check: int = typer.Option(0, callback=limit("subnets", 0), help="Measure the real accuracy of this many subnets along the front."),
-    refine: int = typer.Option(0, callback=limit("rounds"), help="Rounds of: add the checked subnets to the predictor data, refit, search again."),
-    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host (10 subnets, seconds); --no-calibrate uses it as it is, with a warning."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object on stdout."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    device: Annotated[list[str], typer.Option(
+        "--device", "-d",
+        help=Device.__metadata__[0].help + " Repeat for one latency objective per device.")],
+    supernet: OptionalSupernet = None,
+    space: Space = None,
+    latency: Annotated[Optional[list[str]], typer.Option(
+        "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device).")] = None,
+    objectives: Annotated[str, typer.Option(
+        "--objectives", help="Comma list from acc, latency, macs, params.")] = "acc,latency",
+    strategy: Annotated[str, typer.Option(
+        "--strategy",
+        help="nsga2-local (NSGA-II for the front, then a local search at each budget), nsga2, random, evolution "
+             "or reinforce.")] = DEFAULT_STRATEGY,
+    generations: Annotated[int, typer.Option(
+        "--generations", callback=limit("generations"),
+        help="Generations (evaluations = population x generations; with --latency, nsga2-local runs 40% of them "
+             "and then up to 2x as many predictions in its local search).")] = 100,
+    population: Annotated[int, typer.Option(
+        "--population", callback=limit("population"), help="Population size.")] = 100,
+    mutation_rate: Annotated[float, typer.Option(
+        "--mutation-rate", help="NSGA-II: share of genes a mutation changes (random reset).")] = MUTATION_RATE,
+    seed: Seed = 0,
+    predictor: Predictor = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o",
+        help="Output folder for front.json, front.csv, front.png (default: RUN/search, or search/SPACE with "
+             "--space).")] = None,
+    check: Annotated[int, typer.Option(
+        "--check", callback=limit("subnets", 0),
+        help="Measure the real accuracy of this many subnets along the front.")] = 0,
+    refine: Annotated[int, typer.Option(
+        "--refine", callback=limit("rounds"),
+        help="Rounds of: add the checked subnets to the predictor data, refit, search again.")] = 0,
+    calibrate: Annotated[bool, typer.Option(
+        "--calibrate/--no-calibrate",
+        help="Recalibrate a local device's table calibrated on another host (10 subnets, seconds); "
+             "--no-calibrate uses it as it is, with a warning.")] = True,
+    as_json: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Search the supernet's subnets for the best trade-offs of accuracy and latency.
 
     Accuracy comes from the run's predictor, latency from each device's table, both for a whole
     population per call. Writes the front (JSON, CSV), its hypervolume and a plot of the front
     over random subnets. With --latency, also the most accurate subnet within every budget.
+    The same --seed gives the same front.
 
       ofa search --supernet runs/quick --device cpu --latency 2ms
 
       ofa search --supernet runs/quick -d cpu -d gpu-ort --objectives acc,latency,macs --check 8
 
-    Without a run, from a space, a predictor bound to it and the devices' tables (once-for-all's
-    assets, imported with `ofa predictor import` and `ofa latency import`):
+    Without a run, search a space: --space needs a --predictor bound to the space and the devices'
+    tables (once-for-all's assets, imported with `ofa predictor import` and `ofa latency import`):
 
       ofa search --space mbv3-w1.2 --predictor ofa-mbv3-w1.2.json --device note10 --latency 25ms
+
+    With --json: one object {"strategy", "seed", "population", "generations", "mutation_rate", "seconds",
+    "seconds_evaluating", "predictor", "tables": {device: file}, "objectives", "budgets_ms", "evaluations",
+    "hypervolume", "hypervolume_box", "front": [{"subnet", "accuracy", "accuracy_std", "latency_ms":
+    {device: ms}, "macs", "params"}], "best" (with --latency), "check" (with --check), "refine" (with
+    --refine)}: what front.json holds.
     """
     from ofa.cli.progress import progress_bar
     from ofa.search.budget import distinct, parse_budgets
@@ -62,7 +91,9 @@ def search_cmd(
     if refine and not check:
         raise OfaError("--refine learns from the subnets that --check measures: give --check K too")
     from ofa.devices import get_device
+    from ofa.predictor.store import predictor_file
 
+    predictor = None if predictor is None else predictor_file(predictor)  # given with or without .json
     devices = distinct([get_device(d).name for d in device])
     columns = objective_columns(objectives.split(","), devices)
     budgets = parse_budgets(latency or [], devices)

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ofa.cli.listing import first_sentence, listing
-from ofa.cli.options import limit
+from ofa.cli.options import Json, Seed, limit
 
 
 app = typer.Typer(help="Search spaces: what a supernet may become.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_cmd() -> None:
-    """List the registered search spaces with their size."""
+def list_cmd(as_json: Json = False) -> None:
+    """List the registered search spaces with their size.
+
+    With --json: one object per space, one per line:
+      {"name", "description", "num_stages", "num_block_slots", "num_architectures", "resolutions"}
+    """
     from ofa.spaces import list_spaces
 
+    if as_json:
+        for name, s in sorted(list_spaces().items()):
+            typer.echo(json.dumps({"name": name, "description": s.description, "num_stages": len(s.stages),
+                                   "num_block_slots": s.num_blocks, "num_architectures": s.num_architectures,
+                                   "resolutions": list(s.resolutions)}))
+        return
     table = listing("name", "stages", "slots", "architectures", "resolutions", "description")
     for name, s in sorted(list_spaces().items()):
         res = s.resolutions
@@ -32,10 +43,16 @@ def list_cmd() -> None:
 
 @app.command("show")
 def show_cmd(
-    name: str = typer.Argument(..., help="A registered space name (see `ofa spaces list`) or a space YAML file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the full description as JSON."),
+    name: Annotated[str, typer.Argument(
+        help="A registered space name (see `ofa spaces list`) or a space YAML file.")],
+    as_json: Json = False,
 ) -> None:
-    """Show one space: its stages, choices, resolutions and number of architectures."""
+    """Show one space: its stages, choices, resolutions and number of architectures.
+
+    With --json: the full description as one object:
+      {"name", "description", "fingerprint", "num_architectures", "num_architectures_sci",
+       "log10_num_architectures", "num_stages", "num_block_slots", "resolutions", "stages": [...], ...}
+    """
     from ofa.spaces import get_space
 
     space = get_space(name)
@@ -90,14 +107,20 @@ def _subnet_row(space, subnet, num_classes: int) -> dict:
 
 @app.command("sample")
 def sample_cmd(
-    name: str = typer.Argument(..., help="Space name or YAML file."),
-    n: int = typer.Option(5, "-n", callback=limit("subnets"), help="How many subnets."),
-    kind: str = typer.Option("uniform", help="uniform, max or min."),
-    seed: int = typer.Option(0, callback=limit("seed"), help="Seed of the random draw (same seed, same subnets)."),
-    num_classes: int = typer.Option(1000, callback=limit("classes"), help="Classifier size used for the cost."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    name: Annotated[str, typer.Argument(help="Space name or YAML file.")],
+    n: Annotated[int, typer.Option("-n", callback=limit("subnets"), help="How many subnets.")] = 5,
+    kind: Annotated[str, typer.Option("--kind", help="uniform, max or min.")] = "uniform",
+    seed: Seed = 0,
+    num_classes: Annotated[int, typer.Option(
+        "--num-classes", callback=limit("classes"), help="Classifier size used for the cost.")] = 1000,
+    as_json: Json = False,
 ) -> None:
-    """Draw subnets from a space and show their compact form, MACs and parameters."""
+    """Draw subnets from a space and show their compact form, MACs and parameters. The same --seed draws
+    the same subnets.
+
+    With --json: one object per subnet, one per line:
+      {"subnet", "resolution", "depths", "kernels", "expands", "genes", "mmacs", "params"}
+    """
     import numpy as np
 
     from ofa.errors import OfaError
@@ -120,12 +143,17 @@ def sample_cmd(
 
 @app.command("cost")
 def cost_cmd(
-    name: str = typer.Argument(..., help="Space name or YAML file."),
-    subnet: str = typer.Argument(..., help="'max', 'min', a compact subnet like r160:k3e4-k5e6,... or a file holding one (.json, .jsonl, .txt)."),
-    num_classes: int = typer.Option(1000, callback=limit("classes"), help="Classifier size used for the cost."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    name: Annotated[str, typer.Argument(help="Space name or YAML file.")],
+    subnet: Annotated[str, typer.Argument(
+        help="'max', 'min', a compact subnet like r160:k3e4-k5e6,... or a file holding one (.json, .jsonl, .txt).")],
+    num_classes: Annotated[int, typer.Option(
+        "--num-classes", callback=limit("classes"), help="Classifier size used for the cost.")] = 1000,
+    as_json: Json = False,
 ) -> None:
-    """Check a subnet against a space and show its genes, MACs and parameters."""
+    """Check a subnet against a space and show its genes, MACs and parameters.
+
+    With --json: one object {"subnet", "resolution", "depths", "kernels", "expands", "genes", "mmacs", "params"}
+    """
     from ofa.spaces import get_space
 
     space = get_space(name)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from ofa.cli.options import CALIB_DATA, limit
+from ofa.cli.options import CalibData, DataRoot, Device, Force, Json, Predictor, Quiet, Seed, Supernet, limit
 from ofa.errors import OfaError
 
 
@@ -18,37 +18,68 @@ def _warn(line: str) -> None:
 
 
 def specialize_cmd(
-    supernet: Path = typer.Option(..., "--supernet", help="A finished run folder with a trained predictor (`ofa predictor train`)."),
-    device: list[str] = typer.Option(..., "--device", "-d", help="Target device (repeat for a model family: one search serves all)."),
-    latency: list[str] = typer.Option(..., "--latency", "-l", help="Budget with a unit: 20ms, 0.02s, 20000us; DEVICE=20ms names the device (repeat: one model per device and budget)."),
-    out: Optional[Path] = typer.Option(None, help="Output folder, one subfolder per model (default: RUN/specialized)."),
-    finetune_epochs: int = typer.Option(0, callback=limit("epochs"), help="Fine-tune each model this many epochs with the loss its recipe gave the students: distilled from the supernet's largest subnet, or the labels (resumable)."),
-    formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt (tensorrt needs TensorRT here; else onnx writes build_engine.sh)."),
-    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Recalibrate a local device's table calibrated on another host first (seconds); --no-calibrate warns instead."),
-    closed_loop: bool = typer.Option(True, "--closed-loop/--open-loop", help="On a device that is this machine, measure each exported model and take the next subnet when it misses the budget."),
-    generations: int = typer.Option(100, callback=limit("generations"), help="Search generations."),
-    population: int = typer.Option(100, callback=limit("population"), help="Search population."),
-    seed: int = typer.Option(0, callback=limit("seed"), help="Same seed, same models."),
-    predictor: Optional[Path] = typer.Option(None, help="Predictor .json (default: RUN/predictor/predictor.json)."),
-    force: bool = typer.Option(False, help="Replace an existing output folder (kept until the new one is complete)."),
-    data: Optional[str] = typer.Option(None, help="Labelled images to measure each model's accuracy on (default: the run's held-out split; an imported supernet has none, and its cards then give predicted accuracy only)."),
-    calib_data: Optional[str] = CALIB_DATA,
-    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    supernet: Supernet,
+    device: Annotated[list[str], typer.Option(
+        "--device", "-d",
+        help=Device.__metadata__[0].help + " Repeat for a model family: one search serves all.")],
+    latency: Annotated[list[str], typer.Option(
+        "--latency", "-l",
+        help="Budget with a unit: 20ms, 0.02s, 20000us; DEVICE=20ms names the device (repeat: one model per device "
+             "and budget).")],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Output folder, one subfolder per model (default: RUN/specialized).")] = None,
+    finetune_epochs: Annotated[int, typer.Option(
+        "--finetune-epochs", callback=limit("epochs"),
+        help="Fine-tune each model this many epochs with the loss its recipe gave the students: distilled from the "
+             "supernet's largest subnet, or the labels (resumable).")] = 0,
+    formats: Annotated[str, typer.Option(
+        "--format",
+        help="Comma list from onnx, static, tensorrt (tensorrt needs TensorRT here; else onnx writes "
+             "build_engine.sh).")] = "onnx,static",
+    calibrate: Annotated[bool, typer.Option(
+        "--calibrate/--no-calibrate",
+        help="Recalibrate a local device's table calibrated on another host first (seconds); --no-calibrate warns "
+             "instead.")] = True,
+    closed_loop: Annotated[bool, typer.Option(
+        "--closed-loop/--open-loop",
+        help="On a device that is this machine, measure each exported model and take the next subnet when it "
+             "misses the budget.")] = True,
+    generations: Annotated[int, typer.Option(
+        "--generations", callback=limit("generations"), help="Search generations.")] = 100,
+    population: Annotated[int, typer.Option(
+        "--population", callback=limit("population"), help="Search population.")] = 100,
+    seed: Seed = 0,
+    predictor: Predictor = None,
+    force: Force = False,
+    data: Annotated[Optional[str], typer.Option(
+        "--data",
+        help="A labelled data set to measure each model's accuracy on: digits, cifar10, cifar100 or "
+             "imagefolder:PATH (default: the run's held-out split; an imported supernet has none, and its cards "
+             "then give predicted accuracy only).")] = None,
+    calib_data: CalibData = None,
+    data_root: DataRoot = None,
+    as_json: Json = False,
+    quiet: Quiet = False,
 ) -> None:
     """Cut the most accurate subnet within each latency budget out of a trained supernet, ready to deploy.
 
-    One search for all devices; then per (device, budget): extract the subnet, re-calibrate its
-    BatchNorm, optionally fine-tune it, export model.onnx (checked against PyTorch through ONNX
-    Runtime), model.safetensors + config.json, a TensorRT engine or build_engine.sh, and a model
-    card (card.md, card.json, pareto.png). On this machine's own devices the exported model is
-    measured, and a subnet that misses the budget is replaced by the next one. An interrupted run
-    continues when the same command is run again.
+    The run needs a trained predictor (`ofa predictor train`). One search for all devices; then per
+    (device, budget): extract the subnet, re-calibrate its BatchNorm, optionally fine-tune it, export
+    model.onnx (checked against PyTorch through ONNX Runtime), model.safetensors + config.json, a
+    TensorRT engine or build_engine.sh, and a model card (card.md, card.json, pareto.png). On this
+    machine's own devices the exported model is measured, and a subnet that misses the budget is
+    replaced by the next one. An interrupted run continues when the same command is run again. The
+    same --seed gives the same models; with --force the old output folder is kept until the new one
+    is complete.
 
       ofa specialize --supernet runs/quick --device cpu --latency 0.3ms
 
       ofa specialize --supernet runs/c10 -d cpu -d jetson --latency cpu=2ms --latency jetson=1ms
+
+    With --json: one object {"models": [{"label", "folder", "subnet", "accuracy": {"predicted",
+    "predicted_std", "bn_calibrated", ...}, "latency": {"predicted_ms", "measured_ms", "within_budget"},
+    "budget_ms", "device"}], "search": {"evaluations", "seconds"}, "tables": {device: file}, "seconds":
+    {stage: s, "total"}, "supernet": {"run", ...}, "predictor"}: what OUT/summary.json holds.
     """
     from ofa.cli.progress import progress_bar
     from ofa.devices import get_device
@@ -58,6 +89,8 @@ def specialize_cmd(
     from ofa.specialize.run import OUTPUT_KIND, Request, specialize
     from ofa.specialize.targets import parse_targets
 
+    from ofa.predictor.store import predictor_file
+
     if not (Path(supernet) / "run.json").is_file():
         raise OfaError(f"{supernet} is not a supernet run (no run.json); train one with: ofa train-supernet --out {supernet}")
     refuse_existing(out or Path(supernet) / "specialized", force, OUTPUT_KIND)
@@ -65,7 +98,8 @@ def specialize_cmd(
     latency = [f"{get_device(v.partition('=')[0]).name}={v.partition('=')[2]}" if "=" in v else v for v in latency]
     req = Request(run=supernet, targets=parse_targets(devices, latency), out=out or Path(supernet) / "specialized",
                   finetune_epochs=finetune_epochs, formats=[f.strip() for f in formats.split(",") if f.strip()],
-                  auto_calibrate=calibrate, closed_loop=closed_loop, predictor=predictor,
+                  auto_calibrate=calibrate, closed_loop=closed_loop,
+                  predictor=None if predictor is None else predictor_file(predictor),  # with or without .json
                   settings=Settings(population, generations, seed), force=force, data_root=data_root, data=data,
                   calib_data=calib_data)
     with progress_bar(quiet) as progress:
@@ -97,20 +131,30 @@ def print_summary(summary: dict) -> None:
 
 
 def export_cmd(
-    supernet: Path = typer.Option(..., "--supernet", help="A finished run folder."),
-    subnet: str = typer.Option(..., "--subnet", help="max, min, or a compact subnet string such as r32:k3e2-k5e3,k3e3."),
-    formats: str = typer.Option("onnx,static", "--format", help="Comma list from onnx, static, tensorrt."),
-    out: Path = typer.Option(..., "--out", help="Output folder (never replaced without --force)."),
-    precision: str = typer.Option("fp32", help="TensorRT engine precision: fp32 or fp16."),
-    force: bool = typer.Option(False, help="Replace an existing output folder."),
-    data: Optional[str] = typer.Option(None, help="Labelled images to measure the model's accuracy on (default: the run's held-out split)."),
-    calib_data: Optional[str] = CALIB_DATA,
-    data_root: Optional[str] = typer.Option(None, help="Where CIFAR is; default ~/.cache/ofa/data."),
+    supernet: Supernet,
+    subnet: Annotated[str, typer.Option(
+        "--subnet", help="max, min, or a compact subnet string such as r32:k3e2-k5e3,k3e3.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (never replaced without --force).")],
+    formats: Annotated[str, typer.Option(
+        "--format", help="Comma list from onnx, static, tensorrt.")] = "onnx,static",
+    precision: Annotated[str, typer.Option("--precision", help="TensorRT engine precision: fp32 or fp16.")] = "fp32",
+    force: Force = False,
+    data: Annotated[Optional[str], typer.Option(
+        "--data",
+        help="A labelled data set to measure the model's accuracy on: digits, cifar10, cifar100 or imagefolder:PATH "
+             "(default: the run's held-out split).")] = None,
+    calib_data: CalibData = None,
+    data_root: DataRoot = None,
+    as_json: Json = False,
 ) -> None:
     """Export one subnet of a supernet: BN re-calibrated, then ONNX (verified against PyTorch),
     static weights, and a TensorRT engine or the build_engine.sh that makes one on the target.
 
       ofa export --supernet runs/quick --subnet max --out models/quick-max
+
+    With --json: one object {"out": the folder, "files": {kind: file name in it}, "subnet", "accuracy":
+    {"top1", ...} or null (no labelled data), "verification": {"passed", "max_abs_diff", ...} or null (no
+    ONNX)}.
     """
     from ofa.spaces import get_space, to_subnet
     from ofa.files import write_json
@@ -133,6 +177,10 @@ def export_cmd(
                                                      "bn_calibration": meter.calibration_note(), **done})
         staging.commit()
     check = done.get("onnx", {}).get("verification")
+    if as_json:
+        typer.echo(json.dumps({"out": str(out), "files": done["files"], "subnet": str(net), "accuracy": acc,
+                               "verification": check}))
+        return
     measured = f"top-1 {acc['top1']:.2f}% after BN calibration" if acc else "accuracy not measured (no labelled --data)"
     typer.echo(f"{out}: {', '.join(sorted(done['files'].values()))}; {measured}"
                + (f"; ONNX max |diff| {check['max_abs_diff']:.1e}" if check else ""))

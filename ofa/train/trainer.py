@@ -76,7 +76,7 @@ def pick_device(wanted: str) -> torch.device:
     if wanted == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if wanted.startswith("cuda") and not torch.cuda.is_available():
-        raise OfaError(f"the recipe asks for device '{wanted}' but no CUDA GPU is available; use --device cpu")
+        raise OfaError(f"the recipe asks for device '{wanted}' but no CUDA GPU is available; use --torch-device cpu")
     return torch.device(wanted)
 
 
