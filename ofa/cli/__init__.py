@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from typing import Annotated
+
 import typer
 
 from ofa.errors import Interrupted, OfaError
@@ -28,8 +30,8 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
-                                       help="Show the version of ofa and exit.")) -> None:
+def _root(version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                                help="Show the version of ofa and exit.")] = False) -> None:
     """Train one elastic supernet once, then cut a specialized network out of it for any device and
     latency budget.
 
