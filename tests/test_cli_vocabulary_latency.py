@@ -12,17 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PROFILE_YAML = """
-name: test-cpu
-description: quick CPU profile for tests
-backend: onnxruntime-cpu
-precision: fp32
-batch_size: 1
-threads: 1
-warmup: 1
-iterations: 3
-resolutions: [16, 32]
-"""
+from test_latency_table import PROFILE_YAML  # a quick CPU profile
 
 CALIBRATION = {"scale", "offset_ms"}
 ACCURACY = {"mape", "within_10pct", "kendall_tau"}
