@@ -123,3 +123,11 @@ def test_dependencies_flow_one_way():
     for name, targets in graph.items():
         packages.setdefault(top(name), set()).update(top(t) for t in targets if top(t) != top(name))
     assert _cycles(packages) == []
+
+
+def test_the_command_line_starts_without_torch():
+    """`ofa --help` and every one-line refusal come back at once: the CLI imports torch (2 s) only
+    when a command needs it."""
+    code = "import sys, ofa.cli; print(sorted(m for m in ('torch', 'onnx', 'onnxruntime', 'pymoo') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,10 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ofa.cli.options import Device, Force, Json, Quiet, Seed, Space, deprecated, limit, out_file
-from ofa.latency.build import CALIBRATION_SUBNETS, DEFAULT_CLASSES
 from ofa.errors import OfaError
 from ofa.files import check_own_files, write_json
-from ofa.latency.table import check_table_out
+from ofa.latency.table import CALIBRATION_SUBNETS, DEFAULT_CLASSES, check_table_out
 
 
 app = typer.Typer(
@@ -435,7 +434,8 @@ def fit_cmd(
     float}, "offset_ms": float, "measurements": int, "cross_validated": {"mape", "within_10pct",
     "spearman"}, "baseline": the same, "tried": {feature set: MAPE}}.
     """
-    from ofa.latency.build import DEFAULT_CLASSES as CLASSES, resolutions_for
+    from ofa.latency.build import resolutions_for
+    from ofa.latency.table import DEFAULT_CLASSES as CLASSES
     from ofa.latency.fit import fit_device
     from ofa.latency.measured import read_measured
     from ofa.latency.table import default_table_path, find_table, load_table, save_table

@@ -19,7 +19,8 @@ from ofa.latency.host import cpu_name, machine_id, this_host
 from ofa.latency.measure import measure_many, measure_subnets, part_item
 from ofa.latency.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
-from ofa.latency.table import Calibration, LatencyTable, check_table_out, load_table, save_table
+from ofa.latency.table import (CALIBRATION_SUBNETS, DEFAULT_CLASSES, Calibration, LatencyTable, check_table_out,
+                               load_table, save_table)
 from ofa.outputs import output_lock
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, sample_subnet
@@ -53,8 +54,6 @@ def resolutions_for(space: SearchSpace, profile: DeviceProfile, wanted: list[int
     return common or list(space.resolutions)
 
 
-CALIBRATION_SUBNETS = 30  # whole subnets a new table's calibration is fitted on
-DEFAULT_CLASSES = 1000  # the head a table times when nothing says otherwise (ImageNet's)
 
 
 def build_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int] | None = None,

@@ -14,6 +14,8 @@ from ofa.files import check_writable_file, read_json, write_json
 from ofa.resources import data_dir
 
 TABLE_FORMAT = "ofa-latency-table/1"
+CALIBRATION_SUBNETS = 30  # whole subnets a new table's calibration is fitted on
+DEFAULT_CLASSES = 1000  # the head a table times when nothing says otherwise (ImageNet's)
 
 
 @dataclass(frozen=True)
