@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ofa.cli.latency_common import TableFile, TableOut, count_given, note, old_count, resolve
+from ofa.cli.latency_common import (CalibrationSubnets, NumClasses, Resolutions, TableFile, TableOut, count_given, note,
+                                     old_calibrate, resolve)
 from ofa.cli.latency_remote_cmd import fit_cmd, kit_cmd
 from ofa.cli.options import Device, Force, Json, Quiet, Seed, Space, limit
 from ofa.errors import OfaError
@@ -46,17 +47,10 @@ def build_cmd(
     ctx: typer.Context,
     device: Device,
     space: Space,
-    resolution: Annotated[Optional[list[int]], typer.Option(
-        "--resolution", "-r", callback=limit("resolution"),
-        help="Resolution to measure (repeat the flag); default: the device's resolutions of interest.")] = None,
-    num_classes: Annotated[int, typer.Option(
-        "--num-classes", callback=limit("classes"), help="Classifier size of the head entry.")] = DEFAULT_CLASSES,
-    calibration_subnets: Annotated[int, typer.Option(
-        "--calibration-subnets", "-k", callback=limit("subnets", 0),
-        help="Whole subnets measured to fit the calibration (0: none).")] = CALIBRATION_SUBNETS,
-    old_calibrate: Annotated[Optional[int], typer.Option(
-        "--calibrate", hidden=True,
-        callback=old_count("latency build --calibrate N", "--calibration-subnets N"))] = None,
+    resolution: Resolutions = None,
+    num_classes: NumClasses = DEFAULT_CLASSES,
+    calibration_subnets: CalibrationSubnets = CALIBRATION_SUBNETS,
+    old_calibrate: old_calibrate("build") = None,
     out: TableOut = None,
     force: Annotated[bool, typer.Option("--force", help="Start over instead of resuming an existing table.")] = False,
     quiet: Quiet = False,

@@ -45,3 +45,20 @@ def resolve(device: str, space: str):
     from ofa.spaces import get_space
 
     return get_device(device), get_space(space)
+
+
+# The options `build` and `kit` share: what a table covers and how its calibration is fitted.
+Resolutions = Annotated[Optional[list[int]], typer.Option(
+    "--resolution", "-r", callback=limit("resolution"),
+    help="Resolution to cover (repeat the flag); default: the device's resolutions of interest.")]
+NumClasses = Annotated[int, typer.Option("--num-classes", callback=limit("classes"),
+                                         help="Classifier size of the head.")]
+CalibrationSubnets = Annotated[int, typer.Option(
+    "--calibration-subnets", "-k", callback=limit("subnets", 0),
+    help="Whole subnets the table's calibration is fitted on (0: none).")]
+
+
+def old_calibrate(command: str):
+    """The hidden `--calibrate N` of `command`, the count's spelling of earlier releases."""
+    return Annotated[Optional[int], typer.Option(
+        "--calibrate", hidden=True, callback=old_count(f"latency {command} --calibrate N", "--calibration-subnets N"))]

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ofa.cli.latency_common import TableOut, count_given, note, old_count, resolve
+from ofa.cli.latency_common import (CalibrationSubnets, NumClasses, Resolutions, TableOut, count_given, note,
+                                     old_calibrate, resolve)
 from ofa.cli.options import Device, Force, Json, Quiet, Seed, Space, limit
 from ofa.errors import OfaError
 from ofa.latency.table import CALIBRATION_SUBNETS, DEFAULT_CLASSES, check_table_out
@@ -23,17 +24,10 @@ def kit_cmd(
     space: Space,
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output folder: the kit (an earlier kit there is replaced only with --force).")],
-    resolution: Annotated[Optional[list[int]], typer.Option(
-        "--resolution", "-r", callback=limit("resolution"),
-        help="Resolution to cover (repeat the flag); default: the device's resolutions of interest.")] = None,
-    num_classes: Annotated[int, typer.Option(
-        "--num-classes", callback=limit("classes"), help="Classifier size of the head.")] = DEFAULT_CLASSES,
-    calibration_subnets: Annotated[int, typer.Option(
-        "--calibration-subnets", "-k", callback=limit("subnets", 0),
-        help="Whole subnets the imported table's calibration is fitted on.")] = CALIBRATION_SUBNETS,
-    old_calibrate: Annotated[Optional[int], typer.Option(
-        "--calibrate", hidden=True,
-        callback=old_count("latency kit --calibrate N", "--calibration-subnets N"))] = None,
+    resolution: Resolutions = None,
+    num_classes: NumClasses = DEFAULT_CLASSES,
+    calibration_subnets: CalibrationSubnets = CALIBRATION_SUBNETS,
+    old_calibrate: old_calibrate("kit") = None,
     subnets_only: Annotated[bool, typer.Option(
         "--subnets-only", help="Only -n whole subnets (for `ofa latency fit`), no parts.")] = False,
     n: Annotated[int, typer.Option(
@@ -155,7 +149,8 @@ def fit_cmd(
         return
     cv, base = report.cross_validated, report.baseline
     grid = Table(f"{report.measurements} subnets, leave-one-out", "MAPE %", "within ±10% (%)", "Spearman")
-    grid.add_row("fitted: " + " + ".join(report.features), f"{cv.mape:.2f}", f"{cv.within_10pct:.0f}", f"{cv.spearman:.3f}")
+    grid.add_row("fitted: " + " + ".join(report.features), f"{cv.mape:.2f}", f"{cv.within_10pct:.0f}",
+                 f"{cv.spearman:.3f}")
     grid.add_row("linear on MACs and blocks", f"{base.mape:.2f}", f"{base.within_10pct:.0f}", f"{base.spearman:.3f}")
     Console().print(grid)
     typer.echo(f"{path}: {len(table.entries)} entries at {table.resolutions} px, fitted from {report.measurements} "
