@@ -94,7 +94,7 @@ def specialize(req: Request, progress: Callable | None = None, warn: Callable[[s
 
 def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], None] | None) -> dict:
     from ofa.latency.host import is_local
-    from ofa.latency.table import load_table, source_text
+    from ofa.latency.table import source_text
     from ofa.predictor.accuracy_data import supernet_fingerprint
     from ofa.search.run import check_budgets, make_evaluator, open_run_predictor, random_cloud, search
     from ofa.train.run_accuracy import SubnetMeter
@@ -165,8 +165,8 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
         table = tables[target.device]
         card["latency"] = {
             "predicted_ms": float(values[f"latency:{target.device}"][i]), "table": str(table),
-            "table_error": table_error(table, space.name), "table_source": source_text(load_table(table)),
-            "attempts": attempts,
+            "table_error": table_error(table, space.name),
+            "table_source": source_text(evaluator.latency[target.device].table), "attempts": attempts,
             "measured_ms": measured,
             "measured_how": f"{profile.backend}, {profile.statistic} of {profile.iterations} runs of model.onnx "
                             f"(batch {profile.batch_size})" if attempts else None,
