@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder, file_sha256, read_json, usual_mode, write_json
+from ofa.files import file_sha256, read_json, usual_mode, write_json
+from ofa.outputs import check_writable_folder
 
 DEFAULT_CACHE = Path("~/.cache/ofa/checkpoints")
 CHUNK = 1 << 20

@@ -7,6 +7,10 @@ A folder is replaced (`--force`) or removed only when its marker names a kind th
 photos named `x.partial` is never taken for ofa's staging folder. An output is written under an
 exclusive lock (`output_lock`): a second command writing the same output stops at once with one
 line instead of mixing its files into the first one's.
+
+Before any work, every command checks each path it will write (`check_writable_folder`,
+`check_writable_file`, `check_own_files`): a file in the way, a link, a read-only folder or
+another command's file costs one line at once, not an hour of work lost at the end.
 """
 
 from __future__ import annotations
@@ -20,12 +24,76 @@ from pathlib import Path
 from typing import Iterator
 
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder, refuse_special, write_atomic
+from ofa.files import read_json, refuse_special, write_atomic
 
 MARKER = ".ofa-output"
 KINDS = {"supernet-run": "a run", "model": "an exported model", "models": "specialized models",
          "latency-kit": "a measuring kit"}
 _LOCK_TEXT = b"ofa output lock\n"
+
+
+def check_writable_folder(path: Path, what: str) -> None:
+    """Whether `path` could be made a folder to write in, creating nothing: checked before any
+    work, so an --out that is a file, a link, lies under a file or is not writable costs one line at once."""
+    path = Path(path).absolute()
+    refuse_special(path, what)
+    existing = path
+    while True:
+        try:
+            os.stat(existing)
+            break
+        except (FileNotFoundError, NotADirectoryError):
+            existing = existing.parent
+        except OSError as e:
+            raise OfaError(f"{what} {path}: {e.strerror or e}") from None
+    if not existing.is_dir():
+        raise OfaError(f"{what} {path}: " + ("a file is in the way (expected a folder)" if existing == path
+                                            else f"lies under a file ({existing})"))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OfaError(f"{what} {path}: cannot write there ({existing} is not writable)")
+
+
+def ensure_writable_folder(path: Path, what: str) -> None:
+    """`check_writable_folder`, then create it."""
+    check_writable_folder(path, what)
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OfaError(f"{what} {path}: {e.strerror or e}") from None
+
+
+def check_writable_file(path: Path, what: str) -> None:
+    """Whether a file could be written at `path`: its folder as `check_writable_folder`, and the
+    path itself nothing but a regular file or free."""
+    path = Path(path)
+    refuse_special(path, what)
+    if path.is_dir():
+        raise OfaError(f"{what} {path} is a folder; give a file name")
+    if path.is_file():
+        check_writable_folder(path.parent, what)  # a new version is written beside it, then renamed
+        if not os.access(path, os.W_OK):
+            raise OfaError(f"{what} {path}: cannot write it (read-only)")
+    else:
+        check_writable_folder(path, what)
+
+
+def check_own_files(folder: Path, names: tuple[str, ...], report: str, keys: tuple[str, ...], what: str) -> None:
+    """Before work: files `names` that a command writes into `folder` may replace only earlier
+    output of that command: if any is there, `report` (one of them, JSON) must hold `keys`."""
+    folder = Path(folder)
+    check_writable_folder(folder, what)
+    for name in names:
+        check_writable_file(folder / name, what)
+    if not any((folder / name).exists() for name in names):
+        return
+    try:
+        ours = set(keys) <= set(read_json(folder / report, "report"))
+    except (OfaError, TypeError):
+        ours = False
+    if not ours:
+        raise OfaError(f"{what} {folder}: {', '.join(n for n in names if (folder / n).exists())} there "
+                       f"{'were' if len(names) > 1 else 'was'} not written by this command; they are not replaced "
+                       f"(choose another {what})")
 
 
 def mark(folder: Path, kind: str) -> None:

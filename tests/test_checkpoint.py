@@ -13,14 +13,13 @@ import torch
 
 import ofa.train.checkpoint as ckpt
 from ofa.errors import OfaError
+from ofa.train.state_tree import flatten_tree, unflatten_tree
 from ofa.train.checkpoint import (
     capture_rng,
-    flatten_optimizer_state,
     load_checkpoint,
     manifest_digest,
     restore_rng,
     save_checkpoint,
-    unflatten_optimizer_state,
 )
 
 
@@ -76,10 +75,10 @@ def test_optimizer_state_flattens_exactly(kind):
         _step(model, opt, sched)
     sd = opt.state_dict()
     assert all(isinstance(k, int) for k in sd["state"])
-    tensors, skeleton = flatten_optimizer_state(sd)
+    tensors, skeleton = flatten_tree(sd, "optimizer")
     text = json.dumps(skeleton)  # plain JSON, no tensors inside
     assert tensors and all(isinstance(t, torch.Tensor) for t in tensors.values())
-    _assert_same(unflatten_optimizer_state(tensors, json.loads(text)), sd)
+    _assert_same(unflatten_tree(json.loads(text), tensors), sd)
 
 
 def test_tree_edge_cases_round_trip():
@@ -89,10 +88,10 @@ def test_tree_edge_cases_round_trip():
         "arr": np.arange(6, dtype=np.uint32).reshape(2, 3), "scalar": torch.tensor(3.5),
         "half": torch.ones(2, dtype=torch.bfloat16), "nan": float("inf"), "big": 2**80,
     }
-    tensors, skeleton = ckpt.flatten_tree(tree)
-    _assert_same(ckpt.unflatten_tree(json.loads(json.dumps(skeleton)), tensors), tree)
+    tensors, skeleton = flatten_tree(tree)
+    _assert_same(unflatten_tree(json.loads(json.dumps(skeleton)), tensors), tree)
     with pytest.raises(TypeError):
-        ckpt.flatten_tree({"fn": print})
+        flatten_tree({"fn": print})
 
 
 @pytest.mark.parametrize("kind", ["sgd", "adamw"])

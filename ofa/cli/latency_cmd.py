@@ -15,7 +15,8 @@ from ofa.cli.latency_common import (CalibrationSubnets, NumClasses, Resolutions,
 from ofa.cli.latency_remote_cmd import fit_cmd, kit_cmd
 from ofa.cli.options import Device, Force, Json, Quiet, Seed, Space, limit
 from ofa.errors import OfaError
-from ofa.files import check_own_files, write_json
+from ofa.files import write_json
+from ofa.outputs import check_own_files
 from ofa.latency.table import CALIBRATION_SUBNETS, DEFAULT_CLASSES, check_table_out
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from ofa.devices.profile import STATISTICS
 from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import check_writable_file, read_json, write_json
+from ofa.files import read_json, write_json
+from ofa.outputs import check_writable_file
 from ofa.resources import data_dir
 
 TABLE_FORMAT = "ofa-latency-table/1"

@@ -166,7 +166,7 @@ PARTS = ("supernet", "latency", "models")  # what a pipeline makes in its folder
 def check_pipeline_out(out: Path) -> None:
     """Before the first stage: the pipeline's folder is new, or holds only what a pipeline makes
     (and their hidden staging and lock files): a folder of other files is refused, not mixed into."""
-    from ofa.files import check_writable_folder
+    from ofa.outputs import check_writable_folder
 
     check_writable_folder(out, "--out")
     if not out.is_dir():

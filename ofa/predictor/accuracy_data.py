@@ -17,7 +17,8 @@ from typing import Any
 
 from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import check_writable_file, file_sha256, parse_json, write_atomic
+from ofa.files import file_sha256, parse_json, write_atomic
+from ofa.outputs import check_writable_file
 
 DATA_FORMAT = "ofa-accuracy-data/1"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from ofa.errors import OfaError
-from ofa.files import check_writable_file
+from ofa.outputs import check_writable_file
 from ofa.outputs import output_lock
 from ofa.predictor.accuracy_data import AccuracyData, default_data_path, open_accuracy_data, supernet_fingerprint
 from ofa.predictor.sampling import stratified_stream

@@ -168,7 +168,7 @@ def _bounds(space: SearchSpace) -> np.ndarray:
 def check_predictor_out(path: Path, force: bool) -> None:
     """Before any work: a predictor may be written at `path` (its .json and .safetensors): both free or
     regular files, and an existing one replaced only with `force`, and only if it is a predictor."""
-    from ofa.files import check_writable_file
+    from ofa.outputs import check_writable_file
 
     given, path = Path(path), predictor_file(path)
     if given != path and (given.exists() or given.is_symlink()):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.files import check_writable_file
+from ofa.outputs import check_writable_file
 from ofa.predictor.accuracy_data import AccuracyData, check_supernet, supernet_fingerprint
 from ofa.predictor.features import features
 from ofa.predictor.metrics import plot_predictions, report

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.files import check_own_files, write_atomic, write_json
+from ofa.files import write_atomic, write_json
+from ofa.outputs import check_own_files
 from ofa.outputs import KINDS, kind_of
 from ofa.search.problem import SubnetProblem
 from ofa.spaces.subnet import decode

@@ -20,7 +20,8 @@ import yaml
 
 from ofa import fields
 from ofa.errors import OfaError
-from ofa.files import check_writable_folder, ensure_writable_folder, parse_json, read_json, read_yaml, save_figure, write_atomic
+from ofa.files import parse_json, read_json, read_yaml, save_figure, write_atomic
+from ofa.outputs import check_writable_folder, ensure_writable_folder
 from ofa.outputs import check_free, check_out_folder, kind_of, mark, remove_own
 from ofa.outputs import swap_in as _swap_folders
 from ofa.torch_files import check_finite
