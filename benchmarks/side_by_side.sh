@@ -9,12 +9,15 @@
 #   train       ofa train-supernet --recipe quickstart --epochs 1 (two cores): wall time, mean images/s
 #   table       ofa latency build --device cpu --space mbv3-w1.0 -r 160 -k 10 (one core): wall time
 #   throughput  benchmarks/train_throughput.py (BENCHMARKS.md "Training throughput"), one round a turn
-#   collect     ofa predictor collect -n 20 --seed 1 (two cores) on SUPERNET: wall time of 20 measured subnets
+#   collect     ofa predictor collect -n 20 --seed 1 (two cores) on SUPERNET: wall time of 20 measured subnets; run
+#               from DATA_CWD (default: the folder this script is started from), where the run's data path resolves
 #   search      benchmarks/search_strategies.py --timing (BENCHMARKS.md "Search time"); needs SUPERNET and
 #               PREDICTOR in the environment
-#   same        once per side after the rounds, not timed: the hypervolumes of search_strategies.py and
-#               predictor_quality.py, which must come out the same on both sides (needs SUPERNET, PREDICTOR)
+#   same        once per side after the rounds, not timed: the hypervolumes of search_strategies.py, the figures
+#               of predictor_quality.py and (after collect) the measured top-1 of each subnet, which must come out
+#               the same on both sides (needs SUPERNET, PREDICTOR)
 set -u
+DATA_CWD=${DATA_CWD:-$PWD}
 OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd); mkdir -p "$3"; WORK=$(cd "$3" && pwd); ROUNDS=${4:-2}
 shift 4 2>/dev/null || shift $#
 JOBS=${*:-train table}
@@ -52,8 +55,9 @@ for round in $(seq "$ROUNDS"); do
     if has collect; then
       rm -f collect-$side.jsonl collect-$side.json
       s=$(date +%s.%N)
-      PYTHONPATH=$root taskset -c 0,1 $PY -m ofa predictor collect --supernet "$SUPERNET" -n 20 --seed 1 \
-        --out collect-$side.jsonl -q > /dev/null 2> collect-$side.err || { echo "collect $side failed"; tail -2 collect-$side.err; }
+      (cd "$DATA_CWD" && PYTHONPATH=$root taskset -c 0,1 $PY -m ofa predictor collect --supernet "$SUPERNET" -n 20 \
+        --seed 1 --out "$WORK/collect-$side.jsonl" -q > /dev/null 2> "$WORK/collect-$side.err") \
+        || { echo "collect $side failed"; tail -2 collect-$side.err; }
       e=$(date +%s.%N)
       echo "round $round $side predictor collect -n 20: $(seconds "$s" "$e") s"
     fi
@@ -72,7 +76,16 @@ if has same; then
     PYTHONPATH=$root $PY "$root/benchmarks/predictor_quality.py" --supernet "$SUPERNET" --train 100 250 500 \
       --test 200 --device cpu 2>&1 | cut -d'|' -f1-9 > predictor-$side.md
   done
-  for what in strategies predictor; do
+  if [ -f collect-old.jsonl ] && [ -f collect-new.jsonl ]; then  # the measured subnets, less their timing
+    for side in old new; do
+      $PY -c "import json,sys; [print(json.dumps({k: v for k, v in json.loads(l).items() if k != 'seconds'}))
+                               for l in open(sys.argv[1]) if '\"top1\"' in l]" collect-$side.jsonl > collect-$side.md
+    done
+    set -- collect
+  else
+    set --
+  fi
+  for what in strategies predictor "$@"; do
     if cmp -s $what-old.md $what-new.md; then echo "$what: the same on both sides"; cat $what-new.md
     else echo "$what: DIFFERENT"; diff $what-old.md $what-new.md; fi
   done
