@@ -7,7 +7,8 @@ import torch
 from ofa.export import block_onnx, head_onnx, static_to_onnx, stem_onnx
 from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import Supernet
-from ofa.supernet.static import Head, InvertedResidual, conv_bn
+from ofa.layers.static import conv_bn
+from ofa.supernet.static import Head, InvertedResidual
 
 
 def run_onnx(model: onnx.ModelProto, x: torch.Tensor) -> np.ndarray:

@@ -10,7 +10,8 @@ from ofa.errors import OfaError
 from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import StaticNet, Supernet, net_config
 from ofa.supernet.elastic import ElasticBlock
-from ofa.supernet.static import drop_path, residual_blocks, set_drop_connect, zero_init_residual_bn
+from ofa.layers.static import drop_path
+from ofa.supernet.static import residual_blocks, set_drop_connect, zero_init_residual_bn
 from ofa.train.recipes import load_recipe
 from ofa.train.sandwich import sandwich_step
 from ofa.train.trainer import _as_now, train_supernet
@@ -121,7 +122,7 @@ def test_zero_init_residual_reaches_the_trained_supernet(tmp_path, image_folder)
 
 
 def test_init_torch_keeps_the_static_networks_defaults_and_reaches_training(tmp_path, image_folder):
-    from ofa.supernet.supernet import INITS
+    from ofa.layers.init import INITS
     from ofa.train.recipe import INITS as RECIPE_INITS
 
     assert tuple(INITS) == RECIPE_INITS

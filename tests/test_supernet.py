@@ -8,8 +8,10 @@ from torch import nn
 from ofa.errors import OfaError
 from ofa.spaces import get_space, sample_subnet
 from ofa.supernet import StaticNet, Supernet, load_static, net_cost, save_static, subnet_cost
-from ofa.supernet.elastic import ElasticBatchNorm2d, ElasticBlock, ElasticDepthwise
-from ofa.supernet.static import Head, InvertedResidual, SqueezeExcite
+from ofa.layers.elastic import ElasticBatchNorm2d, ElasticDepthwise
+from ofa.supernet.elastic import ElasticBlock
+from ofa.layers.static import SqueezeExcite
+from ofa.supernet.static import Head, InvertedResidual
 
 PLAIN_MODULES = (
     nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.Hardswish, nn.Hardsigmoid, nn.Linear, nn.Dropout,

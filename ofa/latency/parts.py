@@ -39,7 +39,8 @@ class Part:
     block: BlockConfig | None = None
 
     def onnx(self, cfg: NetConfig, batch_size: int) -> onnx.ModelProto:
-        from ofa.export.onnx_graph import block_onnx, head_onnx, identity_onnx, stem_onnx
+        from ofa.export.onnx_graph import block_onnx, head_onnx, stem_onnx
+        from ofa.layers.onnx_graph import identity_onnx
 
         if self.kind == "null":
             return identity_onnx(self.input_shape, batch_size)
@@ -53,7 +54,8 @@ class Part:
         """The same part as a torch module, for backends that time PyTorch directly."""
         from torch import nn
 
-        from ofa.supernet.static import Head, InvertedResidual, conv_bn
+        from ofa.layers.static import conv_bn
+        from ofa.supernet.static import Head, InvertedResidual
 
         if self.kind == "null":
             return nn.Identity()

@@ -8,7 +8,7 @@ from ofa.errors import OfaError
 from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
 from ofa.latency.table import LatencyTable, at_resolution
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, active_slots, encode, gather_slots
+from ofa.spaces.subnet import Subnet, encode, gather_slots, gene_layout
 
 
 def part_ms(table: LatencyTable, part: Part, resolution: int) -> float | str:
@@ -68,12 +68,11 @@ class LatencyPredictor:
 
     def _refuse_gap(self, genes: np.ndarray) -> None:
         """Name the first part a subnet needs that an incomplete resolution lacks."""
-        row, n_stages, n_blocks = genes[:1], len(self.space.stages), self.space.num_blocks
-        r_idx = int(row[0, 0])
-        kernels = row[0, 1 + n_stages : 1 + n_stages + n_blocks]
-        expands = row[0, 1 + n_stages + n_blocks : 1 + n_stages + 2 * n_blocks]
-        used = active_slots(self.space, row)[0]
-        cells = [(r_idx, -1, 0, 0)] + [(r_idx, s, int(kernels[s]), int(expands[s])) for s in range(n_blocks) if used[s]]
+        row, layout = genes[:1], gene_layout(self.space)
+        r_idx = int(layout.take(row, "resolution")[0, 0])
+        kernels, expands = layout.take(row, "kernel")[0], layout.take(row, "expand")[0]
+        used = layout.in_use(row, "kernel")[0]
+        cells = [(r_idx, -1, 0, 0)] + [(r_idx, s, int(kernels[s]), int(expands[s])) for s in np.flatnonzero(used)]
         key = next(self.gaps[c] for c in cells if c in self.gaps)
         r = self.space.resolutions[r_idx]
         source = self.table.incomplete[r][key]
@@ -84,7 +83,7 @@ class LatencyPredictor:
     def sum_of_parts(self, genes: np.ndarray) -> np.ndarray:
         """Uncalibrated: sum of the parts' latencies, each less the empty call, in ms."""
         genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
-        res = genes[:, 0]
+        res = gene_layout(self.space).take(genes, "resolution")[:, 0]
         measured = np.isin(np.asarray(self.space.resolutions)[res], self.table.resolutions)
         if not measured.all():
             bad = sorted({self.space.resolutions[i] for i in res[~measured]})

@@ -15,7 +15,7 @@ import numpy as np
 
 from ofa.errors import OfaError
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import active_slots
+from ofa.spaces.subnet import gene_layout
 
 DEFAULT_ENCODING = "default"
 OFA_RESOLUTION_BASE, OFA_RESOLUTION_STEP, OFA_RESOLUTION_SLOTS = 112, 16, 8
@@ -23,10 +23,9 @@ OFA_RESOLUTION_BASE, OFA_RESOLUTION_STEP, OFA_RESOLUTION_SLOTS = 112, 16, 8
 
 def _slot_columns(space: SearchSpace, genes: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per block slot, its one-hot kernel and one-hot expand columns, zero where the slot is unused."""
-    n_stages, n_blocks = len(space.stages), space.num_blocks
-    active = active_slots(space, genes)
-    k_genes = genes[:, 1 + n_stages : 1 + n_stages + n_blocks]
-    e_genes = genes[:, 1 + n_stages + n_blocks : 1 + n_stages + 2 * n_blocks]
+    layout = gene_layout(space)
+    active = layout.in_use(genes, "kernel")
+    k_genes, e_genes = layout.take(genes, "kernel"), layout.take(genes, "expand")
     kernels, expands, slot = [], [], 0
     for stage in space.stages:
         for _ in range(stage.max_depth):
@@ -54,8 +53,10 @@ def _default_names(space: SearchSpace) -> list[str]:
 def _default(space: SearchSpace, genes: np.ndarray) -> list[np.ndarray]:
     kernels, expands = _slot_columns(space, genes)
     columns = [c for pair in zip(kernels, expands) for c in pair]
-    columns += [genes[:, 1 + i : 2 + i] == np.arange(len(stage.depths)) for i, stage in enumerate(space.stages)]
-    return columns + [genes[:, :1] == np.arange(len(space.resolutions))]
+    layout = gene_layout(space)
+    depths = layout.take(genes, "depth")
+    columns += [depths[:, i : i + 1] == np.arange(len(stage.depths)) for i, stage in enumerate(space.stages)]
+    return columns + [layout.take(genes, "resolution") == np.arange(len(space.resolutions))]
 
 
 # -- once-for-all's tutorial ------------------------------------------------------------------------
@@ -75,7 +76,8 @@ def _ofa_names(space: SearchSpace) -> list[str]:
 
 def _ofa(space: SearchSpace, genes: np.ndarray) -> list[np.ndarray]:
     kernels, expands = _slot_columns(space, genes)
-    slots = np.asarray([ofa_resolution_slot(r) for r in space.resolutions])[genes[:, 0]]
+    resolution = gene_layout(space).take(genes, "resolution")[:, 0]
+    slots = np.asarray([ofa_resolution_slot(r) for r in space.resolutions])[resolution]
     return kernels + expands + [slots[:, None] == np.arange(OFA_RESOLUTION_SLOTS)]
 
 

@@ -10,8 +10,9 @@ import numpy as np
 from ofa.errors import OfaError
 from ofa.latency.predict import LatencyPredictor
 from ofa.predictor.store import AccuracyPredictor
+from ofa.search.columns import column_device, latency_column
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import canonical_genes, encode, sample_subnet
+from ofa.spaces.subnet import canonical_genes, encode, gene_layout, sample_subnet
 from ofa.supernet.cost import CostTable
 
 # Objective names as `--objectives` takes them; `latency` stands for one objective per device.
@@ -41,9 +42,9 @@ class Evaluator:
     def valid(self, genes: np.ndarray) -> np.ndarray:
         """Canonical genes (unused slots zeroed) with the resolution snapped to the nearest one searched."""
         genes = canonical_genes(self.space, np.asarray(genes, dtype=np.int64))
-        ids = self.resolution_ids
-        nearest = np.abs(genes[:, :1] - ids[None, :]).argmin(axis=1)
-        genes[:, 0] = ids[nearest]
+        ids, res = self.resolution_ids, gene_layout(self.space).slice("resolution")
+        nearest = np.abs(genes[:, res] - ids[None, :]).argmin(axis=1)
+        genes[:, res.start] = ids[nearest]
         return genes
 
     def __call__(self, genes: np.ndarray) -> dict[str, np.ndarray]:
@@ -51,7 +52,7 @@ class Evaluator:
         macs_params = self.costs.macs_params(genes)
         values = {"acc": acc, "acc_std": spread, "macs": macs_params[:, 0], "params": macs_params[:, 1]}
         for device, table in self.latency.items():
-            values[f"latency:{device}"] = table.predict_genes(genes)
+            values[latency_column(device)] = table.predict_genes(genes)
         return values
 
     def within(self, genes: np.ndarray, budget: dict[str, float]) -> np.ndarray:
@@ -59,8 +60,9 @@ class Evaluator:
         tables alone: no accuracy prediction is spent on them."""
         ok = np.ones(len(genes), dtype=bool)
         for key, limit in budget.items():
-            if key.startswith("latency:"):
-                value = self.latency[key.split(":", 1)[1]].predict_genes(genes)
+            device = column_device(key)
+            if device is not None:
+                value = self.latency[device].predict_genes(genes)
             else:
                 value = self.costs.macs_params(genes)[:, ("macs", "params").index(key)]
             ok &= value <= limit
@@ -69,7 +71,7 @@ class Evaluator:
     def end_genes(self) -> np.ndarray:
         """The smallest and the largest subnet, at the smallest and largest resolution searched."""
         genes = np.stack([encode(self.space, sample_subnet(self.space, k)) for k in ("min", "max")])
-        genes[:, 0] = self.resolution_ids[[0, -1]]
+        genes[:, gene_layout(self.space).slice("resolution").start] = self.resolution_ids[[0, -1]]
         return genes
 
     def extremes(self) -> dict[str, dict[str, float]]:
@@ -84,7 +86,7 @@ def objective_columns(names: list[str], devices: list[str]) -> list[str]:
     for name in (n.strip().lower() for n in names):
         if name not in OBJECTIVES:
             raise OfaError(f"unknown objective '{name}'; choose from: {', '.join(OBJECTIVES)}")
-        columns += [f"latency:{d}" for d in devices] if name == "latency" else [name]
+        columns += [latency_column(d) for d in devices] if name == "latency" else [name]
     if "acc" not in columns:
         raise OfaError("--objectives must include acc: search trades accuracy against cost")
     if len(columns) < 2:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ofa.search.operators import random_reset
 from ofa.search.problem import SubnetProblem
-from ofa.spaces.subnet import active_slots, unique_rows
+from ofa.spaces.subnet import gene_layout, unique_rows
 
 MAX_STEPS = 200  # a bound only: each step must raise the predicted accuracy, and none has needed 50
 KICK_RATE = 0.1  # the share of genes a jump resets: once-for-all's mutation probability
@@ -24,12 +24,8 @@ KICK_RATE = 0.1  # the share of genes a jump resets: once-for-all's mutation pro
 def single_moves(problem: SubnetProblem, genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(gene index, new value) of every change of one gene that changes the subnet: the resolution
     (to another one searched), a depth, a kernel or expand ratio of a block in use."""
-    space, evaluator = problem.evaluator.space, problem.evaluator
-    n_stages, n_blocks = len(space.stages), space.num_blocks
-    used = np.ones(problem.n_var, dtype=bool)
-    slots = active_slots(space, genes)[0]
-    used[1 + n_stages: 1 + n_stages + n_blocks] = slots
-    used[1 + n_stages + n_blocks:] = slots
+    evaluator = problem.evaluator
+    used = gene_layout(evaluator.space).used(genes)[0]
     index, value = [], []
     for i in np.flatnonzero(used):
         choices = evaluator.resolution_ids if i == 0 else np.arange(problem.upper[i] + 1)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ofa.files import save_figure
-
 from pathlib import Path
 
 import numpy as np
+
+from ofa.files import save_figure
+from ofa.search.columns import column_device
 
 
 def plot_front(result, cloud: tuple[np.ndarray, dict[str, np.ndarray]], path: Path) -> Path:
@@ -28,7 +29,7 @@ def plot_front(result, cloud: tuple[np.ndarray, dict[str, np.ndarray]], path: Pa
         ax.errorbar(x, y, yerr=result.values["acc_std"][order] if len(order) and result.values["acc_std"].max() > 0
                     else None, fmt="-o", ms=3, lw=1, color="tab:blue", ecolor=(0.12, 0.47, 0.71, 0.25),
                     label=f"front ({len(x)} subnets, ± predictor spread)")
-        device = cost.split(":", 1)[1] if cost.startswith("latency:") else None
+        device = column_device(cost)
         if device and device in result.problem.budgets:
             ax.axvline(result.problem.budgets[device], color="tab:red", lw=0.8, ls="--",
                        label=f"budget {result.problem.budgets[device]:g} ms")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from pymoo.core.problem import Problem
 
+from ofa.search.columns import latency_column
 from ofa.search.evaluator import Evaluator
 from ofa.spaces.subnet import gene_bounds, unique_rows
 
@@ -47,7 +48,7 @@ class SubnetProblem(Problem):
         n = len(values["acc"])
         if not self.budgets:
             return np.zeros((n, 0))
-        return np.column_stack([values[f"latency:{d}"] - b for d, b in self.budgets.items()])
+        return np.column_stack([values[latency_column(d)] - b for d, b in self.budgets.items()])
 
     def _evaluate(self, x, out, *args, **kwargs):
         out["F"], g, _ = self.evaluate_genes(x)

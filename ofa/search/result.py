@@ -17,6 +17,7 @@ from ofa.outputs import check_own_files
 from ofa.outputs import KINDS, kind_of
 from ofa.search.problem import SubnetProblem
 from ofa.spaces.subnet import decode
+from ofa.search.columns import latency_column
 
 
 @dataclass
@@ -36,7 +37,7 @@ class SearchResult:
         v = {k: float(a[i]) for k, a in self.values.items()}
         return {"subnet": str(decode(self.problem.evaluator.space, self.genes[i])), "accuracy": round(v["acc"], 3),
                 "accuracy_std": round(v["acc_std"], 3),
-                "latency_ms": {d: round(v[f"latency:{d}"], 4) for d in self.devices},
+                "latency_ms": {d: round(v[latency_column(d)], 4) for d in self.devices},
                 "macs": int(v["macs"]), "params": int(v["params"])}
 
     def front(self) -> list[dict[str, Any]]:

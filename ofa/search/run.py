@@ -10,6 +10,7 @@ import numpy as np
 from ofa.errors import OfaError
 from ofa.predictor.accuracy_data import describe, supernet_fingerprint
 from ofa.predictor.store import AccuracyPredictor, default_predictor_path, load_predictor
+from ofa.search.columns import latency_column
 from ofa.search.evaluator import Evaluator
 from ofa.search.problem import SubnetProblem
 from ofa.search.result import SearchResult, collect_result
@@ -59,7 +60,7 @@ def open_run_predictor(run: Path, predictor_path: Path | None) -> tuple[Accuracy
 def check_budgets(evaluator: Evaluator, budgets: dict[str, float]) -> None:
     ends = evaluator.extremes()
     for device, budget in budgets.items():
-        low, high = ends["min"][f"latency:{device}"], ends["max"][f"latency:{device}"]
+        low, high = ends["min"][latency_column(device)], ends["max"][latency_column(device)]
         if budget < low:
             raise OfaError(f"no subnet runs within {budget:g} ms on {device}: the smallest subnet takes {low:.3g} ms "
                            f"and the largest {high:.3g} ms")

@@ -22,7 +22,8 @@ from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
 from ofa.search.problem import SubnetProblem
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
-from ofa.spaces.subnet import active_slots
+from ofa.spaces.subnet import gene_layout
+from ofa.search.columns import latency_column
 
 Progress = Callable[[str, int, int], None]
 Targets = list[dict[str, float]]
@@ -64,7 +65,7 @@ def _random(problem: SubnetProblem, s: Settings, progress: Progress, targets: Ta
 
 def given_targets(problem: SubnetProblem, targets: Targets) -> Targets:
     """The targets, else the problem's budgets together as one."""
-    return targets or ([{f"latency:{d}": b for d, b in problem.budgets.items()}] if problem.budgets else [])
+    return targets or ([{latency_column(d): b for d, b in problem.budgets.items()}] if problem.budgets else [])
 
 
 def budget_targets(problem: SubnetProblem, targets: Targets, count: int = 5) -> Targets:
@@ -141,10 +142,9 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, targets:
     gradient of reward = accuracy - 100 x (relative overshoot of the budget), against a
     moving-average baseline; genes of unused slots get no gradient (they change nothing)."""
     rng = np.random.default_rng(s.seed)
-    space = problem.evaluator.space
+    layout = gene_layout(problem.evaluator.space)
     width = int(problem.upper.max()) + 1
     valid = np.arange(width)[None, :] <= problem.upper[:, None]
-    n_stages, n_blocks = len(space.stages), space.num_blocks
     targets = budget_targets(problem, targets)
     share = s.evaluations // len(targets)
     for budget in targets:
@@ -164,10 +164,7 @@ def _reinforce(problem: SubnetProblem, s: Settings, progress: Progress, targets:
             reward = v["acc"] - 100.0 * np.maximum(overshoot, 0.0)
             baseline = reward.mean() if baseline is None else 0.9 * baseline + 0.1 * reward.mean()
             advantage = (reward - baseline) / (reward.std() + 1e-8)
-            used = np.ones((n, problem.n_var), dtype=bool)
-            slots = active_slots(space, genes)
-            used[:, 1 + n_stages : 1 + n_stages + n_blocks] = slots
-            used[:, 1 + n_stages + n_blocks :] = slots
+            used = layout.used(genes)
             onehot = np.arange(width)[None, None, :] == genes[:, :, None]
             grad = ((onehot - p[None]) * (advantage[:, None] * used)[:, :, None]).mean(axis=0)
             logits = np.where(valid, logits + lr * grad * width, -np.inf)

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 from ofa import fields as check_field
 from ofa.errors import OfaError, shown
+from ofa.layers.shapes import make_divisible
 from ofa.limits import check
 
 ACTIVATIONS = ("relu", "hswish", "relu6")
@@ -17,14 +18,6 @@ EXPAND_RANGE = (0.05, 64)  # an expand ratio's bounds: a middle width from 1/20 
 # Fields added after spaces were first fingerprinted, with their defaults: a space that keeps the
 # default hashes as before, so tables and runs bound to it stay valid.
 _LATER_FIELDS = {"bn_eps": 1e-5}
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round a channel count to a multiple of `divisor`, never dropping more than 10%."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
 
 
 def _number(value: Any) -> int | float:

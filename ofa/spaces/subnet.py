@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from ofa import fields
 from ofa.errors import OfaError, shown
+from ofa.families.genes import GeneGroup, GeneLayout
 from ofa.files import parse_json, read_json
 from ofa.limits import LIMITS
 from ofa.spaces.space import SearchSpace, _number
@@ -202,19 +204,26 @@ def sample_subnet(
 
 
 # -- integer genes -------------------------------------------------------------------------------
-# Layout: [resolution, depth per stage, kernel per block slot, expand per block slot], each an
-# index into the space's choice list. Slots past a stage's depth are ignored when decoding and
-# written as 0 when encoding, so every subnet has exactly one gene vector.
+# Layout (`gene_layout`): [resolution, depth per stage, kernel per block slot, expand per block
+# slot], each an index into the space's choice list. Slots past a stage's depth are ignored when
+# decoding and written as 0 when encoding, so every subnet has exactly one gene vector.
+
+
+@lru_cache(maxsize=64)
+def gene_layout(space: SearchSpace) -> GeneLayout:
+    slots = [(i, j) for i, stage in enumerate(space.stages) for j in range(stage.max_depth)]
+    stages, positions = tuple(i for i, _ in slots), tuple(j for _, j in slots)
+    return GeneLayout((
+        GeneGroup("resolution", (space.resolutions,)),
+        GeneGroup("depth", tuple(stage.depths for stage in space.stages)),
+        GeneGroup("kernel", tuple(space.stages[i].kernels for i in stages), stages, positions),
+        GeneGroup("expand", tuple(space.stages[i].expands for i in stages), stages, positions),
+    ))
 
 
 def gene_bounds(space: SearchSpace) -> tuple[np.ndarray, np.ndarray]:
     """Inclusive lower and upper bounds of each gene (for integer search algorithms)."""
-    upper = [len(space.resolutions) - 1]
-    upper += [len(s.depths) - 1 for s in space.stages]
-    upper += [len(s.kernels) - 1 for s in space.stages for _ in range(s.max_depth)]
-    upper += [len(s.expands) - 1 for s in space.stages for _ in range(s.max_depth)]
-    upper_arr = np.asarray(upper, dtype=np.int64)
-    return np.zeros_like(upper_arr), upper_arr
+    return gene_layout(space).bounds()
 
 
 def encode(space: SearchSpace, subnet: Subnet) -> np.ndarray:
@@ -229,44 +238,35 @@ def encode(space: SearchSpace, subnet: Subnet) -> np.ndarray:
 
 
 def decode(space: SearchSpace, genes: Sequence[int] | np.ndarray) -> Subnet:
+    layout = gene_layout(space)
     genes = np.asarray(genes, dtype=np.int64)
-    lower, upper = gene_bounds(space)
+    lower, upper = layout.bounds()
     if genes.shape != upper.shape or (genes < lower).any() or (genes > upper).any():
         raise OfaError(f"gene vector does not fit space '{space.name}' (expected {upper.size} genes within bounds)")
-    n_stages = len(space.stages)
-    depths = [s.depths[g] for s, g in zip(space.stages, genes[1 : 1 + n_stages])]
-    kernels, expands = [], []
-    k_pos = 1 + n_stages
-    e_pos = k_pos + space.num_blocks
-    for s, d in zip(space.stages, depths):
-        kernels.append(tuple(s.kernels[g] for g in genes[k_pos : k_pos + d]))
-        expands.append(tuple(s.expands[g] for g in genes[e_pos : e_pos + d]))
-        k_pos += s.max_depth
-        e_pos += s.max_depth
-    return Subnet(space.resolutions[genes[0]], tuple(kernels), tuple(expands))
+    kernels, expands = layout.take(genes, "kernel")[0], layout.take(genes, "expand")[0]
+    stage_of = np.asarray(layout.group("kernel").stages)
+    used = layout.in_use(genes, "kernel")[0]
+    pick = [np.flatnonzero((stage_of == i) & used) for i in range(len(space.stages))]
+    return Subnet(space.resolutions[layout.take(genes, "resolution")[0, 0]],
+                  tuple(tuple(s.kernels[g] for g in kernels[slots]) for s, slots in zip(space.stages, pick)),
+                  tuple(tuple(s.expands[g] for g in expands[slots]) for s, slots in zip(space.stages, pick)))
 
 
 def active_slots(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
     """Boolean (n, num_blocks) mask of the block slots in use, for a batch of gene vectors."""
-    genes = np.atleast_2d(genes)
-    masks = []
-    for i, s in enumerate(space.stages):
-        depth = np.asarray(s.depths)[genes[:, 1 + i]]
-        masks.append(np.arange(s.max_depth)[None, :] < depth[:, None])
-    return np.concatenate(masks, axis=1)
+    return gene_layout(space).in_use(genes, "kernel")
 
 
 def gather_slots(space: SearchSpace, fixed: np.ndarray, slots: np.ndarray, genes: np.ndarray) -> np.ndarray:
     """Per gene vector: fixed[resolution] plus slots[resolution, slot, kernel, expand] summed over
     the slots in use. Tables may carry trailing dimensions (e.g. MACs and parameters together).
     One gather for a whole population: this is what makes search evaluation vectorized."""
+    layout = gene_layout(space)
     genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
-    n_stages, n_blocks = len(space.stages), space.num_blocks
-    res = genes[:, 0]
-    k = genes[:, 1 + n_stages : 1 + n_stages + n_blocks]
-    e = genes[:, 1 + n_stages + n_blocks : 1 + n_stages + 2 * n_blocks]
-    per_slot = slots[res[:, None], np.arange(n_blocks)[None, :], k, e]
-    mask = active_slots(space, genes)
+    res = layout.take(genes, "resolution")[:, 0]
+    k, e = layout.take(genes, "kernel"), layout.take(genes, "expand")
+    per_slot = slots[res[:, None], np.arange(k.shape[1])[None, :], k, e]
+    mask = layout.in_use(genes, "kernel")
     mask = mask.reshape(mask.shape + (1,) * (per_slot.ndim - 2))
     return fixed[res] + np.where(mask, per_slot, 0).sum(axis=1)
 
@@ -286,9 +286,4 @@ def unique_rows(genes: np.ndarray) -> np.ndarray:
 def canonical_genes(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
     """Slots past a stage's depth set to 0, so that one subnet has one gene vector (what
     duplicate elimination and encode() rely on)."""
-    genes = np.atleast_2d(np.asarray(genes, dtype=np.int64)).copy()
-    n_stages, n_blocks = len(space.stages), space.num_blocks
-    mask = active_slots(space, genes)
-    for start in (1 + n_stages, 1 + n_stages + n_blocks):
-        genes[:, start : start + n_blocks] *= mask
-    return genes
+    return gene_layout(space).canonical(genes)

@@ -3,13 +3,14 @@ that produced it, as card.json (for scripts) and card.md (for people), plus the 
 
 from __future__ import annotations
 
-from ofa.files import save_figure, write_atomic, write_json
-
 import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ofa.files import save_figure, write_atomic, write_json
+from ofa.search.columns import latency_column
 
 CARD_FORMAT = "ofa-model-card/1"
 
@@ -37,7 +38,7 @@ def plot_choice(values: dict[str, np.ndarray], front: np.ndarray, cloud: dict[st
     import matplotlib.pyplot as plt
 
     device, lat = card["device"], card["latency"]
-    column = f"latency:{device}"
+    column = latency_column(device)
     fig, ax = plt.subplots(figsize=(6, 4.4), dpi=120)
     ax.scatter(cloud[column], cloud["acc"], s=6, color="0.78", label=f"{len(cloud['acc'])} random subnets")
     ax.plot(values[column][front], values["acc"][front], "-o", ms=3, lw=1, color="tab:blue",

@@ -25,6 +25,7 @@ from ofa.specialize.card import plot_choice, versions, write_card
 from ofa.specialize.package import Staging, check_formats, refuse_existing, write_model, writing
 from ofa.specialize.targets import Target, candidates, closed_loop
 from ofa.spaces.subnet import decode
+from ofa.search.columns import latency_column
 
 
 @dataclass
@@ -118,8 +119,8 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
     staging = Staging(req.out, req.force, req.fingerprint(), OUTPUT_KIND)
     clock.lap("tables")
 
-    result = search(evaluator, ["acc", *(f"latency:{d}" for d in devices)], {}, DEFAULT_STRATEGY, req.settings, progress,
-                    targets=[{f"latency:{t.device}": t.budget_ms} for t in req.targets])
+    result = search(evaluator, ["acc", *(latency_column(d) for d in devices)], {}, DEFAULT_STRATEGY, req.settings, progress,
+                    targets=[{latency_column(t.device): t.budget_ms} for t in req.targets])
     genes, values = result.problem.archive()
     _, cloud = random_cloud(evaluator, seed=req.settings.seed)
     clock.lap("search")
@@ -164,7 +165,7 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
             clock.lap("export + verify")
         table = tables[target.device]
         card["latency"] = {
-            "predicted_ms": float(values[f"latency:{target.device}"][i]), "table": str(table),
+            "predicted_ms": float(values[latency_column(target.device)][i]), "table": str(table),
             "table_error": table_error(table, space.name),
             "table_source": source_text(evaluator.latency[target.device].table), "attempts": attempts,
             "measured_ms": measured,
@@ -178,7 +179,7 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
         card.update(export=export, versions=versions(), **shared)
 
         front = candidates(genes, values, Target(target.device, np.inf))
-        plot_choice(values, front[np.argsort(values[f"latency:{target.device}"][front])], cloud, card,
+        plot_choice(values, front[np.argsort(values[latency_column(target.device)][front])], cloud, card,
                     folder / "pareto.png")
         write_card(folder, card)
         export["files"].update(card="card.json", card_md="card.md", plot="pareto.png")
@@ -202,7 +203,7 @@ def _choose(target: Target, genes, values, meter, folder: Path, formats, profile
     `closed_loop` keeps, else the most accurate predicted within the budget."""
     from ofa.latency.measure import measure_exported
 
-    space, column = meter.model.space, f"latency:{target.device}"
+    space, column = meter.model.space, latency_column(target.device)
     exported: dict[str, Any] = {}
 
     def export(i: int) -> None:

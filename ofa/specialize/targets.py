@@ -9,6 +9,7 @@ import numpy as np
 
 from ofa.errors import OfaError
 from ofa.search.budget import parse_latency
+from ofa.search.columns import latency_column
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def parse_targets(devices: list[str], latencies: list[str]) -> list[Target]:
 def candidates(genes: np.ndarray, values: dict[str, np.ndarray], target: Target) -> np.ndarray:
     """Indices of the subnets within the target's budget that no other subnet within it beats on
     both predicted accuracy and latency on its device, most accurate first."""
-    latency = values[f"latency:{target.device}"]
+    latency = values[latency_column(target.device)]
     inside = np.flatnonzero(latency <= target.budget_ms)
     if not len(inside):
         return inside
@@ -82,7 +83,7 @@ def closed_loop(genes: np.ndarray, values: dict[str, np.ndarray], target: Target
     budget unused says the table over-predicts here: the most accurate subnet predicted within
     the budget divided by that fit's measured/predicted ratio is measured once, and kept if it
     fits. When nothing fits, the fastest subnet measured is kept (the caller says so)."""
-    latency, acc, budget = values[f"latency:{target.device}"], values["acc"], target.budget_ms
+    latency, acc, budget = values[latency_column(target.device)], values["acc"], target.budget_ms
     measured: dict[int, float] = {}
     factor, fit = 1.0, None
     for i in candidates(genes, values, target):

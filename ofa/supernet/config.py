@@ -7,16 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ofa.errors import OfaError
+from ofa.layers.shapes import conv_out
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, check_subnet, sample_subnet
 
 CONFIG_FORMAT = "ofa-static-net/1"
-
-
-def conv_out(size: int, kernel: int, stride: int) -> int:
-    """Output size of a convolution padded by kernel // 2 (odd kernels)."""
-    pad = kernel // 2
-    return (size + 2 * pad - kernel) // stride + 1
 
 
 @dataclass(frozen=True)

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ofa.layers.cost import Cost, conv_cost
 from ofa.spaces.space import SearchSpace
 from ofa.spaces.subnet import Subnet, gather_slots
 from ofa.supernet.config import BlockConfig, NetConfig, conv_out, net_config, slot_blocks, template_config
-
-
-@dataclass(frozen=True)
-class Cost:
-    macs: int
-    params: int
-
-    def __add__(self, other: "Cost") -> "Cost":
-        return Cost(self.macs + other.macs, self.params + other.params)
-
-    @property
-    def mmacs(self) -> float:
-        """Millions of multiply-accumulates (what papers call 'MFLOPs')."""
-        return self.macs / 1e6
-
-
-def conv_cost(cin: int, cout: int, k: int, out_size: int, groups: int = 1, bias: bool = False, bn: bool = True) -> Cost:
-    weights = cout * (cin // groups) * k * k
-    return Cost(macs=weights * out_size * out_size, params=weights + (cout if bias else 0) + (2 * cout if bn else 0))
 
 
 def block_cost(b: BlockConfig, in_size: int) -> Cost:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import math
-from contextlib import contextmanager
-from typing import Iterator
-
 import torch
 from torch import nn
 
+from ofa.layers.elastic import ElasticBatchNorm2d, ElasticNetwork
+from ofa.layers.init import INITS
+from ofa.layers.static import conv_bn
 from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, sample_subnet, to_subnet
+from ofa.spaces.subnet import Subnet, to_subnet
 from ofa.supernet.config import first_block_config, net_config
-from ofa.supernet.elastic import ElasticBatchNorm2d, ElasticBlock, ElasticDepthwise, ElasticPointwise
-from ofa.supernet.static import Head, InvertedResidual, StaticNet, conv_bn
+from ofa.supernet.elastic import ElasticBlock
+from ofa.supernet.static import Head, InvertedResidual, StaticNet
 
 
 def _use_elastic_batchnorm(module: nn.Module) -> None:
@@ -26,32 +25,7 @@ def _use_elastic_batchnorm(module: nn.Module) -> None:
             _use_elastic_batchnorm(child)
 
 
-def _ofa_init(model: nn.Module) -> None:
-    """once-for-all's: Kaiming normal (fan-out) convolutions, N(0, 0.01) classifier, zero biases."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
-
-
-def _torch_init(model: nn.Module) -> None:
-    """PyTorch's per-layer defaults, which a static network built alone gets: the elastic convolutions
-    are drawn as an nn.Conv2d of their largest shape would be (fixed layers already are)."""
-    for m in model.modules():
-        if isinstance(m, (ElasticPointwise, ElasticDepthwise)):
-            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5))
-
-
-# How a fresh supernet's weights are drawn; "torch" is the like-for-like start for comparisons
-# with training from scratch.
-INITS = {"ofa": _ofa_init, "torch": _torch_init}
-
-
-class Supernet(nn.Module):
+class Supernet(ElasticNetwork):
     """Stem and first block are fixed; every stage holds `max_depth` elastic blocks of which the
     active subnet runs the first d; the head is fixed. Input resolution is whatever is fed."""
 
@@ -91,18 +65,6 @@ class Supernet(nn.Module):
                 blocks[j].set_active(k, self.space.mid_channels(cin, e))
         self.active_subnet = subnet
         return subnet
-
-    @contextmanager
-    def active(self, subnet: Subnet | str | dict) -> Iterator[Subnet]:
-        """Run `subnet` inside the block, then restore the subnet that was active before."""
-        previous = self.active_subnet
-        try:
-            yield self.set_active(subnet)
-        finally:
-            self.set_active(previous)
-
-    def sample_active(self, kind: str = "uniform", seed: int | None = None) -> Subnet:
-        return self.set_active(sample_subnet(self.space, kind, seed))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.first_block(self.stem(x))

@@ -14,7 +14,7 @@ from ofa.spaces.space import SearchSpace
 OPTIMIZERS = ("sgd", "adamw")
 DISTILL_KINDS = ("alpha", "kl", "none")
 REGULARIZE = ("largest", "all")
-INITS = ("ofa", "torch")  # the keys of ofa.supernet.supernet.INITS, named here to keep recipes torch-free
+INITS = ("ofa", "torch")  # the keys of ofa.layers.init.INITS, named here to keep recipes torch-free
 CHOICE_FIELDS = ("kernels", "depths", "expands", "resolutions")
 ALL = "all"  # a phase's choice list that opens every choice of the space
 DEFAULT_WEIGHT_DECAY = {"sgd": 3e-5, "adamw": 0.05}  # once-for-all's SGD value; a common AdamW one

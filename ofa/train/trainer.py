@@ -25,7 +25,7 @@ from ofa.errors import Interrupted, OfaError
 from ofa.files import write_atomic
 from ofa.outputs import output_lock
 from ofa.spaces.space import SearchSpace
-from ofa.supernet.elastic import set_batchnorm_sync
+from ofa.layers.elastic import set_batchnorm_sync
 from ofa.supernet.static import zero_init_residual_bn
 from ofa.supernet.supernet import Supernet
 from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint

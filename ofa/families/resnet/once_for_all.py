@@ -1,0 +1,75 @@
+"""once-for-all's elastic ResNet (`OFAResNets`) as its checkpoints and its predictor name things.
+
+Keys: once-for-all's `input_stem.0`, `.1` (a residual block around a convolution) and `.2` are our
+`stem`, `stem_block` and `stem_out`; its `blocks.N` fill our stages' slots in order (every stage has
+base depth + 2 slots there as here), their `downsample` is our `shortcut`; its `classifier.linear`
+is our `head.linear`. Keys are compared in one spelling (`.bn.bn.` as `.bn.`, `.conv.conv.weight`
+as `.conv.weight`, `.linear.linear.` as `.linear.`), as its own loader accepts either.
+
+Subnets: once-for-all names one as `{"d": [stem, depth offsets...], "e": [expand per slot...],
+"w": [width index per position...], "image_size": r}`, where `d[0]` is 2 when the stem's middle block
+runs and 0 when it is skipped, and each stage's depth is its smallest depth plus its offset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ofa.errors import OfaError, shown
+from ofa.families.resnet.space import ResNetSpace
+from ofa.families.resnet.subnet import ResNetSubnet, check_subnet
+
+SPELLINGS = ((".bn.bn.", ".bn."), (".conv.conv.weight", ".conv.weight"), (".linear.linear.", ".linear."))
+_STEM = {"stem": "input_stem.0", "stem_block": "input_stem.1", "stem_out": "input_stem.2"}
+_BLOCK = {"conv1": "conv1", "conv2": "conv2", "conv3": "conv3", "shortcut": "downsample"}
+
+
+def canonical_key(key: str) -> str:
+    """once-for-all's key in one spelling (the shortest its loader accepts)."""
+    for old, new in SPELLINGS:
+        key = key.replace(old, new)
+    return key
+
+
+def source_key(our_key: str, space: ResNetSpace) -> str:
+    """once-for-all's (canonical) key of one key of our ResNetSupernet's state dict."""
+    part, _, rest = our_key.partition(".")
+    if part in _STEM:
+        return f"{_STEM[part]}.{rest}"
+    if part == "stages":
+        stage, slot, layer, tail = rest.split(".", 3)
+        block = sum(s.max_depth for s in space.stages[: int(stage)]) + int(slot)
+        return f"blocks.{block}.{_BLOCK[layer]}.{tail}"
+    if part == "head":
+        return f"classifier.{rest}"
+    raise ValueError(f"no once-for-all counterpart for {our_key}")  # a supernet key this module forgot
+
+
+def subnet_from_arch(space: ResNetSpace, arch: Any) -> ResNetSubnet:
+    """Our subnet of once-for-all's architecture dict (the form its predictor and search use)."""
+    if not isinstance(arch, dict) or not {"d", "e", "w", "image_size"} <= set(arch):
+        raise OfaError(f"a once-for-all ResNet architecture needs 'd', 'e', 'w' and 'image_size', got {shown(arch)}")
+    d, e, w = arch["d"], arch["e"], arch["w"]
+    slots = [s.max_depth for s in space.stages]
+    if len(d) != 1 + len(space.stages) or len(e) != sum(slots) or len(w) != 2 + len(space.stages):
+        raise OfaError(f"once-for-all architecture {shown(arch)} does not fit space '{space.name}'")
+    expands, start = [], 0
+    for stage, offset, n in zip(space.stages, d[1:], slots):
+        expands.append(tuple(e[start : start + min(stage.depths) + offset]))
+        start += n
+    try:
+        widths = tuple(space.widths[i] for i in w)
+    except (IndexError, TypeError):
+        raise OfaError(f"once-for-all architecture {shown(arch)}: width indices outside {len(space.widths)}") from None
+    return check_subnet(space, ResNetSubnet(arch["image_size"], d[0] > 0, widths, tuple(expands)))
+
+
+def arch_from_subnet(space: ResNetSpace, subnet: ResNetSubnet) -> dict[str, Any]:
+    """Inverse of `subnet_from_arch` (skipped slots get the smallest expand ratio, as once-for-all's
+    own sampler leaves them some value)."""
+    check_subnet(space, subnet)
+    e = []
+    for stage, es in zip(space.stages, subnet.expands):
+        e += list(es) + [min(space.expands)] * (stage.max_depth - len(es))
+    return {"d": [2 if subnet.stem_block else 0] + [len(es) - min(s.depths) for s, es in zip(space.stages, subnet.expands)],
+            "e": e, "w": [space.widths.index(w) for w in subnet.widths], "image_size": subnet.resolution}
