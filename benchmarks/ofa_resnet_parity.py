@@ -10,7 +10,9 @@ every subnet the reference ran, this checks four things against once-for-all's f
 - our supernet's logits with that subnet active;
 - the logits of our extracted static network;
 - the static network's parameter count and our analytic count (`net_cost`);
-- our `ofa-resnet50` predictor features against its `ResNetArchEncoder`.
+- our `ofa-resnet50` predictor features against its `ResNetArchEncoder`;
+
+and, with --predictor, the published predictor's top-1 through our MLP against its `AccuracyPredictor`.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ def main() -> None:
     ap.add_argument("--reference", type=Path, required=True, help="a checkout of mit-han-lab/once-for-all")
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--random", type=int, default=8)
+    ap.add_argument("--predictor", type=Path, help="ofa_resnet50_acc_predictor.pth (../shared/ofa-reference/)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     ref = args.work / "reference"
     env = {**os.environ, "PYTHONPATH": str(args.reference.resolve())}
     subprocess.run([sys.executable, str(Path(__file__).with_name("ofa_resnet_reference.py")), "--out", str(ref),
-                    "--random", str(args.random)], env=env, check=True, cwd=args.work)
+                    "--random", str(args.random)] + (["--predictor", str(args.predictor.resolve())] if args.predictor else []),
+                   env=env, check=True, cwd=args.work)
 
     space = resnet_space_from_dict(RESNET50)
     reference = json.loads((ref / "reference.json").read_text())
@@ -85,6 +89,17 @@ def main() -> None:
         print(f"| {i + 1} | {subnet.resolution} | {d_super:.1e} | {d_static:.1e} (logits up to {scale:.2f}) "
               f"| {item['params']:,} / {params:,} / {counted:,} | {same} |")
     print(f"largest difference in any logit: {worst:.2e}")
+    if args.predictor:
+        from ofa.families.resnet.once_for_all import predictor_arrays
+        from ofa.predictor.models import FittedModel
+
+        state = {k: v.float().numpy() for k, v in torch.load(args.predictor, map_location="cpu", weights_only=True).items()}
+        mlp = FittedModel("mlp", predictor_arrays(state, len(ENCODINGS["ofa-resnet50"][0](space)), args.predictor.name))
+        genes = np.stack([encode(space, subnet_from_arch(space, item["arch"])) for item in reference["subnets"]])
+        ours = mlp.predict(np.concatenate(features(space, genes), axis=1))[0]
+        theirs = 100 * np.asarray([item["predicted_top1"] for item in reference["subnets"]])
+        print(f"published predictor, top-1 % of the {len(ours)} subnets: ours {np.round(ours, 3).tolist()}, "
+              f"largest difference from once-for-all's {np.abs(ours - theirs).max():.1e} points")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ every BatchNorm's statistics and affine parameters. It saves that checkpoint as 
 `{"state_dict": ...}`. For each subnet (largest, smallest, seeded random ones from its own
 `sample_active_subnet`) it writes the logits of the supernet and of
 `get_active_subnet(preserve_weight=True)` on seeded random images, the static subnet's parameter
-count, and the features of `ResNetArchEncoder` (the input of its ResNet50 accuracy predictor).
+count, and the features of `ResNetArchEncoder` (the input of its ResNet50 accuracy predictor);
+with --predictor, that predictor's output for each subnet too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("--random", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-resolution", type=int, default=160, help="largest input drawn (CPU time)")
+    ap.add_argument("--predictor", type=Path, help="ofa_resnet50_acc_predictor.pth: its predictions too")
     args = ap.parse_args()
 
     from ofa.imagenet_classification.elastic_nn.networks import OFAResNets
@@ -71,6 +73,13 @@ def main() -> None:
             subnets.append({"arch": arch, "supernet_logits": net(x).tolist(), "static_logits": static(x).tolist(),
                             "params": sum(p.numel() for p in static.parameters()),
                             "features": encoder.arch2feature(arch).tolist()})
+    if args.predictor:
+        from ofa.nas.accuracy_predictor.acc_predictor import AccuracyPredictor
+
+        predictor = AccuracyPredictor(encoder, checkpoint_path=str(args.predictor), device="cpu")
+        with torch.no_grad():
+            for item, acc in zip(subnets, predictor.predict_acc([s["arch"] for s in subnets]).tolist()):
+                item["predicted_top1"] = acc
     (args.out / "reference.json").write_text(json.dumps({"subnets": subnets, "classes": CLASSES}))
 
 

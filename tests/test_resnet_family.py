@@ -230,3 +230,27 @@ def test_slot_parts_are_the_subnets_layers_and_sum_to_its_cost(space_dict):
         assert [p.key for p in picked] == [p.key for p in expected]
         cost = net_cost(cfg)
         assert (macs, params) == (cost.macs, cost.params)
+
+
+def test_once_for_all_resnet_predictor_as_our_mlp():
+    from ofa.families.resnet.once_for_all import predictor_arrays
+    from ofa.predictor.models import FittedModel
+
+    rng = np.random.default_rng(5)
+    state = {"layers.0.0.weight": rng.normal(size=(4, 3)), "layers.0.0.bias": rng.normal(size=4),
+             "layers.1.0.weight": rng.normal(size=(2, 4)), "layers.1.0.bias": rng.normal(size=2),
+             "layers.2.weight": rng.normal(size=(1, 2)), "base_acc": np.array([0.75])}
+    x = rng.normal(size=(5, 3)).astype(np.float32)
+    relu = lambda v: np.maximum(v, 0)  # noqa: E731
+    h = relu(relu(x @ state["layers.0.0.weight"].T + state["layers.0.0.bias"]) @ state["layers.1.0.weight"].T
+             + state["layers.1.0.bias"])
+    expected = 100 * (h @ state["layers.2.weight"].T + 0.75)[:, 0]
+    mean, spread = FittedModel("mlp", predictor_arrays(state, 3, "p.pth")).predict(x)
+    np.testing.assert_allclose(mean, expected, rtol=1e-5, atol=1e-4)
+    assert (spread == 0).all()
+    with pytest.raises(OfaError, match="expected the keys"):
+        predictor_arrays({k: v for k, v in state.items() if k != "base_acc"}, 3, "p.pth")
+    with pytest.raises(OfaError, match=r"expected \(any, 82\) \(82 inputs"):
+        predictor_arrays(state, 82, "p.pth")
+    with pytest.raises(OfaError, match="the output layer"):
+        predictor_arrays({**state, "layers.2.weight": np.ones((2, 2))}, 3, "p.pth")

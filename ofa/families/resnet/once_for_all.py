@@ -6,6 +6,9 @@ base depth + 2 slots there as here), their `downsample` is our `shortcut`; its `
 is our `head.linear`. Keys are compared in one spelling (`.bn.bn.` as `.bn.`, `.conv.conv.weight`
 as `.conv.weight`, `.linear.linear.` as `.linear.`), as its own loader accepts either.
 
+Its ResNet50 accuracy predictor (`AccuracyPredictor`): `layers.i.0` Linear layers with ReLU, a last
+`layers.n` Linear without bias, and `base_acc` added to the output (top-1 as a fraction).
+
 Subnets: once-for-all names one as `{"d": [stem, depth offsets...], "e": [expand per slot...],
 "w": [width index per position...], "image_size": r}`, where `d[0]` is 2 when the stem's middle block
 runs and 0 when it is skipped, and each stage's depth is its smallest depth plus its offset.
@@ -13,7 +16,10 @@ runs and 0 when it is skipped, and each stage's depth is its smallest depth plus
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import numpy as np
 
 from ofa.errors import OfaError, shown
 from ofa.families.resnet.space import ResNetSpace
@@ -73,3 +79,28 @@ def arch_from_subnet(space: ResNetSpace, subnet: ResNetSubnet) -> dict[str, Any]
         e += list(es) + [min(space.expands)] * (stage.max_depth - len(es))
     return {"d": [2 if subnet.stem_block else 0] + [len(es) - min(s.depths) for s, es in zip(space.stages, subnet.expands)],
             "e": e, "w": [space.widths.index(w) for w in subnet.widths], "image_size": subnet.resolution}
+
+
+def predictor_arrays(state: dict[str, np.ndarray], inputs: int, source: str) -> dict[str, np.ndarray]:
+    """once-for-all's ResNet accuracy predictor as our MLP's arrays (ofa.predictor.models: `w{i}` of
+    shape (1, in, out), `b{i}` of shape (1, out)); its `base_acc` becomes the last layer's bias."""
+    hidden = sorted(int(m[1]) for k in state if (m := re.fullmatch(r"layers\.(\d+)\.0\.weight", k)))
+    last = len(hidden)
+    expected = {f"layers.{i}.0.{p}" for i in hidden for p in ("weight", "bias")} | {f"layers.{last}.weight", "base_acc"}
+    if not hidden or hidden != list(range(last)) or set(state) != expected:
+        raise OfaError(f"{source}: expected the keys of once-for-all's ResNet accuracy predictor ('layers.0.0.weight', "
+                       f"..., 'layers.N.weight', 'base_acc'), got {sorted(state)[:6]}")
+    arrays, width = {}, inputs
+    for i in hidden:
+        w, b = state[f"layers.{i}.0.weight"], state[f"layers.{i}.0.bias"]
+        if w.ndim != 2 or w.shape[1] != width or b.shape != (w.shape[0],):
+            raise OfaError(f"{source}: layer {i} has weight shape {tuple(w.shape)} and bias {tuple(b.shape)}, expected "
+                           f"(any, {width})" + (f" ({inputs} inputs in once-for-all's ResNet50 encoding)" if i == 0 else ""))
+        arrays[f"w{i}"], arrays[f"b{i}"] = w.T[None].astype(np.float32), b[None].astype(np.float32)
+        width = w.shape[0]
+    w, base = state[f"layers.{last}.weight"], state["base_acc"]
+    if w.shape != (1, width) or base.shape != (1,):
+        raise OfaError(f"{source}: the output layer is {tuple(w.shape)} and base_acc {tuple(base.shape)}, expected "
+                       f"(1, {width}) and (1,)")
+    arrays[f"w{last}"], arrays[f"b{last}"] = w.T[None].astype(np.float32), base.reshape(1, 1).astype(np.float32)
+    return arrays
