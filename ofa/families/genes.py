@@ -90,3 +90,13 @@ class GeneLayout:
         and encoding rely on)."""
         genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
         return genes * self.used(genes)
+
+
+def sum_over_slots(values: np.ndarray, resolution: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """Per subnet, the sum over its slots of values[resolution, slot, choice], where a family's
+    `slot_choices` gives each slot's choice (-1: the subnet leaves the slot out). `values` may carry
+    trailing dimensions (MACs and parameters together). One gather for a whole population: what
+    keeps latency, cost and feature tables vectorised for every family."""
+    picked = values[resolution[:, None], np.arange(choices.shape[1])[None, :], np.maximum(choices, 0)]
+    used = (choices >= 0).reshape(choices.shape + (1,) * (values.ndim - 3))
+    return np.where(used, picked, 0).sum(axis=1)

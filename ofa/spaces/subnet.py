@@ -16,7 +16,7 @@ import numpy as np
 
 from ofa import fields
 from ofa.errors import OfaError, shown
-from ofa.families.genes import GeneGroup, GeneLayout
+from ofa.families.genes import GeneGroup, GeneLayout, sum_over_slots
 from ofa.files import parse_json, read_json
 from ofa.limits import LIMITS
 from ofa.spaces.space import SearchSpace, _number
@@ -257,18 +257,23 @@ def active_slots(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
     return gene_layout(space).in_use(genes, "kernel")
 
 
-def gather_slots(space: SearchSpace, fixed: np.ndarray, slots: np.ndarray, genes: np.ndarray) -> np.ndarray:
-    """Per gene vector: fixed[resolution] plus slots[resolution, slot, kernel, expand] summed over
-    the slots in use. Tables may carry trailing dimensions (e.g. MACs and parameters together).
-    One gather for a whole population: this is what makes search evaluation vectorized."""
+def slot_choices(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
+    """(n, num_blocks) choice of every block slot, kernel index x expands + expand index, -1 where
+    the slot is past its stage's depth."""
     layout = gene_layout(space)
     genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
-    res = layout.take(genes, "resolution")[:, 0]
-    k, e = layout.take(genes, "kernel"), layout.take(genes, "expand")
-    per_slot = slots[res[:, None], np.arange(k.shape[1])[None, :], k, e]
-    mask = layout.in_use(genes, "kernel")
-    mask = mask.reshape(mask.shape + (1,) * (per_slot.ndim - 2))
-    return fixed[res] + np.where(mask, per_slot, 0).sum(axis=1)
+    n_expands = max(len(s.expands) for s in space.stages)
+    choice = layout.take(genes, "kernel") * n_expands + layout.take(genes, "expand")
+    return np.where(layout.in_use(genes, "kernel"), choice, -1)
+
+
+def gather_slots(space: SearchSpace, fixed: np.ndarray, slots: np.ndarray, genes: np.ndarray) -> np.ndarray:
+    """Per gene vector: fixed[resolution] plus slots[resolution, slot, kernel, expand] summed over
+    the slots in use. Tables may carry trailing dimensions (e.g. MACs and parameters together)."""
+    genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
+    res = gene_layout(space).take(genes, "resolution")[:, 0]
+    flat = slots.reshape(slots.shape[:2] + (slots.shape[2] * slots.shape[3],) + slots.shape[4:])
+    return fixed[res] + sum_over_slots(flat, res, slot_choices(space, genes))
 
 
 def unique_rows(genes: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ofa.families.resnet.config import KERNEL, BottleneckConfig, ConvConfig, bottleneck_cost, conv_layer_cost
 from ofa.families.resnet.space import ResNetSpace
+from ofa.families.genes import sum_over_slots
 from ofa.families.resnet.subnet import STEM_WIDTHS, gene_layout
 from ofa.layers.cost import Cost, linear_cost
 from ofa.layers.shapes import conv_out
@@ -121,14 +122,6 @@ def slot_choices(space: ResNetSpace, genes: np.ndarray) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-def gather(values: np.ndarray, resolution: np.ndarray, choices: np.ndarray) -> np.ndarray:
-    """Per subnet: the sum over its slots of values[resolution, slot, choice] (choice -1: nothing).
-    `values` may carry trailing dimensions (MACs and parameters together)."""
-    picked = values[resolution[:, None], np.arange(choices.shape[1])[None, :], np.maximum(choices, 0)]
-    used = (choices >= 0).reshape(choices.shape + (1,) * (values.ndim - 3))
-    return np.where(used, picked, 0).sum(axis=1)
-
-
 class ResNetCostTable:
     """MACs and parameters of whole populations of gene vectors in one gather."""
 
@@ -148,4 +141,4 @@ class ResNetCostTable:
         """(n, 2) array: MACs and parameters of each gene vector."""
         genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
         resolution = gene_layout(self.space).take(genes, "resolution")[:, 0]
-        return gather(self.values, resolution, slot_choices(self.space, genes))
+        return sum_over_slots(self.values, resolution, slot_choices(self.space, genes))
