@@ -170,9 +170,24 @@ def prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
 
 class ElasticNetwork(nn.Module):
     """What every family's supernet shares: its own `set_active` picks the subnet that runs, and
-    `active` runs one for the length of a `with` block."""
+    `active` runs one for the length of a `with` block; `stages` hold each stage's blocks, of which
+    the active subnet runs the first `depth`."""
 
     active_subnet: Any
+    stages: nn.ModuleList
+
+    def run_stages(self, x: torch.Tensor) -> torch.Tensor:
+        for blocks, depth in zip(self.stages, self.active_subnet.depths):
+            for block in blocks[:depth]:
+                x = block(x)
+        return x
+
+    @torch.no_grad()
+    def reorder_channels(self) -> None:
+        """Sort every block's expanded or middle channels by importance (before elastic-expand training)."""
+        for blocks in self.stages:
+            for block in blocks:
+                block.reorder_channels()
 
     @contextmanager
     def active(self, subnet: Any) -> Iterator[Any]:

@@ -68,10 +68,7 @@ class Supernet(ElasticNetwork):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.first_block(self.stem(x))
-        for blocks, depth in zip(self.stages, self.active_subnet.depths):
-            for block in blocks[:depth]:
-                x = block(x)
-        return self.head(x)
+        return self.head(self.run_stages(x))
 
     # -- static copies -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -97,10 +94,3 @@ class Supernet(ElasticNetwork):
             state[f"head.{name}"] = tensor
         model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
         return model.train(self.training).to(next(self.parameters()).device)
-
-    @torch.no_grad()
-    def reorder_channels(self) -> None:
-        """Sort every block's expanded channels by importance (before elastic-expand training)."""
-        for blocks in self.stages:
-            for block in blocks:
-                block.reorder_channels()

@@ -137,10 +137,7 @@ class ResNetSupernet(ElasticNetwork):
         if self.active_subnet.stem_block:
             x = self.stem_block(x)
         x = self.pool(self.stem_out(x))
-        for blocks, depth in zip(self.stages, self.active_subnet.depths):
-            for block in blocks[:depth]:
-                x = block(x)
-        return self.head(x)
+        return self.head(self.run_stages(x))
 
     # -- static copies ---------------------------------------------------------------------------------
     @torch.no_grad()
@@ -162,10 +159,3 @@ class ResNetSupernet(ElasticNetwork):
         model = StaticResNet(cfg)
         model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
         return model.train(self.training).to(next(self.parameters()).device)
-
-    @torch.no_grad()
-    def reorder_channels(self) -> None:
-        """Sort every bottleneck's middle channels by importance (before elastic-expand training)."""
-        for blocks in self.stages:
-            for block in blocks:
-                block.reorder_channels()
