@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -270,6 +271,25 @@ def test_calibrate_command_refits_on_this_host_and_never_touches_a_packaged_tabl
     assert writable_path(packaged, "cpu", "cifar-mbv3") == tmp_path.joinpath("latency/cpu/cifar-mbv3.json").relative_to(tmp_path)
     assert writable_path(path, "test-cpu", "tiny") == path
 
+
+
+def test_a_packaged_table_is_never_recalibrated_in_ofas_own_checkout(monkeypatch):
+    """In ofa's checkout the working folder's latency/ is the packaged folder: search and specialize
+    use the table as it is, with a warning, and `latency calibrate` refuses in one line."""
+    from ofa.latency.recalibrate import open_device_table, writable_path
+    from ofa.resources import data_dir
+
+    monkeypatch.chdir(data_dir("latency").parent)
+    packaged = Path("latency") / "cpu" / "cifar-mbv3.json"
+    before = packaged.read_bytes()
+    warnings: list[str] = []
+    space = get_space("cifar-mbv3")
+    _, path, profile = open_device_table("cpu", space, warn=warnings.append)
+    assert packaged.read_bytes() == before and path == packaged
+    if needs_calibration(load_table(packaged), profile):  # it was calibrated on another host than this
+        assert len(warnings) == 1 and "not recalibrated here" in warnings[0] and "packaged" in warnings[0]
+    with pytest.raises(OfaError, match="one of ofa's packaged tables.*run from another folder"):
+        writable_path(packaged, "cpu", "cifar-mbv3")
 
 # -- fine-tuning ---------------------------------------------------------------------------------
 

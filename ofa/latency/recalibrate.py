@@ -21,12 +21,28 @@ from ofa.spaces.space import SearchSpace
 RECALIBRATION_SUBNETS = 10  # ten whole subnets fitted 30 others to MAPE 2.8% on a new VM (BENCHMARKS.md)
 
 
-def writable_path(path: Path, device: str, space: str) -> Path:
-    """A packaged table is never changed in place: its recalibrated copy goes to ./latency."""
+def _packaged(path: Path) -> bool:
     try:
         Path(path).resolve().relative_to(data_dir("latency").resolve())
     except ValueError:
+        return False
+    return True
+
+
+def packaged_in_place(path: Path, device: str, space: str) -> bool:
+    """Whether `path` is a packaged table whose recalibrated copy would replace it: in ofa's own
+    checkout, the working folder's ./latency is where the packaged tables live."""
+    return _packaged(path) and _packaged(default_table_path(device, space))
+
+
+def writable_path(path: Path, device: str, space: str) -> Path:
+    """A packaged table is never changed in place: its recalibrated copy goes to ./latency."""
+    if not _packaged(path):
         return Path(path)
+    if packaged_in_place(path, device, space):
+        raise OfaError(f"{path} is one of ofa's packaged tables, and this folder's latency/ is where they live "
+                       f"(ofa's own checkout): a recalibrated copy would replace it; run from another folder, "
+                       f"where the copy goes to its latency/")
     return default_table_path(device, space)
 
 
@@ -102,11 +118,14 @@ def open_device_table(device: str, space: SearchSpace, table_path: str | Path | 
                        f"build a table with: ofa latency build --device {profile.name} --space {space.name} "
                        f"--num-classes {num_classes}")
     if needs_calibration(table, profile):
-        if auto_calibrate:
+        in_place = packaged_in_place(path, profile.name, space.name)
+        if auto_calibrate and not in_place:
             if warn:
                 warn(f"{path} was calibrated on another host; recalibrating it on this one "
                      f"({RECALIBRATION_SUBNETS} subnets)")
             path = recalibrate(table, space, profile, path, progress=progress)
         elif warn:
-            warn(host_warning(table, path, profile, space))
+            warn(host_warning(table, path, profile, space) + ("; not recalibrated here: it is one of ofa's packaged "
+                                                              "tables, which this folder holds (ofa's own checkout)"
+                                                              if auto_calibrate else ""))
     return LatencyPredictor(table, space), path, profile
