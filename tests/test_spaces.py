@@ -56,8 +56,10 @@ def test_restrict_narrows_and_refuses_outside():
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda d: d.pop("stages"), "missing field 'stages'"),
-        (lambda d: d.update(colour="red"), "unknown field"),
+        (lambda d: d.pop("stages"), r"my.yaml.stages: missing field"),
+        (lambda d: d.update(colour="red"), "my.yaml.colour: unknown field; known: name, stages"),
+        (lambda d: d.update(head_widht=960), r"my.yaml.head_widht: unknown field \(did you mean 'head_width'\?\)"),
+        (lambda d: d["stages"][0].update(kernel=[3]), r"stages\[0\].kernel: unknown field \(did you mean 'kernels'\?\)"),
         (lambda d: d["stages"][0].update(kernels=[4]), r"stages\[0\].kernels"),
         (lambda d: d["stages"][1].update(width=-3), r"stages\[1\].width"),
         (lambda d: d["stages"][0].update(act="gelu"), r"stages\[0\].act"),

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Sequence
 
 from ofa import fields as check_field
-from ofa.errors import OfaError, shown
+from ofa.errors import OfaError
 from ofa.layers.shapes import make_divisible
 from ofa.limits import check
 
@@ -166,80 +166,52 @@ class SearchSpace:
 
 # -- loading from plain data (YAML / JSON) -------------------------------------------------------
 
-_STAGE_KEYS = {f.name for f in fields(StageSpec)}
-_SPACE_KEYS = {f.name for f in fields(SearchSpace)}
+_STAGE_KEYS = tuple(f.name for f in fields(StageSpec))
+_SPACE_KEYS = tuple(f.name for f in fields(SearchSpace))
 
 
 def _int_list(value: Any, where: str, kind: str) -> tuple[int, ...]:
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise OfaError(f"{where}: expected a non-empty list of integers, got {shown(value)}")
-    out = [check(v, kind, where) for v in value]
+    values = check_field.items(value if isinstance(value, list) else [value], where,
+                               "a non-empty list of integers", longest=64)
+    out = [check(v, kind, where) for v in values]
     if len(set(out)) != len(out):
-        raise OfaError(f"{where}: choices repeat in {shown(value)}")
+        raise check_field.fail(where, "choices without repeats", value)
     return tuple(sorted(out))
 
 
-def _positive_int(value: Any, where: str, kind: str = "channels") -> int:
-    return check(value, kind, where)
-
-
 def _act(value: Any, where: str) -> str:
-    if value not in ACTIVATIONS:
-        raise OfaError(f"{where}: expected one of {list(ACTIVATIONS)}, got {shown(value)}")
-    return value
+    return check_field.text(value, where, choices=ACTIVATIONS)
 
 
 def _stage_from_dict(d: Any, where: str) -> StageSpec:
-    if not isinstance(d, dict):
-        raise OfaError(f"{where}: expected a mapping with keys {sorted(_STAGE_KEYS)}, got {shown(d)}")
-    unknown = set(d) - _STAGE_KEYS
-    if unknown:
-        raise OfaError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_STAGE_KEYS)}")
-    for key in ("width", "depths", "kernels", "expands"):
-        if key not in d:
-            raise OfaError(f"{where}: missing field '{key}'")
+    check_field.mapping(d, where, _STAGE_KEYS, required=("width", "depths", "kernels", "expands"))
     kernels = _int_list(d["kernels"], f"{where}.kernels", "kernel")
     if any(k % 2 == 0 for k in kernels):
-        raise OfaError(f"{where}.kernels: kernel sizes must be odd, got {list(kernels)}")
+        raise check_field.fail(f"{where}.kernels", "odd kernel sizes", d["kernels"])
     expands_raw = d["expands"] if isinstance(d["expands"], list) else [d["expands"]]
     if not expands_raw:
         raise check_field.fail(f"{where}.expands", "a non-empty list of expand ratios", d["expands"])
     for e in expands_raw:
         check_field.real(e, f"{where}.expands", *EXPAND_RANGE, what=f"expand ratios from {EXPAND_RANGE[0]} to {EXPAND_RANGE[1]}")
-    se = d.get("se", False)
-    if not isinstance(se, bool):
-        raise OfaError(f"{where}.se: expected true or false, got {shown(se)}")
-    stride = check(d.get("stride", 1), "stride", f"{where}.stride")
     return StageSpec(
-        width=_positive_int(d["width"], f"{where}.width"),
+        width=check(d["width"], "channels", f"{where}.width"),
         depths=_int_list(d["depths"], f"{where}.depths", "depth"),
         kernels=kernels,
         expands=tuple(sorted({_number(e) for e in expands_raw})),
-        stride=stride,
+        stride=check(d.get("stride", 1), "stride", f"{where}.stride"),
         act=_act(d.get("act", "relu"), f"{where}.act"),
-        se=se,
+        se=check_field.flag(d.get("se", False), f"{where}.se"),
     )
 
 
 def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
-    """Build and validate a space; every error names the field and what was expected."""
-    if not isinstance(d, dict):
-        raise OfaError(f"{source}: expected a mapping at the top level, got {type(d).__name__}")
-    unknown = set(d) - _SPACE_KEYS
-    if unknown:
-        raise OfaError(f"{source}: unknown field(s) {sorted(unknown)}; known: {sorted(_SPACE_KEYS)}")
-    for key in ("name", "stages", "resolutions"):
-        if key not in d:
-            raise OfaError(f"{source}: missing field '{key}'")
+    """Build and validate a space; every error names the field and what was expected (ofa.fields)."""
+    check_field.mapping(d, source, _SPACE_KEYS, required=("name", "stages", "resolutions"))
     check_field.name(d["name"], f"{source}.name")  # it becomes part of table and folder names
-    if not isinstance(d["stages"], list) or not d["stages"]:
-        raise OfaError(f"{source}.stages: expected a non-empty list of stages")
-    stages = tuple(_stage_from_dict(s, f"{source}.stages[{i}]") for i, s in enumerate(d["stages"]))
+    stages = check_field.items(d["stages"], f"{source}.stages", "a non-empty list of stages", longest=64)
     kwargs: dict[str, Any] = {
         "name": d["name"],
-        "stages": stages,
+        "stages": tuple(_stage_from_dict(s, f"{source}.stages[{i}]") for i, s in enumerate(stages)),
         "resolutions": _int_list(d["resolutions"], f"{source}.resolutions", "resolution"),
     }
     for key in ("stem_width", "stem_stride", "first_block_width", "head_width", "feature_width",
@@ -247,20 +219,16 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
         if key == "feature_width" and d.get(key) == 0:  # no feature-mix layer: the classifier reads the pool
             kwargs[key] = 0
         elif key in d:
-            kwargs[key] = _positive_int(d[key], f"{source}.{key}", "stride" if key == "stem_stride" else "channels")
+            kwargs[key] = check(d[key], "stride" if key == "stem_stride" else "channels", f"{source}.{key}")
     for key in ("stem_act", "first_block_act", "head_act"):
         if key in d:
             kwargs[key] = _act(d[key], f"{source}.{key}")
     if "dropout" in d:
-        p = d["dropout"]
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise OfaError(f"{source}.dropout: expected a number in [0, 1), got {shown(p)}")
-        kwargs["dropout"] = float(p)
+        kwargs["dropout"] = check_field.real(d["dropout"], f"{source}.dropout", 0, 1, high_open=True,
+                                             what="a number in [0, 1)")
     if "bn_eps" in d:
-        eps = d["bn_eps"]
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps <= 0.1:
-            raise OfaError(f"{source}.bn_eps: expected a number in (0, 0.1], got {shown(eps)}")
-        kwargs["bn_eps"] = float(eps)
+        kwargs["bn_eps"] = check_field.real(d["bn_eps"], f"{source}.bn_eps", 0, 0.1, low_open=True,
+                                            what="a number in (0, 0.1]")
     if "description" in d:
         kwargs["description"] = check_field.text(d["description"], f"{source}.description", longest=2_000)
     return SearchSpace(**kwargs)
