@@ -96,6 +96,16 @@ def mapping(value: Any, where: str, known: Sequence[str], required: Sequence[str
     return value
 
 
+def whole_choices(value: Any, where: str, kind: str) -> tuple[int, ...]:
+    """A space's choices of one kind (depths, kernels, resolutions): whole numbers in the range of
+    `kind`, at least one, no repeats, sorted; a single number stands for a list of one."""
+    values = items(value if isinstance(value, list) else [value], where, f"a non-empty list of {kind}s", longest=64)
+    out = [whole(v, where, kind) for v in values]
+    if len(set(out)) != len(out):
+        raise fail(where, f"{kind}s without repeats", value)
+    return tuple(sorted(out))
+
+
 def items(value: Any, where: str, what: str, *, empty: bool = False, longest: int = 10_000_000) -> list:
     """A list (non-empty unless `empty`), at most `longest` long."""
     if not isinstance(value, list) or (not value and not empty) or len(value) > longest:

@@ -170,22 +170,13 @@ _STAGE_KEYS = tuple(f.name for f in fields(StageSpec))
 _SPACE_KEYS = tuple(f.name for f in fields(SearchSpace))
 
 
-def _int_list(value: Any, where: str, kind: str) -> tuple[int, ...]:
-    values = check_field.items(value if isinstance(value, list) else [value], where,
-                               "a non-empty list of integers", longest=64)
-    out = [check(v, kind, where) for v in values]
-    if len(set(out)) != len(out):
-        raise check_field.fail(where, "choices without repeats", value)
-    return tuple(sorted(out))
-
-
 def _act(value: Any, where: str) -> str:
     return check_field.text(value, where, choices=ACTIVATIONS)
 
 
 def _stage_from_dict(d: Any, where: str) -> StageSpec:
     check_field.mapping(d, where, _STAGE_KEYS, required=("width", "depths", "kernels", "expands"))
-    kernels = _int_list(d["kernels"], f"{where}.kernels", "kernel")
+    kernels = check_field.whole_choices(d["kernels"], f"{where}.kernels", "kernel")
     if any(k % 2 == 0 for k in kernels):
         raise check_field.fail(f"{where}.kernels", "odd kernel sizes", d["kernels"])
     expands_raw = d["expands"] if isinstance(d["expands"], list) else [d["expands"]]
@@ -195,7 +186,7 @@ def _stage_from_dict(d: Any, where: str) -> StageSpec:
         check_field.real(e, f"{where}.expands", *EXPAND_RANGE, what=f"expand ratios from {EXPAND_RANGE[0]} to {EXPAND_RANGE[1]}")
     return StageSpec(
         width=check(d["width"], "channels", f"{where}.width"),
-        depths=_int_list(d["depths"], f"{where}.depths", "depth"),
+        depths=check_field.whole_choices(d["depths"], f"{where}.depths", "depth"),
         kernels=kernels,
         expands=tuple(sorted({_number(e) for e in expands_raw})),
         stride=check(d.get("stride", 1), "stride", f"{where}.stride"),
@@ -212,7 +203,7 @@ def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
     kwargs: dict[str, Any] = {
         "name": d["name"],
         "stages": tuple(_stage_from_dict(s, f"{source}.stages[{i}]") for i, s in enumerate(stages)),
-        "resolutions": _int_list(d["resolutions"], f"{source}.resolutions", "resolution"),
+        "resolutions": check_field.whole_choices(d["resolutions"], f"{source}.resolutions", "resolution"),
     }
     for key in ("stem_width", "stem_stride", "first_block_width", "head_width", "feature_width",
                 "se_reduction", "channel_divisor"):

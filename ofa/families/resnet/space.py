@@ -143,15 +143,6 @@ _STAGE_KEYS = tuple(f.name for f in fields(ResNetStage))
 SPACE_KEYS = ("family",) + tuple(f.name for f in fields(ResNetSpace))
 
 
-def _whole_list(value: Any, where: str, kind: str) -> tuple[int, ...]:
-    values = check_field.items(value if isinstance(value, list) else [value], where, f"a non-empty list of {kind}s",
-                               longest=64)
-    out = [check_field.whole(v, where, kind) for v in values]
-    if len(set(out)) != len(out):
-        raise check_field.fail(where, f"{kind}s without repeats", value)
-    return tuple(sorted(out))
-
-
 def _ratios(value: Any, where: str, what: str) -> tuple[int | float, ...]:
     values = check_field.items(value if isinstance(value, list) else [value], where, f"a non-empty list of {what}",
                                longest=64)
@@ -165,7 +156,7 @@ def _ratios(value: Any, where: str, what: str) -> tuple[int | float, ...]:
 def _stage(d: Any, where: str) -> ResNetStage:
     check_field.mapping(d, where, _STAGE_KEYS, required=("width", "depths"))
     return ResNetStage(width=check_field.whole(d["width"], f"{where}.width", "channels"),
-                       depths=_whole_list(d["depths"], f"{where}.depths", "depth"),
+                       depths=check_field.whole_choices(d["depths"], f"{where}.depths", "depth"),
                        stride=check_field.whole(d.get("stride", 1), f"{where}.stride", "stride"))
 
 
@@ -178,7 +169,7 @@ def resnet_space_from_dict(d: Any, source: str = "space") -> ResNetSpace:
     kwargs: dict[str, Any] = {
         "name": check_field.name(d["name"], f"{source}.name"),
         "stages": tuple(_stage(s, f"{source}.stages[{i}]") for i, s in enumerate(stages)),
-        "resolutions": _whole_list(d["resolutions"], f"{source}.resolutions", "resolution"),
+        "resolutions": check_field.whole_choices(d["resolutions"], f"{source}.resolutions", "resolution"),
     }
     for key in ("widths", "expands"):
         if key in d:
