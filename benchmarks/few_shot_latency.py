@@ -50,7 +50,7 @@ def torch_eager(space, subnets, threads: int, warmup: int, iterations: int) -> l
     import torch
 
     from ofa.supernet import net_config
-    from ofa.supernet.static import StaticNet
+    from ofa.families.mbconv.static import StaticNet
 
     torch.set_num_threads(threads)
     out = []

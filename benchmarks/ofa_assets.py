@@ -30,8 +30,9 @@ from ofa.predictor.importers import import_predictor
 from ofa.search.evaluator import Evaluator
 from ofa.search.run import search
 from ofa.search.settings import Settings
-from ofa.spaces import Subnet, encode, get_space
-from ofa.supernet.cost import CostTable
+from ofa.families.mbconv.subnet import Subnet
+from ofa.spaces import encode, get_space
+from ofa.families.parts import CostTable
 
 
 def subnet(spec: dict) -> Subnet:

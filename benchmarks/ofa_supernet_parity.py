@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ofa.spaces import Subnet
+from ofa.families.mbconv.subnet import Subnet
 from ofa.train.run_accuracy import load_supernet
 from ofa.train.import_run import import_supernet
 

@@ -30,7 +30,7 @@ from ofa.search.evaluator import Evaluator
 from ofa.search.run import search
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.spaces import encode, get_space
-from ofa.supernet.cost import CostTable
+from ofa.families.parts import CostTable
 from ofa_assets import subnet  # once-for-all's spec as our subnet (benchmarks/ofa_assets.py)
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 
 from ofa.spaces import get_space
-from ofa.supernet import StaticNet, Supernet, net_config
-from ofa.supernet.static import set_drop_connect, zero_init_residual_bn
+from ofa.supernet import build_static, build_supernet, net_config
+from ofa.layers.residual import set_drop_connect, zero_init_residual_bn
 from ofa.train.accuracy import evaluate
 from ofa.train.losses import label_smoothing_ce
 from ofa.train.recipes import load_recipe
@@ -39,9 +39,9 @@ def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: fl
     train = recipe.dataset("train", augment=recipe.augment, root=data_root)
     val = recipe.dataset("val", root=data_root)
     if supernet_init:
-        model = Supernet(space, train.num_classes, recipe.init).extract(subnet).train()
+        model = build_supernet(space, train.num_classes, recipe.init).extract(subnet).train()
     else:
-        model = StaticNet(net_config(space, subnet, train.num_classes)).train()
+        model = build_static(net_config(space, subnet, train.num_classes)).train()
     if recipe.zero_init_residual:
         zero_init_residual_bn(model)
     set_drop_connect(model, recipe.drop_connect)

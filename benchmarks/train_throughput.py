@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from ofa.spaces import get_space, sample_subnet
-from ofa.supernet import Supernet
+from ofa.supernet import build_supernet
 from ofa.train.recipe import Phase
 from ofa.train.recipes import load_recipe
 from ofa.train.optimizer import build_optimizer
@@ -80,7 +80,7 @@ def main() -> None:
 
     def our_steps(channels_last: bool, bf16: bool):
         torch.manual_seed(0)
-        model = Supernet(space, 1000).to(device).train()
+        model = build_supernet(space, 1000).to(device).train()
         data = x
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -123,7 +123,7 @@ def main() -> None:
     def static_floor(channels_last: bool) -> float:
         """The same random subnets as plain static networks: no slicing, no kernel transforms."""
         torch.manual_seed(0)
-        supernet = Supernet(space, 1000)
+        supernet = build_supernet(space, 1000)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         statics = [supernet.extract(n).to(device, memory_format=fmt).train() for n in nets]
         optimizers = [torch.optim.SGD(s.parameters(), lr=0.01, momentum=0.9) for s in statics]

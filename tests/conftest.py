@@ -93,7 +93,7 @@ def synthetic_accuracy(space, genes, seed: int = 0):
     """Labels a predictor can learn: more MACs, more accuracy, plus noise of 0.5 points."""
     import numpy as np
 
-    from ofa.supernet.cost import CostTable
+    from ofa.families.parts import CostTable
 
     macs = CostTable(space, 3).macs_params(genes)[:, 0]
     scaled = (macs - macs.min()) / max(macs.max() - macs.min(), 1)

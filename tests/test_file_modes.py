@@ -26,12 +26,12 @@ def test_tables_weights_checkpoints_and_predictors_are_readable_by_others(tmp_pa
     from ofa.latency.table import LatencyTable, save_table
     from ofa.predictor.models import FittedModel
     from ofa.predictor.store import AccuracyPredictor, save_predictor
-    from ofa.supernet import Supernet, save_static
+    from ofa.supernet import build_supernet, save_static
     from ofa.train.checkpoint import checkpoint_paths, save_checkpoint
 
     space = get_space("tiny")
     written = [save_table(LatencyTable("cpu", "tiny", space.fingerprint(), 3, 1, [16]), tmp_path / "t.json")]
-    save_static(Supernet(space, 3).extract("min"), tmp_path / "static")
+    save_static(build_supernet(space, 3).extract("min"), tmp_path / "static")
     written += [tmp_path / "static" / "model.safetensors", tmp_path / "static" / "config.json"]
     save_checkpoint(tmp_path / "ckpt", {"w": torch.zeros(2)}, {"step": 1})
     written += list(checkpoint_paths(tmp_path / "ckpt").values())

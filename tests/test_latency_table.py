@@ -7,7 +7,8 @@ import pytest
 from ofa.devices import get_device
 from ofa.errors import OfaError
 from ofa.latency.build import calibrate, check_same_measurement, measure_parts, open_table
-from ofa.latency.parts import all_parts, block_key, head_key, null_key, stem_key
+from ofa.families.mbconv.parts import block_key, head_key, stem_key
+from ofa.families.parts import all_parts, null_key
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable, load_table, save_table
 from ofa.latency.validate import kendall_tau, plot_validation, validate
@@ -40,7 +41,7 @@ def synthetic_table(space_name="mbv3-w1.0", resolutions=(128, 160), classes=1000
     space = get_space(space_name)
     rng = np.random.default_rng(seed)
     entries = {p.key: {"median_ms": float(rng.uniform(0.01, 1.0) if p.kind != "null" else rng.uniform(0.0, 0.05))}
-               for _, p in all_parts(space, list(resolutions), classes)}
+               for p in all_parts(space, list(resolutions), classes)}
     return LatencyTable("cpu", space.name, space.fingerprint(), classes, 1, list(resolutions), entries=entries)
 
 
@@ -60,8 +61,8 @@ def test_distinct_parts_of_tiny_counted_by_hand():
     # per resolution: stem, first block, head, per stage 2 slot kinds (first, rest) x 2 kernels x
     # 2 expands, and one empty model per distinct input: 3x32x32, 8x32x32, 16x16x16, 24x8x8, 32x4x4
     parts = all_parts(space, [32], 10)
-    assert len([p for _, p in parts if p.kind != "null"]) == 3 + 3 * 2 * 4
-    assert sorted(p.key for _, p in parts if p.kind == "null") == [
+    assert len([p for p in parts if p.kind != "null"]) == 3 + 3 * 2 * 4
+    assert sorted(p.key for p in parts if p.kind == "null") == [
         "null:16x16x16", "null:24x8x8", "null:32x4x4", "null:3x32x32", "null:8x32x32"]
     assert len(all_parts(space, [16, 32], 10)) == 2 * len(parts)
 

@@ -26,8 +26,9 @@ from ofa.predictor.importers import import_predictor
 from ofa.predictor.store import load_predictor
 from ofa.resources import data_dir
 from ofa.search.evaluator import Evaluator
-from ofa.spaces import Subnet, encode, get_space, sample_subnet
-from ofa.supernet.cost import CostTable
+from ofa.families.mbconv.subnet import Subnet
+from ofa.spaces import encode, get_space, sample_subnet
+from ofa.families.parts import CostTable
 
 
 def _reference():

@@ -4,11 +4,12 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from ofa.export import block_onnx, head_onnx, static_to_onnx, stem_onnx
+from ofa.export import static_to_onnx
+from ofa.families.mbconv.onnx import block_onnx, head_onnx, stem_onnx
 from ofa.spaces import get_space, sample_subnet
-from ofa.supernet import Supernet
+from ofa.supernet import build_supernet
 from ofa.layers.static import conv_bn
-from ofa.supernet.static import Head, InvertedResidual
+from ofa.families.mbconv.static import Head, InvertedResidual
 
 
 def run_onnx(model: onnx.ModelProto, x: torch.Tensor) -> np.ndarray:
@@ -20,7 +21,7 @@ def run_onnx(model: onnx.ModelProto, x: torch.Tensor) -> np.ndarray:
 @pytest.mark.parametrize("space_name", ["tiny", "cifar-mbv3", "mbv3-w1.0"])
 def test_whole_network_graph_matches_pytorch(space_name):
     torch.manual_seed(0)
-    net = Supernet(get_space(space_name), 10).eval()
+    net = build_supernet(get_space(space_name), 10).eval()
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -39,7 +40,7 @@ def test_whole_network_graph_matches_pytorch(space_name):
 
 def test_part_graphs_match_their_modules():
     space = get_space("mbv3-w1.0")
-    cfg = Supernet(space, 1000).extract(sample_subnet(space, "uniform", 1)).config
+    cfg = build_supernet(space, 1000).extract(sample_subnet(space, "uniform", 1)).config
     torch.manual_seed(0)
     stem = conv_bn(3, cfg.stem_width, 3, cfg.stem_stride, act=cfg.stem_act).eval()
     x = torch.randn(1, 3, cfg.resolution, cfg.resolution)

@@ -16,8 +16,9 @@ from ofa.predictor.metrics import kendall_tau, tau_in_bins, top_precision
 from ofa.predictor.models import MODELS, fit_model
 from ofa.predictor.sampling import stratified_stream
 from ofa.predictor.store import AccuracyPredictor, load_predictor, save_predictor
-from ofa.spaces import Subnet, encode, get_space
-from ofa.supernet.cost import CostTable
+from ofa.families.mbconv.subnet import Subnet
+from ofa.spaces import encode, get_space
+from ofa.families.parts import CostTable
 
 
 def test_features_of_a_hand_worked_subnet():

@@ -207,14 +207,15 @@ def test_once_for_all_names_of_keys_and_subnets():
 
 @pytest.mark.parametrize("space_dict", [RESNET50, TINY], ids=["resnet50", "tiny"])
 def test_slot_parts_are_the_subnets_layers_and_sum_to_its_cost(space_dict):
-    from ofa.families.resnet.parts import ResNetCostTable, ResNetPart, slot_choices, slot_parts
+    from ofa.families.parts import CostTable
+    from ofa.families.resnet.parts import ResNetPart, slot_choices, slot_parts
 
     space = resnet_space_from_dict(space_dict)
     rng = np.random.default_rng(4)
     subnets = [sample_subnet(space, k) for k in ("max", "min")] + [sample_subnet(space, "uniform", rng) for _ in range(40)]
     genes = np.stack([encode(space, s) for s in subnets])
     choices = slot_choices(space, genes)
-    table = ResNetCostTable(space, 1000)
+    table = CostTable(space, 1000)
     by_table = table.macs_params(genes)
     for subnet, row, (macs, params) in zip(subnets, choices, by_table):
         cfg = net_config(space, subnet, 1000)

@@ -5,9 +5,10 @@ import pytest
 import yaml
 
 from ofa.errors import OfaError
+from ofa.families import read_space as space_from_dict
+from ofa.families.mbconv.subnet import Subnet
 from ofa.spaces import (
-    Subnet, active_slots, check_subnet, decode, encode, gene_bounds, get_space, list_spaces,
-    sample_subnet, space_from_dict, to_subnet,
+    check_subnet, decode, encode, gene_bounds, gene_layout, get_space, list_spaces, sample_subnet, to_subnet,
 )
 
 SPACES = ["mbv3-w1.0", "cifar-mbv3", "tiny"]
@@ -130,7 +131,7 @@ def test_random_genes_decode_to_valid_subnets():
     lo, hi = gene_bounds(s)
     rng = np.random.default_rng(1)
     genes = rng.integers(lo, hi + 1, size=(50, hi.size))
-    masks = active_slots(s, genes)
+    masks = gene_layout(s).in_use(genes, "kernel")
     for g, mask in zip(genes, masks):
         n = check_subnet(s, decode(s, g))
         assert mask.sum() == sum(n.depths)

@@ -20,9 +20,9 @@ from conftest import with_predictor_and_table
 from ofa.devices import get_device
 from ofa.errors import OfaError
 from ofa.export.deploy import DEPLOY_OPSET, export_onnx, verify_onnx
-from ofa.export.onnx_graph import block_onnx, head_onnx, stem_onnx
+from ofa.families.mbconv.onnx import block_onnx, head_onnx, stem_onnx
 from ofa.latency.host import calibrated_on, is_local, needs_calibration, same_host, this_host
-from ofa.latency.parts import block_key, fixed_parts, head_key, stem_key
+from ofa.families.mbconv.parts import block_key, fixed_parts, head_key, stem_key
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import load_table
 from ofa.spaces import get_space, sample_subnet
@@ -30,7 +30,7 @@ from ofa.specialize.engine import trtexec_args, write_build_script
 from ofa.specialize.package import Staging
 from ofa.specialize.targets import Target, candidates, closed_loop, parse_targets
 from ofa.supernet import net_config
-from ofa.supernet.static import StaticNet
+from ofa.families.mbconv.static import StaticNet
 
 
 def tiny_static(resolution=24, seed=0, kind="max"):
@@ -124,7 +124,7 @@ def test_the_parts_a_table_times_compute_what_the_exported_model_computes(tmp_pa
         y = ort.InferenceSession(g.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"input": y})[0]
     assert np.allclose(y, run_onnx(path, x), atol=1e-4, rtol=1e-3)
     # and those graphs are the entries the table looks the subnet up by
-    _, fixed = fixed_parts(space, cfg.resolution, 5)
+    fixed = fixed_parts(space, cfg.resolution, 5)
     keys = {stem_key(cfg), head_key(cfg, sizes[-1])} | {block_key(b, s) for b, s in zip(cfg.blocks, sizes)}
     assert {p.key for p in fixed} <= keys
 
@@ -422,7 +422,7 @@ def test_export_command(trained_run, run_cli, tmp_path):
     assert code == 0, err
     assert {"model.onnx", "model.safetensors", "config.json", "export.json", "build_engine.sh"} <= {
         p.name for p in out.iterdir()}
-    from ofa.supernet.static import load_static
+    from ofa.supernet import load_static
 
     static = load_static(out)
     r = static.config.resolution

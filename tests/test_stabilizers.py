@@ -8,10 +8,10 @@ from conftest import tiny_recipe
 
 from ofa.errors import OfaError
 from ofa.spaces import get_space, sample_subnet
-from ofa.supernet import StaticNet, Supernet, net_config
-from ofa.supernet.elastic import ElasticBlock
+from ofa.supernet import build_static, build_supernet, net_config
+from ofa.families.mbconv.elastic import ElasticBlock
 from ofa.layers.static import drop_path
-from ofa.supernet.static import residual_blocks, set_drop_connect, zero_init_residual_bn
+from ofa.layers.residual import residual_blocks, set_drop_connect, zero_init_residual_bn
 from ofa.train.recipes import load_recipe
 from ofa.train.sandwich import sandwich_step
 from ofa.train.trainer import _as_now, train_supernet
@@ -22,7 +22,7 @@ OFF = torch.autocast("cpu", enabled=False)
 def _step(recipe, phase, seed=0, model=None):
     """One sandwich step of a fresh seeded tiny supernet; returns (losses, model with its gradients)."""
     torch.manual_seed(seed)
-    model = model or Supernet(get_space("tiny"), 3).train()
+    model = model or build_supernet(get_space("tiny"), 3).train()
     gen = torch.Generator().manual_seed(1)
     x, y = torch.randn(8, 3, 16, 16, generator=gen), torch.randint(0, 3, (8,), generator=gen)
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
@@ -73,7 +73,7 @@ def test_with_smallest_false_leaves_the_smallest_out(image_folder):
 def test_regularize_largest_drops_connections_of_the_largest_only(image_folder, where, students_dropped):
     recipe = _recipe(image_folder, drop_connect=0.5, regularize=where)
     seen = []
-    model = Supernet(get_space("tiny"), 3).train()
+    model = build_supernet(get_space("tiny"), 3).train()
     block = residual_blocks(model)[0]
     block.register_forward_pre_hook(lambda m, _: seen.append(m.drop_rate))
     _step(recipe, replace(recipe.phases[-1], subnets_per_step=2), model=model)
@@ -82,7 +82,7 @@ def test_regularize_largest_drops_connections_of_the_largest_only(image_folder, 
 
 
 def test_drop_connect_grows_with_depth_and_is_off_in_eval():
-    model = StaticNet(net_config(get_space("tiny"), sample_subnet(get_space("tiny"), "max"), 3))
+    model = build_static(net_config(get_space("tiny"), sample_subnet(get_space("tiny"), "max"), 3))
     set_drop_connect(model, 0.3)
     rates = [b.drop_rate for b in residual_blocks(model)]
     assert rates == sorted(rates) and rates[-1] == pytest.approx(0.3) and rates[0] > 0
@@ -100,7 +100,7 @@ def test_drop_connect_grows_with_depth_and_is_off_in_eval():
 
 
 def test_zero_init_makes_every_residual_block_the_identity():
-    model = Supernet(get_space("tiny"), 3).eval()
+    model = build_supernet(get_space("tiny"), 3).eval()
     zero_init_residual_bn(model)
     blocks = [b for b in residual_blocks(model) if isinstance(b, ElasticBlock)]
     assert blocks
@@ -128,11 +128,11 @@ def test_init_torch_keeps_the_static_networks_defaults_and_reaches_training(tmp_
     assert tuple(INITS) == RECIPE_INITS
     space, net = get_space("tiny"), "max"
     torch.manual_seed(0)
-    ofa = Supernet(space, 3, "ofa").extract(net)
+    ofa = build_supernet(space, 3, "ofa").extract(net)
     torch.manual_seed(0)
-    plain = Supernet(space, 3, "torch").extract(net)
+    plain = build_supernet(space, 3, "torch").extract(net)
     torch.manual_seed(0)
-    alone = StaticNet(net_config(space, Supernet(space, 3, "torch").active_subnet, 3))
+    alone = build_static(net_config(space, build_supernet(space, 3, "torch").active_subnet, 3))
     bound = 1 / ofa.head.classifier.weight.shape[1] ** 0.5  # PyTorch's default for a Linear layer
     assert plain.head.classifier.weight.abs().max() <= bound < 0.2
     assert ofa.head.classifier.weight.std().item() == pytest.approx(0.01, rel=0.2)
@@ -153,7 +153,7 @@ def test_channels_last_changes_speed_not_results(image_folder):
     recipe = _recipe(image_folder)
     out, model = _step(recipe, recipe.phases[-1])
     torch.manual_seed(0)
-    nhwc = Supernet(get_space("tiny"), 3).train().to(memory_format=torch.channels_last)
+    nhwc = build_supernet(get_space("tiny"), 3).train().to(memory_format=torch.channels_last)
     out_nhwc, nhwc = _step(recipe, recipe.phases[-1], model=nhwc)
     assert out_nhwc == pytest.approx(out, rel=1e-4)
     for name, g in _grads(model).items():

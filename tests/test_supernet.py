@@ -7,11 +7,11 @@ from torch import nn
 
 from ofa.errors import OfaError
 from ofa.spaces import get_space, sample_subnet
-from ofa.supernet import StaticNet, Supernet, load_static, net_cost, save_static, subnet_cost
+from ofa.supernet import build_supernet, load_static, net_cost, save_static, subnet_cost
 from ofa.layers.elastic import ElasticBatchNorm2d, ElasticDepthwise
-from ofa.supernet.elastic import ElasticBlock
+from ofa.families.mbconv.elastic import ElasticBlock
 from ofa.layers.static import SqueezeExcite
-from ofa.supernet.static import Head, InvertedResidual
+from ofa.families.mbconv.static import Head, InvertedResidual, StaticNet
 
 PLAIN_MODULES = (
     nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.Hardswish, nn.Hardsigmoid, nn.Linear, nn.Dropout,
@@ -19,11 +19,11 @@ PLAIN_MODULES = (
 )
 
 
-def scrambled_supernet(space_name: str, num_classes: int = 10, seed: int = 0) -> Supernet:
+def scrambled_supernet(space_name: str, num_classes: int = 10, seed: int = 0) -> nn.Module:
     """A supernet whose BN statistics, kernel transforms and classifier are far from their
     initial values, so that an extraction mistake cannot hide behind identity or zeros."""
     torch.manual_seed(seed)
-    net = Supernet(get_space(space_name), num_classes)
+    net = build_supernet(get_space(space_name), num_classes)
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -110,7 +110,7 @@ def count_macs(model: nn.Module, resolution: int) -> int:
 @pytest.mark.parametrize("space_name", ["tiny", "cifar-mbv3", "mbv3-w1.0"])
 def test_analytic_cost_matches_the_built_model(space_name):
     space = get_space(space_name)
-    net = Supernet(space, 1000 if space_name == "mbv3-w1.0" else 10)
+    net = build_supernet(space, 1000 if space_name == "mbv3-w1.0" else 10)
     for seed in range(4):
         subnet = sample_subnet(space, "uniform", seed)
         static = net.extract(subnet)
@@ -144,7 +144,7 @@ def test_reorder_channels_keeps_the_full_network_and_sorts_importance():
 
 def test_kernel_transforms_start_as_centre_crops_and_learn():
     torch.manual_seed(0)
-    net = Supernet(get_space("mbv3-w1.0"), 10)
+    net = build_supernet(get_space("mbv3-w1.0"), 10)
     conv = net.stages[0][0].depthwise.conv
     w7 = conv.weight.detach()
     assert torch.equal(conv.kernel_weight(8, 5), w7[:8, :, 1:6, 1:6])
@@ -163,7 +163,7 @@ def test_elastic_batchnorm_updates_only_active_channels():
 
 
 def test_active_context_restores_and_bad_subnet_is_refused():
-    net = Supernet(get_space("tiny"), 10)
+    net = build_supernet(get_space("tiny"), 10)
     net.set_active("min")
     with net.active("max") as inside:
         assert net.active_subnet == inside == sample_subnet(net.space, "max")
@@ -173,7 +173,7 @@ def test_active_context_restores_and_bad_subnet_is_refused():
 
 
 def test_supernet_blocks_are_elastic_and_depth_is_elastic():
-    net = Supernet(get_space("tiny"), 10).eval()
+    net = build_supernet(get_space("tiny"), 10).eval()
     assert all(isinstance(b, ElasticBlock) for stage in net.stages for b in stage)
     x = torch.randn(1, 3, 32, 32)
     net.set_active("r32:k3e2,k3e2,k3e2")

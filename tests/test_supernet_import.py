@@ -19,7 +19,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ofa.spaces import Subnet, get_space
+from ofa.families.mbconv.subnet import Subnet
+from ofa.spaces import get_space
 from ofa.supernet.importers import read_supernet_weights
 from ofa.supernet.importers.once_for_all import canonical_key
 from ofa.train.run_accuracy import load_supernet

@@ -65,10 +65,10 @@ def test_a_run_is_never_overwritten_by_accident(tmp_path, image_folder):
 
 def test_sandwich_step_trains_max_min_and_random_subnets(image_folder):
     recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}"))
-    from ofa.supernet import Supernet
+    from ofa.supernet import build_supernet
 
     torch.manual_seed(0)
-    model = Supernet(get_space("tiny"), 3).train()
+    model = build_supernet(get_space("tiny"), 3).train()
     x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 3, (8,))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     space = recipe.phase_space(2)
@@ -87,10 +87,10 @@ def test_sandwich_step_of_a_single_architecture_trains_it_once(image_folder):
     # a full phase at one resolution: the smallest subnet is the largest, so it is not distilled from itself
     recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", phases=[
         {"name": "full", "epochs": 1, "lr": 0.01, "resolutions": [16]}]))
-    from ofa.supernet import Supernet
+    from ofa.supernet import build_supernet
 
     torch.manual_seed(0)
-    model = Supernet(get_space("tiny"), 3).train()
+    model = build_supernet(get_space("tiny"), 3).train()
     x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 3, (8,))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     out = sandwich_step(recipe, model, model, None, replace(recipe.phases[0], subnets_per_step=0),
@@ -102,14 +102,14 @@ def test_a_random_student_that_is_the_smallest_is_not_logged_as_the_smallest(ima
     # a phase of two subnets (resolution 16 or 24, all else fixed): the one random student is the
     # smallest on about half the steps, yet without `with_smallest` no step reports `loss_min`
     from ofa.spaces import sample_subnet
-    from ofa.supernet import Supernet
+    from ofa.supernet import build_supernet
 
     recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", resolution=24, phases=[
         {"name": "res", "epochs": 1, "lr": 0.01, "resolutions": [16, 24]}]))
     phase = replace(recipe.phases[0], with_smallest=False, subnets_per_step=1)
     space = recipe.phase_space(0)
     torch.manual_seed(0)
-    model = Supernet(get_space("tiny"), 3).train()
+    model = build_supernet(get_space("tiny"), 3).train()
     x, y = torch.randn(4, 3, 24, 24), torch.randint(0, 3, (4,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     smallest, drawn = sample_subnet(space, "min"), []
@@ -220,10 +220,10 @@ def test_cli_train_and_evaluate(run_cli, tmp_path, image_folder):
 
 
 def test_external_teacher_and_subnet_lists(tmp_path, image_folder, run_cli):
-    from ofa.supernet import Supernet, save_static
+    from ofa.supernet import build_supernet, save_static
 
     torch.manual_seed(1)
-    teacher = Supernet(get_space("tiny"), 3).extract("max").eval()
+    teacher = build_supernet(get_space("tiny"), 3).extract("max").eval()
     save_static(teacher, tmp_path / "teacher")
     recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "teacher"),
                                      phases=[{"name": "kernel", "epochs": 1, "lr": 0.02, "subnets_per_step": 1,
@@ -257,7 +257,7 @@ def short_run(tmp_path_factory, image_folder):
 
 
 def test_force_with_bad_input_leaves_the_old_run_alone(run_cli, tmp_path, image_folder):
-    from ofa.supernet import Supernet, save_static
+    from ofa.supernet import build_supernet, save_static
 
     old = tmp_path / "old"
     old.mkdir()
@@ -267,7 +267,7 @@ def test_force_with_bad_input_leaves_the_old_run_alone(run_cli, tmp_path, image_
     code, _, err = run_cli("train-supernet", "--force", "--data", "imagefolder:/no/such", "--out", str(old), "-q")
     assert code == 2 and "not found" in err and len(err.strip().splitlines()) == 1
     assert (old / "run.json").read_text() == '{"old": true}'
-    save_static(Supernet(get_space("tiny"), 4).extract("max"), tmp_path / "teacher4")
+    save_static(build_supernet(get_space("tiny"), 4).extract("max"), tmp_path / "teacher4")
     recipe = tmp_path / "r.yaml"
     recipe.write_text(yaml.safe_dump(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "teacher4"))))
     code, _, err = run_cli("train-supernet", "--force", "--recipe", str(recipe), "--out", str(old), "-q")
@@ -277,9 +277,9 @@ def test_force_with_bad_input_leaves_the_old_run_alone(run_cli, tmp_path, image_
 
 
 def test_teacher_with_other_classes_is_refused_up_front(tmp_path, image_folder):
-    from ofa.supernet import Supernet, save_static
+    from ofa.supernet import build_supernet, save_static
 
-    save_static(Supernet(get_space("tiny"), 5).extract("min"), tmp_path / "teacher")
+    save_static(build_supernet(get_space("tiny"), 5).extract("min"), tmp_path / "teacher")
     recipe = load_recipe(tiny_recipe(f"imagefolder:{image_folder}", teacher=str(tmp_path / "teacher")))
     with pytest.raises(OfaError, match=r"predicts 5 classes but the data set has 3") as e:
         train_supernet(recipe, tmp_path / "run")

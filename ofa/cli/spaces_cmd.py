@@ -93,7 +93,7 @@ def _read_subnet(space, value: str):
 
 def _subnet_row(space, subnet, num_classes: int) -> dict:
     from ofa.spaces import encode
-    from ofa.supernet.cost import subnet_cost
+    from ofa.supernet import subnet_cost
 
     cost = subnet_cost(space, subnet, num_classes)
     return {

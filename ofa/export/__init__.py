@@ -1,6 +1,6 @@
-"""Export of static networks (and their parts) to deployable formats."""
+"""Export of static networks to deployable formats."""
 
-from ofa.export.onnx_graph import block_onnx, head_onnx, static_to_onnx, stem_onnx
+from ofa.supernet import static_to_onnx
 from ofa.layers.onnx_graph import identity_onnx
 
-__all__ = ["block_onnx", "head_onnx", "identity_onnx", "static_to_onnx", "stem_onnx"]
+__all__ = ["identity_onnx", "static_to_onnx"]

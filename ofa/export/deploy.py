@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from ofa.errors import OfaError
-from ofa.supernet.static import StaticNet
 
 # TensorRT 10 parses opsets 9-20; 17 has every op we emit (HardSwish, HardSigmoid, ReduceMean).
 DEPLOY_OPSET = 17
@@ -28,7 +28,7 @@ VERIFY_BATCHES = (1, 3)  # one and several images: the batch dimension really is
 VERIFY_SEED = 0
 
 
-def export_onnx(model: StaticNet, path: str | Path) -> Path:
+def export_onnx(model: nn.Module, path: str | Path) -> Path:
     """Write `model` (eval mode, float32, CPU) as one ONNX file: input `input` (N, 3, R, R),
     output `logits` (N, classes), N dynamic, weights inside the file."""
     path = Path(path)
@@ -73,7 +73,7 @@ class Verification:
         return asdict(self)
 
 
-def verify_onnx(path: str | Path, model: StaticNet) -> Verification:
+def verify_onnx(path: str | Path, model: nn.Module) -> Verification:
     """Run the file with plain ONNX Runtime on the CPU and compare with the PyTorch model."""
     import onnxruntime as ort
 

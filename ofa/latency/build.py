@@ -17,13 +17,12 @@ from ofa.errors import OfaError
 from ofa.latency.backends import get_backend
 from ofa.latency.host import cpu_name, machine_id, this_host
 from ofa.latency.measure import measure_many, measure_subnets, part_item
-from ofa.latency.parts import all_parts
+from ofa.families.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import (CALIBRATION_SUBNETS, DEFAULT_CLASSES, Calibration, LatencyTable, check_table_out,
                                load_table, save_table)
 from ofa.outputs import output_lock
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, sample_subnet
+from ofa.spaces import Space, Subnet, sample_subnet
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -42,7 +41,7 @@ def provenance(profile: DeviceProfile) -> dict:
     }
 
 
-def resolutions_for(space: SearchSpace, profile: DeviceProfile, wanted: list[int] | None) -> list[int]:
+def resolutions_for(space: Space, profile: DeviceProfile, wanted: list[int] | None) -> list[int]:
     """Explicit resolutions, else the profile's resolutions of interest that the space has,
     else all of the space's."""
     if wanted:
@@ -56,7 +55,7 @@ def resolutions_for(space: SearchSpace, profile: DeviceProfile, wanted: list[int
 
 
 
-def build_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int] | None = None,
+def build_table(path: Path, profile: DeviceProfile, space: Space, resolutions: list[int] | None = None,
                 num_classes: int = DEFAULT_CLASSES, calibration_subnets: int = CALIBRATION_SUBNETS,
                 force: bool = False, progress: Progress | None = None) -> tuple[LatencyTable, int]:
     """Measure the parts a table at `path` lacks (resuming one measured the same way), then fit its
@@ -84,7 +83,7 @@ def check_same_measurement(table: LatencyTable, profile: DeviceProfile, source: 
                            f"'{profile.name}' now says {getattr(profile, f)!r}; {remedy}")
 
 
-def open_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int],
+def open_table(path: Path, profile: DeviceProfile, space: Space, resolutions: list[int],
                num_classes: int, force: bool) -> LatencyTable:
     """Resume the table at `path` if it is for the same device, space, head and way of measuring;
     else start one."""
@@ -102,19 +101,18 @@ def open_table(path: Path, profile: DeviceProfile, space: SearchSpace, resolutio
     return table
 
 
-def measure_parts(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path,
+def measure_parts(table: LatencyTable, space: Space, profile: DeviceProfile, path: Path,
                   progress: Progress | None = None, chunk: int = 200) -> int:
     """Measure the parts the table lacks, `chunk` at a time (interleaved), saving after each
     chunk; returns how many were measured now. Chunks are large and shuffled: a machine's speed
     can change every second or so, and a chunk of small parts that all ran in one slow second
     would bias every part of one resolution alike."""
-    todo = [(cfg, p) for cfg, p in all_parts(space, table.resolutions, table.num_classes)
-            if p.key not in table.entries]
+    todo = [p for p in all_parts(space, table.resolutions, table.num_classes) if p.key not in table.entries]
     todo = [todo[i] for i in np.random.default_rng(0).permutation(len(todo))]
     for start in range(0, len(todo), chunk):
         batch = todo[start : start + chunk]
-        stats = measure_many([part_item(part, cfg, profile) for cfg, part in batch], profile)
-        for (_, part), st in zip(batch, stats):
+        stats = measure_many([part_item(part, profile) for part in batch], profile)
+        for part, st in zip(batch, stats):
             table.entries[part.key] = st.to_dict()
         save_table(table, path)
         if progress:
@@ -134,7 +132,7 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return slope, float(np.median(y - slope * x))
 
 
-def calibration_subnets(space: SearchSpace, resolutions: list[int], count: int, seed: int = 10_000) -> list[Subnet]:
+def calibration_subnets(space: Space, resolutions: list[int], count: int, seed: int = 10_000) -> list[Subnet]:
     """`count` (at least 2) random subnets at `resolutions`, the largest and smallest among them, shuffled."""
     sub_space = space.restrict(resolutions=resolutions)
     rng = np.random.default_rng(seed)
@@ -152,7 +150,7 @@ def fit_calibration(summed: np.ndarray, measured: np.ndarray) -> tuple[float, fl
     return float(scale), float(offset)
 
 
-def calibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path, count: int,
+def calibrate(table: LatencyTable, space: Space, profile: DeviceProfile, path: Path, count: int,
               seed: int = 10_000, progress: Progress | None = None) -> Calibration:
     """Fit measured = scale * sum_of_parts + offset on `count` random subnets; the largest and
     smallest are among them so the fit spans the whole range. The fit is Theil-Sen (median of

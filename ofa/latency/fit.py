@@ -23,8 +23,7 @@ from ofa.errors import OfaError
 from ofa.latency.features import PRIOR, UNITS, FeatureLayout, feature_layout
 from ofa.latency.host import is_local, this_host
 from ofa.latency.table import Calibration, LatencyTable
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet
+from ofa.spaces import Space, Subnet
 
 MIN_MEASUREMENTS = 4  # the smallest model (one feature and an offset) left out one at a time needs 4
 # Feature sets tried, smallest first; a set is tried when K leaves two measurements per coefficient
@@ -151,7 +150,7 @@ def predict(layout: FeatureLayout, report: FitReport, x: np.ndarray) -> np.ndarr
     return x[:, layout.columns(report.features)] @ np.asarray(list(report.weights.values())) + report.offset_ms
 
 
-def fit_device(space: SearchSpace, profile: DeviceProfile, subnets: Sequence[Subnet], measured_ms: Sequence[float],
+def fit_device(space: Space, profile: DeviceProfile, subnets: Sequence[Subnet], measured_ms: Sequence[float],
                num_classes: int, resolutions: list[int], prior: LatencyTable | None = None,
                source: dict | None = None) -> tuple[LatencyTable, FitReport]:
     """A table for `profile` from whole subnets measured on it: each part's entry is its features

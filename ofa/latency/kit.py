@@ -21,10 +21,9 @@ from ofa.errors import OfaError
 from ofa.files import file_sha256, write_atomic, write_json
 from ofa.latency import kit_runner
 from ofa.latency.build import CALIBRATION_SUBNETS, calibration_subnets
-from ofa.latency.parts import all_parts
+from ofa.families.parts import all_parts
 from ofa.outputs import check_free, check_out_folder, mark, output_lock, remove_own, swap_in
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet
+from ofa.spaces import Space, Subnet
 
 KIT_KIND = "latency-kit"  # the kind (ofa.outputs) of a kit folder: --force replaces only one of these
 RUNNER_FILE = "run_kit.py"
@@ -94,7 +93,7 @@ def _kit_id(doc: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def plan(profile: DeviceProfile, space: SearchSpace, resolutions: list[int], num_classes: int,
+def plan(profile: DeviceProfile, space: Space, resolutions: list[int], num_classes: int,
          calibration: int, subnets_only: int | None, seed: int) -> list[tuple[str, Any, Any]]:
     """(kind, name, ONNX model maker) of every model: the table's parts in the order `ofa latency
     build` measures them, then the calibration subnets; or only `subnets_only` whole subnets."""
@@ -107,13 +106,13 @@ def plan(profile: DeviceProfile, space: SearchSpace, resolutions: list[int], num
         return [("subnet", str(s), subnet(s)) for s in calibration_subnets(space, resolutions, subnets_only, seed)]
     parts = all_parts(space, resolutions, num_classes)
     parts = [parts[i] for i in np.random.default_rng(0).permutation(len(parts))]
-    out = [("part", p.key, (lambda p=p, cfg=cfg: p.onnx(cfg, profile.batch_size))) for cfg, p in parts]
+    out = [("part", p.key, (lambda p=p: p.onnx(profile.batch_size))) for p in parts]
     if calibration:
         out += [("subnet", str(s), subnet(s)) for s in calibration_subnets(space, resolutions, calibration, seed)]
     return out
 
 
-def write_kit(out: Path, profile: DeviceProfile, space: SearchSpace, resolutions: list[int], num_classes: int,
+def write_kit(out: Path, profile: DeviceProfile, space: Space, resolutions: list[int], num_classes: int,
               calibration: int = CALIBRATION_SUBNETS, subnets_only: int | None = None, seed: int = 10_000,
               force: bool = False, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """Write the kit folder `out` (built beside it, put in place when complete); returns kit.json."""

@@ -13,16 +13,16 @@ from ofa.errors import OfaError
 from ofa.files import read_json
 from ofa.latency import kit_runner
 from ofa.latency.kit import RUNTIMES
-from ofa.latency.parts import all_parts
+from ofa.families.parts import all_parts
 from ofa.latency.table import LONGEST_MS
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 
 STAT_KEYS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "runs")
 RESULT_KEYS = ("format", "runner_version", "kit_format", "kit_id", "device", "space", "space_fingerprint", "batch_size",
                "settings", "runtime", "host", "started", "updated", "complete", "results")  # what the runner writes
 
 
-def read_kit(folder: Path, profile: DeviceProfile, space: SearchSpace) -> dict[str, Any]:
+def read_kit(folder: Path, profile: DeviceProfile, space: Space) -> dict[str, Any]:
     """kit.json of `folder`, checked whole and refused when it is for another device or space."""
     path = Path(folder) / kit_runner.KIT_FILE
     doc = read_json(path, "kit description")
@@ -49,7 +49,7 @@ def read_kit(folder: Path, profile: DeviceProfile, space: SearchSpace) -> dict[s
     for r in fields.items(doc["resolutions"], f"{where}: resolutions", "a list of resolutions"):
         if r not in space.resolutions:
             raise fields.fail(f"{where}: resolutions", f"resolutions of space '{space.name}'", r)
-    seen, part_keys = set(), {p.key for _, p in all_parts(space, doc["resolutions"], doc["num_classes"])}
+    seen, part_keys = set(), {p.key for p in all_parts(space, doc["resolutions"], doc["num_classes"])}
     for i, m in enumerate(fields.items(doc["models"], f"{where}: models", "a non-empty list of models")):
         at = f"{where}: models[{i}]"
         fields.mapping(m, at, ("id", "kind", "name", "file", "sha256", "input_shape", "input_name", "dtype", "weights"),
@@ -81,7 +81,7 @@ def _informational(doc: dict[str, Any], where: str, records: tuple[str, ...], te
             fields.text(doc[key], f"{where}: {key}")
 
 
-def read_results(path: Path, profile: DeviceProfile, space: SearchSpace) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_results(path: Path, profile: DeviceProfile, space: Space) -> tuple[dict[str, Any], dict[str, Any]]:
     """A runner's results.json and the kit.json beside it, both checked, the results complete and
     of that kit. Returns (kit, results)."""
     path = Path(path)

@@ -6,10 +6,8 @@ import torch
 
 from ofa.devices import DeviceProfile
 from ofa.latency.backends import LatencyStats, get_backend, stats_from_times, time_interleaved
-from ofa.latency.parts import Part
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet
-from ofa.supernet.config import NetConfig, net_config
+from ofa.spaces import Space, Subnet
+from ofa.supernet import build_static, net_config, static_to_onnx
 
 
 def measure_many(items: list[tuple[object, tuple[int, ...]]], profile: DeviceProfile) -> list[LatencyStats]:
@@ -26,29 +24,27 @@ def measure_many(items: list[tuple[object, tuple[int, ...]]], profile: DevicePro
     return [stats_from_times(t) for t in times]
 
 
-def part_item(part: Part, cfg: NetConfig, profile: DeviceProfile) -> tuple[object, tuple[int, ...]]:
+def part_item(part, profile: DeviceProfile) -> tuple[object, tuple[int, ...]]:
+    """A part of any family (ofa.families.parts) as the profile's backend times it."""
     shape = (profile.batch_size, *part.input_shape)
     if get_backend(profile.backend).measure_module is not None:
-        return part.module(cfg), shape
-    return part.onnx(cfg, profile.batch_size), shape
+        return part.module(), shape
+    return part.onnx(profile.batch_size), shape
 
 
-def subnet_item(space: SearchSpace, subnet: Subnet, profile: DeviceProfile, num_classes: int,
+def subnet_item(space: Space, subnet: Subnet, profile: DeviceProfile, num_classes: int,
                 seed: int = 0) -> tuple[object, tuple[int, ...]]:
     """The whole subnet as one network (random weights: only shapes matter for latency)."""
-    from ofa.export.onnx_graph import static_to_onnx
-    from ofa.supernet.static import StaticNet
-
     cfg = net_config(space, subnet, num_classes)
     torch.manual_seed(seed)
-    model = StaticNet(cfg).eval()
+    model = build_static(cfg).eval()
     shape = (profile.batch_size, cfg.in_channels, cfg.resolution, cfg.resolution)
     if get_backend(profile.backend).measure_module is not None:
         return model, shape
     return static_to_onnx(model, profile.batch_size), shape
 
 
-def measure_subnets(space: SearchSpace, subnets: list[Subnet], profile: DeviceProfile, num_classes: int,
+def measure_subnets(space: Space, subnets: list[Subnet], profile: DeviceProfile, num_classes: int,
                     chunk: int = 25, progress=None, what: str = "subnets", deployed: bool = True) -> list[float]:
     """End-to-end latency of each subnet (the profile's statistic). `deployed`: each alone, its
     runs back to back, as an exported model runs and as `ofa specialize` measures it (what a

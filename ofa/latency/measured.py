@@ -14,15 +14,14 @@ from ofa.errors import OfaError, shown
 from ofa.files import file_sha256, parse_json
 from ofa.latency.kit_files import read_results
 from ofa.latency.table import LONGEST_MS
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, to_subnet
+from ofa.spaces import Space, Subnet, to_subnet
 
 LONGEST_FILE = 10_000_000  # bytes: a million measurements fit in far less
 # a subnet, then a comma or spaces, then a plain decimal number of milliseconds
 _LINE = re.compile(r"(.+?)[ \t,]+([-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)[ \t]*(?:ms)?", re.ASCII)
 
 
-def _text_lines(path: Path, space: SearchSpace) -> list[tuple[Subnet, float]]:
+def _text_lines(path: Path, space: Space) -> list[tuple[Subnet, float]]:
     try:
         if path.stat().st_size > LONGEST_FILE:
             raise OfaError(f"{path}: over {LONGEST_FILE:,} bytes; not a file of measurements")
@@ -49,7 +48,7 @@ def _text_lines(path: Path, space: SearchSpace) -> list[tuple[Subnet, float]]:
     return rows
 
 
-def _kit_rows(path: Path, profile: DeviceProfile, space: SearchSpace) -> list[tuple[Subnet, float]]:
+def _kit_rows(path: Path, profile: DeviceProfile, space: Space) -> list[tuple[Subnet, float]]:
     kit, results = read_results(path, profile, space)
     stat = f"{profile.statistic}_ms"  # a runner keeps every statistic: the one the device's table holds
     subnets = [m for m in kit["models"] if m["kind"] == "subnet"]
@@ -70,7 +69,7 @@ def _is_kit_results(path: Path) -> bool:
     return isinstance(doc, dict) and "kit_id" in doc
 
 
-def read_measured(path: Path, profile: DeviceProfile, space: SearchSpace) -> tuple[list[Subnet], list[float], dict]:
+def read_measured(path: Path, profile: DeviceProfile, space: Space) -> tuple[list[Subnet], list[float], dict]:
     """Distinct subnets with their times (one subnet measured several times: the mean of its times),
     and where they came from."""
     path = Path(path)

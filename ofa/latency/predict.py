@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ofa.errors import OfaError
-from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
+from ofa.families.parts import PartValues, null_key, resolution_parts
 from ofa.latency.table import LatencyTable, at_resolution
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, encode, gather_slots, gene_layout
+from ofa.spaces import Space, Subnet, decode, encode, gene_layout, sample_subnet, slot_choices
 
 
-def part_ms(table: LatencyTable, part: Part, resolution: int) -> float | str:
+def part_ms(table: LatencyTable, part, resolution: int) -> float | str:
     """A part's own time in a table at `resolution`: its call less an empty call on the same input
     (never below 0); or, where the table lacks an entry, the key it lacks."""
     times = []
@@ -26,55 +25,43 @@ def part_ms(table: LatencyTable, part: Part, resolution: int) -> float | str:
 class LatencyPredictor:
     """Built once per (table, space); `predict_genes` takes an (n, genes) integer array."""
 
-    def __init__(self, table: LatencyTable, space: SearchSpace):
+    def __init__(self, table: LatencyTable, space: Space):
         table.check(table.device, space.name, space.fingerprint())
         extra = [r for r in table.resolutions if r not in space.resolutions]
         if extra:
             raise OfaError(f"the {table.device} latency table lists resolution(s) {extra} that space '{space.name}' "
                            f"does not have (its resolutions: {list(space.resolutions)}); rebuild it")
         self.table, self.space = table, space
-        n_res = len(space.resolutions)
-        max_k = max(len(s.kernels) for s in space.stages)
-        max_e = max(len(s.expands) for s in space.stages)
-        self.fixed = np.full(n_res, np.nan)
-        self.slots = np.full((n_res, space.num_blocks, max_k, max_e), np.nan)
-        # where an imported table lacks a part: (resolution index, slot or -1 for the fixed parts,
-        # kernel index, expand index) -> the part's key, to name it when a subnet needs it
-        self.gaps: dict[tuple[int, int, int, int], str] = {}
+        # where an imported table lacks a part: the key it lacks, by (resolution, its table key), to name
+        # it when a subnet needs it
+        self.gaps: dict[int, dict[str, str]] = {}
         missing = []
 
-        def lookup(part: Part, r: int, cell: tuple[int, int, int, int]) -> float:
+        def lookup(part, r: int) -> float:
             value = part_ms(table, part, r)
             if isinstance(value, str):
                 if value in table.incomplete.get(r, {}):
-                    self.gaps.setdefault(cell, value)
+                    self.gaps.setdefault(r, {})[part.key] = value
                 else:
                     missing.append(value)
                 return np.nan
             return value
 
-        for r_idx, r in enumerate(space.resolutions):
-            if r not in table.resolutions:
-                continue
-            _, parts = fixed_parts(space, r, table.num_classes)
-            self.fixed[r_idx] = sum(lookup(p, r, (r_idx, -1, 0, 0)) for p in parts)
-            for s_idx, rows in enumerate(slot_parts(space, r)):
-                for k_idx, row in enumerate(rows):
-                    for e_idx, part in enumerate(row):
-                        self.slots[r_idx, s_idx, k_idx, e_idx] = lookup(part, r, (r_idx, s_idx, k_idx, e_idx))
+        self.values = PartValues(space, table.num_classes, lookup, tuple(r for r in space.resolutions
+                                                                          if r in table.resolutions))
         if missing:
             raise OfaError(f"latency table lacks {len(missing)} entries (first: {missing[0]}); "
                            f"resume the build to complete it")
 
     def _refuse_gap(self, genes: np.ndarray) -> None:
         """Name the first part a subnet needs that an incomplete resolution lacks."""
-        row, layout = genes[:1], gene_layout(self.space)
-        r_idx = int(layout.take(row, "resolution")[0, 0])
-        kernels, expands = layout.take(row, "kernel")[0], layout.take(row, "expand")[0]
-        used = layout.in_use(row, "kernel")[0]
-        cells = [(r_idx, -1, 0, 0)] + [(r_idx, s, int(kernels[s]), int(expands[s])) for s in np.flatnonzero(used)]
-        key = next(self.gaps[c] for c in cells if c in self.gaps)
-        r = self.space.resolutions[r_idx]
+        subnet = decode(self.space, genes[0])
+        fixed, slots = resolution_parts(self.space, subnet.resolution, self.table.num_classes)
+        choices = slot_choices(self.space, genes[:1])[0]
+        used = fixed + [slots[s][c] for s, c in enumerate(choices) if c >= 0]
+        gaps = self.gaps[subnet.resolution]
+        key = next(gaps[p.key] for p in used if p.key in gaps)
+        r = subnet.resolution
         source = self.table.incomplete[r][key]
         raise OfaError(f"the {self.table.device} latency table has no entry at {r} px for part {key}"
                        + (f" (source key {source})" if source and source != key else "")
@@ -89,7 +76,7 @@ class LatencyPredictor:
             bad = sorted({self.space.resolutions[i] for i in res[~measured]})
             raise OfaError(f"latency table has no entries at resolution(s) {bad}; "
                            f"measured: {self.table.resolutions}")
-        summed = gather_slots(self.space, self.fixed, self.slots, genes)
+        summed = self.values.total(genes)
         if self.gaps and np.isnan(summed).any():
             self._refuse_gap(genes[np.isnan(summed)])
         return summed
@@ -102,8 +89,6 @@ class LatencyPredictor:
 
     def extremes(self) -> tuple[float, float]:
         """Predicted latency of the smallest and the largest subnet at the resolutions measured."""
-        from ofa.spaces.subnet import sample_subnet
-
         measured = self.space.restrict(resolutions=self.table.complete_resolutions)
         lo, hi = self.predict([sample_subnet(measured, k) for k in ("min", "max")])
         return float(lo), float(hi)

@@ -12,11 +12,11 @@ from ofa.outputs import output_lock
 from ofa.latency.backends import get_backend
 from ofa.latency.build import DEFAULT_CLASSES, Progress, build_table, calibrate, check_same_measurement
 from ofa.latency.host import calibrated_on, is_local, needs_calibration, this_host
-from ofa.latency.parts import all_parts
+from ofa.families.parts import all_parts
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import LatencyTable, check_table_out, default_table_path, find_table, has_table, load_table
 from ofa.resources import data_dir
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 
 RECALIBRATION_SUBNETS = 10  # ten whole subnets fitted 30 others to MAPE 2.8% on a new VM (BENCHMARKS.md)
 
@@ -46,7 +46,7 @@ def writable_path(path: Path, device: str, space: str) -> Path:
     return default_table_path(device, space)
 
 
-def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, path: Path,
+def recalibrate(table: LatencyTable, space: Space, profile: DeviceProfile, path: Path,
                 count: int = RECALIBRATION_SUBNETS, progress: Progress | None = None) -> Path:
     """Measure `count` whole subnets here and refit scale and offset; the parts stay as measured.
     Returns where the table was saved."""
@@ -61,7 +61,7 @@ def recalibrate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile,
     return out
 
 
-def _to_build(profile: DeviceProfile, space: SearchSpace, num_classes: int) -> bool:
+def _to_build(profile: DeviceProfile, space: Space, num_classes: int) -> bool:
     """No table anywhere, or the one in ./latency is a build stopped before it measured every part
     (one of another head, or unreadable, is left for the checks that follow to name)."""
     here = default_table_path(profile.name, space.name)
@@ -72,10 +72,10 @@ def _to_build(profile: DeviceProfile, space: SearchSpace, num_classes: int) -> b
     except OfaError:
         return False
     return table.num_classes == num_classes and any(
-        part.key not in table.entries for _, part in all_parts(space, table.resolutions, table.num_classes))
+        part.key not in table.entries for part in all_parts(space, table.resolutions, table.num_classes))
 
 
-def build_here(profile: DeviceProfile, space: SearchSpace, num_classes: int, progress: Progress | None = None) -> Path:
+def build_here(profile: DeviceProfile, space: Space, num_classes: int, progress: Progress | None = None) -> Path:
     """Measure the table of a device that is this machine into ./latency, as `ofa latency build` does
     with its defaults (the profile's resolutions; continued if interrupted)."""
     get_backend(profile.backend).require()
@@ -84,14 +84,14 @@ def build_here(profile: DeviceProfile, space: SearchSpace, num_classes: int, pro
     return path
 
 
-def host_warning(table: LatencyTable, path: Path, profile: DeviceProfile, space: SearchSpace) -> str:
+def host_warning(table: LatencyTable, path: Path, profile: DeviceProfile, space: Space) -> str:
     then, now = calibrated_on(table), this_host()
     return (f"warning: {path} was calibrated on host {then.get('host')!r}, not on this one ({now['host']!r}): "
             "its latencies may be off by tens of percent here; "
             f"refit it in seconds with: ofa latency calibrate --device {profile.name} --space {space.name}")
 
 
-def open_device_table(device: str, space: SearchSpace, table_path: str | Path | None = None,
+def open_device_table(device: str, space: Space, table_path: str | Path | None = None,
                       auto_calibrate: bool = True, progress: Progress | None = None,
                       warn: Callable[[str], None] | None = None,
                       num_classes: int | None = None) -> tuple[LatencyPredictor, Path, DeviceProfile]:

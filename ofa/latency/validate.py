@@ -12,8 +12,7 @@ from ofa.latency.build import Progress, check_same_measurement
 from ofa.latency.measure import measure_subnets
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import LatencyTable
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import sample_subnet
+from ofa.spaces import Space, sample_subnet
 from ofa.files import save_figure
 
 
@@ -54,7 +53,7 @@ class Validation:
         return d
 
 
-def validate(table: LatencyTable, space: SearchSpace, profile: DeviceProfile, n: int, seed: int = 0,
+def validate(table: LatencyTable, space: Space, profile: DeviceProfile, n: int, seed: int = 0,
              progress: Progress | None = None) -> Validation:
     """Measure `n` random subnets (at the table's resolutions) end to end, the same way the
     table's parts were measured."""

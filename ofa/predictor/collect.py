@@ -13,8 +13,8 @@ from ofa.outputs import check_writable_file
 from ofa.outputs import output_lock
 from ofa.predictor.accuracy_data import AccuracyData, default_data_path, open_accuracy_data, supernet_fingerprint
 from ofa.predictor.sampling import stratified_stream
-from ofa.spaces.subnet import Subnet, decode, encode
-from ofa.supernet.cost import CostTable
+from ofa.spaces import Subnet, decode, encode
+from ofa.families.parts import CostTable
 
 Progress = Callable[[str, int, int], None]
 

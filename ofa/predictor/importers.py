@@ -14,10 +14,11 @@ import numpy as np
 from ofa import __version__
 from ofa.errors import OfaError
 from ofa.files import file_sha256
-from ofa.predictor.features import feature_names, ofa_resolution_slot
+from ofa.families.mbconv.encodings import ofa_resolution_slot
+from ofa.predictor.features import feature_names
 from ofa.predictor.models import FittedModel
 from ofa.predictor.store import AccuracyPredictor
-from ofa.spaces.space import SearchSpace
+from ofa.families.mbconv.space import SearchSpace
 
 OFA_ENCODING = "ofa-tutorial"
 # The resolutions once-for-all's tutorial predictor was fitted at (its EvolutionFinder's): slots 0-2 of

@@ -13,12 +13,11 @@ from typing import Iterator
 
 import numpy as np
 
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import canonical_genes, encode, gene_bounds, sample_subnet
-from ofa.supernet.cost import CostTable
+from ofa.spaces import Space, canonical_genes, encode, gene_bounds, sample_subnet
+from ofa.families.parts import CostTable
 
 
-def biased_genes(space: SearchSpace, n: int, rng: np.random.Generator) -> np.ndarray:
+def biased_genes(space: Space, n: int, rng: np.random.Generator) -> np.ndarray:
     """n canonical gene vectors; each leans toward low or high choice indices by its own amount
     (index = floor(choices * u ** a), log a uniform in [-2.5, 2.5]), so sizes span the range."""
     _, upper = gene_bounds(space)
@@ -28,7 +27,7 @@ def biased_genes(space: SearchSpace, n: int, rng: np.random.Generator) -> np.nda
     return canonical_genes(space, genes)
 
 
-def stratified_stream(space: SearchSpace, seed: int, num_classes: int = 1000, bins: int = 10,
+def stratified_stream(space: Space, seed: int, num_classes: int = 1000, bins: int = 10,
                       pool_per_bin: int = 40) -> Iterator[np.ndarray]:
     """Canonical gene vectors, one at a time: the largest and smallest subnet first, then rounds
     of one subnet per MACs bin (bins that a round's pool misses are skipped), never a repeat."""

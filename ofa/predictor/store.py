@@ -12,10 +12,11 @@ import numpy as np
 from ofa import fields
 from ofa.errors import OfaError, shown
 from ofa.files import read_json, write_atomic, write_json
-from ofa.predictor.features import DEFAULT_ENCODING, ENCODINGS, feature_names, features
+from ofa.families import FAMILIES
+from ofa.predictor.features import DEFAULT_ENCODING, feature_names, features
 from ofa.predictor.models import MODELS, FittedModel, check_shapes
 from ofa.torch_files import check_finite
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 
 PREDICTOR_FORMAT = "ofa-accuracy-predictor/1"
 
@@ -25,7 +26,7 @@ class AccuracyPredictor:
     """A fitted model with the space it encodes and the supernet whose labels it learned
     (`supernet` is None for a predictor bound only to a space, e.g. an imported one)."""
 
-    space: SearchSpace
+    space: Space
     model: FittedModel
     supernet: dict[str, str] | None
     meta: dict[str, Any]
@@ -88,7 +89,8 @@ def read_predictor_info(path: Path) -> dict[str, Any]:
     fields.text(info["kind"], f"{where}: kind", tuple(MODELS))
     fields.name(info["space"], f"{where}: space")
     fields.hex_digits(info["space_fingerprint"], f"{where}: space_fingerprint", 16)
-    fields.text(info.get("encoding", DEFAULT_ENCODING), f"{where}: encoding", tuple(ENCODINGS))
+    fields.text(info.get("encoding", DEFAULT_ENCODING), f"{where}: encoding",
+                tuple(sorted({e for f in FAMILIES.values() for e in f.encodings})))
     weights = fields.name(info["weights"], f"{where}: weights")
     if not weights.endswith(".safetensors"):
         raise fields.fail(f"{where}: weights", "the name of a .safetensors file beside it", weights)
@@ -120,7 +122,7 @@ def read_predictor_info(path: Path) -> dict[str, Any]:
     return info
 
 
-def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
+def load_predictor(path: Path, space: Space) -> AccuracyPredictor:
     """Refuses a predictor of another space, another version of it, or with arrays that do not fit."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
@@ -159,8 +161,8 @@ def load_predictor(path: Path, space: SearchSpace) -> AccuracyPredictor:
     return predictor
 
 
-def _bounds(space: SearchSpace) -> np.ndarray:
-    from ofa.spaces.subnet import gene_bounds
+def _bounds(space: Space) -> np.ndarray:
+    from ofa.spaces import gene_bounds
 
     return gene_bounds(space)[1]
 

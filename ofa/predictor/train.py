@@ -16,14 +16,12 @@ from ofa.predictor.metrics import plot_predictions, report
 from ofa.predictor.models import fit_model
 from ofa.predictor.store import (AccuracyPredictor, check_predictor_out, default_predictor_path, predictor_file,
                                  save_predictor)
-from ofa.spaces import get_space
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import encode, to_subnet
+from ofa.spaces import Space, encode, get_space, to_subnet
 
 HOLDOUT = 0.2
 
 
-def design(space: SearchSpace, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def design(space: Space, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Gene vectors and measured top-1 of the rows (each subnet once: the latest row wins)."""
     latest = {r["subnet"]: r for r in rows}
     if not latest:
@@ -38,7 +36,7 @@ def holdout_split(n: int, seed: int, share: float = HOLDOUT) -> tuple[np.ndarray
     return np.sort(order[cut:]), np.sort(order[:cut])
 
 
-def evaluate_model(kind: str, space: SearchSpace, genes: np.ndarray, top1: np.ndarray, by: np.ndarray,
+def evaluate_model(kind: str, space: Space, genes: np.ndarray, top1: np.ndarray, by: np.ndarray,
                    by_name: str, train_idx: np.ndarray, test_idx: np.ndarray, seed: int = 0):
     """Fit on train_idx, report on test_idx: (report, predicted, spread)."""
     x = features(space, genes)
@@ -47,10 +45,10 @@ def evaluate_model(kind: str, space: SearchSpace, genes: np.ndarray, top1: np.nd
     return report(top1[test_idx], mean, spread, by[test_idx], by_name), mean, spread
 
 
-def latency_of(space: SearchSpace, genes: np.ndarray, device: str | None, num_classes: int):
+def latency_of(space: Space, genes: np.ndarray, device: str | None, num_classes: int):
     """Latency on `device` (bins of similar latency), else MACs as the stand-in."""
     if device is None:
-        from ofa.supernet.cost import CostTable
+        from ofa.families.parts import CostTable
 
         return CostTable(space, num_classes).macs_params(genes)[:, 0], "macs"
     from ofa.latency.recalibrate import open_device_table

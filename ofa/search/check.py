@@ -10,7 +10,7 @@ import numpy as np
 from ofa.predictor.accuracy_data import check_supernet, default_data_path, read_accuracy_data, supernet_fingerprint
 from ofa.predictor.metrics import kendall_tau
 from ofa.search.result import SearchResult
-from ofa.spaces.subnet import decode
+from ofa.spaces import decode
 
 
 def spread_along(n: int, k: int) -> np.ndarray:

@@ -11,9 +11,8 @@ from ofa.errors import OfaError
 from ofa.latency.predict import LatencyPredictor
 from ofa.predictor.store import AccuracyPredictor
 from ofa.search.columns import column_device, latency_column
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import canonical_genes, encode, gene_layout, sample_subnet
-from ofa.supernet.cost import CostTable
+from ofa.spaces import Space, canonical_genes, encode, gene_layout, sample_subnet
+from ofa.families.parts import CostTable
 
 # Objective names as `--objectives` takes them; `latency` stands for one objective per device.
 OBJECTIVES = ("acc", "latency", "macs", "params")
@@ -21,7 +20,7 @@ OBJECTIVES = ("acc", "latency", "macs", "params")
 
 @dataclass
 class Evaluator:
-    space: SearchSpace
+    space: Space
     predictor: AccuracyPredictor | None  # None: costs only (tables, MACs), as a table's own checks use it
     latency: dict[str, LatencyPredictor]  # device name -> its table's predictor
     costs: CostTable

@@ -15,7 +15,7 @@ import numpy as np
 
 from ofa.search.operators import random_reset
 from ofa.search.problem import SubnetProblem
-from ofa.spaces.subnet import gene_layout, unique_rows
+from ofa.spaces import gene_layout, unique_rows
 
 MAX_STEPS = 200  # a bound only: each step must raise the predicted accuracy, and none has needed 50
 KICK_RATE = 0.1  # the share of genes a jump resets: once-for-all's mutation probability

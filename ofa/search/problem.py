@@ -8,7 +8,7 @@ from pymoo.core.problem import Problem
 
 from ofa.search.columns import latency_column
 from ofa.search.evaluator import Evaluator
-from ofa.spaces.subnet import gene_bounds, unique_rows
+from ofa.spaces import gene_bounds, unique_rows
 
 
 class SubnetProblem(Problem):

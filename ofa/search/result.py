@@ -16,7 +16,7 @@ from ofa.files import write_atomic, write_json
 from ofa.outputs import check_own_files
 from ofa.outputs import KINDS, kind_of
 from ofa.search.problem import SubnetProblem
-from ofa.spaces.subnet import decode
+from ofa.spaces import decode
 from ofa.search.columns import latency_column
 
 

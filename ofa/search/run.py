@@ -16,11 +16,11 @@ from ofa.search.problem import SubnetProblem
 from ofa.search.result import SearchResult, collect_result
 from ofa.search.settings import Settings
 from ofa.search.strategies import run_strategy
-from ofa.spaces.space import SearchSpace
-from ofa.supernet.cost import CostTable
+from ofa.spaces import Space
+from ofa.families.parts import CostTable
 
 
-def latency_predictors(space: SearchSpace, devices: list[str], num_classes: int | None, tables: dict[str, Path] | None = None,
+def latency_predictors(space: Space, devices: list[str], num_classes: int | None, tables: dict[str, Path] | None = None,
                        auto_calibrate: bool = True, progress=None, warn=None):
     """device name -> (its table's predictor, table path), each opened by open_device_table."""
     from ofa.latency.recalibrate import open_device_table
@@ -81,7 +81,7 @@ def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], 
         "seconds": round(seconds, 4), "seconds_evaluating": round(problem.seconds_evaluating, 4)})
 
 
-def make_evaluator(space: SearchSpace, predictor: AccuracyPredictor, devices: list[str], num_classes: int | None,
+def make_evaluator(space: Space, predictor: AccuracyPredictor, devices: list[str], num_classes: int | None,
                    tables: dict[str, Path] | None = None, **calibration) -> tuple[Evaluator, dict[str, Path]]:
     """`num_classes`: the supernet's head, or None to take the tables' (a search without a run).
     `calibration`: auto_calibrate, progress and warn, as latency_predictors takes them."""
@@ -91,7 +91,7 @@ def make_evaluator(space: SearchSpace, predictor: AccuracyPredictor, devices: li
             {d: path for d, (_, path) in found.items()})
 
 
-def open_space_predictor(space: SearchSpace, predictor_path: Path) -> AccuracyPredictor:
+def open_space_predictor(space: Space, predictor_path: Path) -> AccuracyPredictor:
     """A predictor bound to a space alone (an imported one), for a search without a run folder."""
     predictor = load_predictor(Path(predictor_path), space)
     if predictor.supernet is not None:

@@ -22,7 +22,7 @@ from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
                                   RandomResetMutation, random_genes, random_reset, uniform_crossover)
 from ofa.search.problem import SubnetProblem
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
-from ofa.spaces.subnet import gene_layout
+from ofa.spaces import gene_layout
 from ofa.search.columns import latency_column
 
 Progress = Callable[[str, int, int], None]

@@ -1,26 +1,25 @@
-"""Search spaces and subnets as data (no torch needed)."""
+"""Search spaces and subnets as data (no torch needed): the registry of named spaces and one name
+per operation on subnets and genes, whatever the space's block family."""
 
+from ofa.families.genes import unique_rows
 from ofa.spaces.registry import get_space, list_spaces, load_space_file, register_space
-from ofa.layers.shapes import make_divisible
-from ofa.spaces.space import SearchSpace, StageSpec, space_from_dict
-from ofa.spaces.subnet import (
+from ofa.spaces.subnet_files import is_subnet_file, read_subnet_file, subnet_values
+from ofa.spaces.subnets import (
+    Space,
     Subnet,
-    active_slots,
     canonical_genes,
     check_subnet,
     decode,
     encode,
-    gather_slots,
     gene_bounds,
     gene_layout,
-    read_subnet_file,
     sample_subnet,
-    subnet_values,
+    slot_choices,
     to_subnet,
 )
 
 __all__ = [
-    "SearchSpace", "StageSpec", "Subnet", "active_slots", "canonical_genes", "check_subnet", "decode", "encode", "gather_slots",
-    "gene_bounds", "gene_layout", "get_space", "list_spaces", "load_space_file", "make_divisible",
-    "read_subnet_file", "register_space", "sample_subnet", "space_from_dict", "subnet_values", "to_subnet",
+    "Space", "Subnet", "canonical_genes", "check_subnet", "decode", "encode", "gene_bounds", "gene_layout",
+    "get_space", "is_subnet_file", "list_spaces", "load_space_file", "read_subnet_file", "register_space",
+    "sample_subnet", "slot_choices", "subnet_values", "to_subnet", "unique_rows",
 ]

@@ -9,19 +9,20 @@ from pathlib import Path
 
 from ofa.errors import OfaError
 from ofa.files import read_yaml
-from ofa.spaces.space import SearchSpace, space_from_dict
+from ofa.families import read_space
+from ofa.spaces.subnets import Space
 
 _BUILTIN = Path(__file__).resolve().parent / "builtin"
-_REGISTERED: dict[str, SearchSpace] = {}
+_REGISTERED: dict[str, Space] = {}
 
 
-def load_space_file(path: str | Path) -> SearchSpace:
+def load_space_file(path: str | Path) -> Space:
     path = Path(path)
-    return space_from_dict(read_yaml(path, "space file"), source=path.name)
+    return read_space(read_yaml(path, "space file"), source=path.name)
 
 
 @lru_cache(maxsize=None)
-def _builtin_spaces() -> dict[str, SearchSpace]:
+def _builtin_spaces() -> dict[str, Space]:
     spaces = {}
     for path in sorted(_BUILTIN.glob("*.yaml")):
         space = load_space_file(path)
@@ -29,18 +30,18 @@ def _builtin_spaces() -> dict[str, SearchSpace]:
     return spaces
 
 
-def register_space(space: SearchSpace) -> SearchSpace:
+def register_space(space: Space) -> Space:
     _REGISTERED[space.name] = space
     return space
 
 
-def list_spaces() -> dict[str, SearchSpace]:
+def list_spaces() -> dict[str, Space]:
     return {**_builtin_spaces(), **_REGISTERED}
 
 
-def get_space(name: str | SearchSpace) -> SearchSpace:
+def get_space(name: str | Space) -> Space:
     """A registered space by name, or a space YAML file by path."""
-    if isinstance(name, SearchSpace):
+    if not isinstance(name, str):
         return name
     spaces = list_spaces()
     if name in spaces:

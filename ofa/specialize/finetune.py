@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch import nn
 
 from ofa.errors import OfaError
-from ofa.supernet.static import StaticNet
 from ofa.train.bn_calibration import resize
 from ofa.train.checkpoint import checkpoint_paths, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.recipe import Recipe
@@ -25,7 +25,7 @@ from ofa.train.losses import distill_loss
 Progress = Callable[[str, int, int], None]
 
 
-def finetune(student: StaticNet, teacher: StaticNet, recipe: Recipe, epochs: int, folder: Path,
+def finetune(student: nn.Module, teacher: nn.Module, recipe: Recipe, epochs: int, folder: Path,
              device: torch.device, data_root: str | None = None, download: bool = False,
              progress: Progress | None = None, lr_scale: float = 1.0, data: str | None = None) -> list[dict]:
     """Train `student` in place for `epochs` on the 'train' split of `data` (default: the recipe's); returns

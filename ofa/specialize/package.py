@@ -8,19 +8,22 @@ from __future__ import annotations
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ofa.errors import OfaError
 from ofa.files import parse_json, write_json
 from ofa.outputs import check_free, check_out_folder, kind_of, mark, output_lock, remove_own, swap_in
 from ofa.export.deploy import DEPLOY_OPSET, export_onnx, verify_onnx
 from ofa.specialize.engine import build_engine_file, tensorrt_missing, write_build_script, write_fp16_model
-from ofa.supernet.static import CONFIG_FILE, WEIGHTS_FILE, StaticNet, save_static
+from ofa.supernet import CONFIG_FILE, WEIGHTS_FILE, save_static
 
 FORMATS = ("onnx", "static", "tensorrt")
 ONNX_FILE = "model.onnx"
 REQUEST_FILE = "request.json"
 EXPORT_KIND = "model"  # the kind (ofa.outputs) of `ofa export`'s folder: `--force` replaces only one of these
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 def check_formats(formats: list[str]) -> list[str]:
@@ -36,7 +39,7 @@ def check_formats(formats: list[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def write_model(static: StaticNet, folder: Path, formats: list[str], precision: str = "fp32") -> dict[str, Any]:
+def write_model(static: nn.Module, folder: Path, formats: list[str], precision: str = "fp32") -> dict[str, Any]:
     """Export `static` into `folder` in each format; the ONNX file is verified against PyTorch,
     and TensorRT gets an engine when installed here, else the script that builds one."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.specialize.card import plot_choice, versions, write_card
 from ofa.specialize.package import Staging, check_formats, refuse_existing, write_model, writing
 from ofa.specialize.targets import Target, candidates, closed_loop
-from ofa.spaces.subnet import decode
+from ofa.spaces import decode
 from ofa.search.columns import latency_column
 
 

@@ -19,8 +19,7 @@ from typing import Any
 from ofa import __version__
 from ofa.download import DEFAULT_CACHE, Progress, download
 from ofa.files import file_sha256, write_atomic
-from ofa.spaces import get_space
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space, get_space
 from ofa.supernet.importers import find_published, get_importer, read_supernet_weights
 from ofa.outputs import output_lock
 from ofa.train.recipe_reader import with_overrides
@@ -39,7 +38,7 @@ def fetch_published(name: str, mirror: str | None = None, cache: Path | None = N
     return path, download(url, path, progress)
 
 
-def import_supernet(fmt: str, path: str | Path, space: str | SearchSpace, out: str | Path, force: bool = False,
+def import_supernet(fmt: str, path: str | Path, space: str | Space, out: str | Path, force: bool = False,
                     origin: dict[str, Any] | None = None) -> dict[str, Any]:
     """Read, check and convert the checkpoint, then write the run folder `out` (replacing a run there only
     with `force`, and only once the new one is complete). `origin`: where the file came from."""

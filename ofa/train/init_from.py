@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ofa.errors import OfaError
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 from ofa.train.run_folder import RunFolder
 
 CLASSIFIER = "head.classifier."
@@ -26,7 +26,7 @@ def check_init_run(run: str | Path, what: str = "--init") -> dict:
     return info
 
 
-def check_start(run: str | Path, space: SearchSpace) -> dict:
+def check_start(run: str | Path, space: Space) -> dict:
     """run.json of the run a recipe starts from, refused unless it is a finished run of `space`."""
     info = check_init_run(run, "init_from")
     if info.get("space") != space.name or info.get("space_fingerprint") != space.fingerprint():

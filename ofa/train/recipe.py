@@ -9,7 +9,7 @@ from typing import Any
 
 from ofa.errors import OfaError
 from ofa.spaces.registry import get_space
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 
 OPTIMIZERS = ("sgd", "adamw")
 DISTILL_KINDS = ("alpha", "kl", "none")
@@ -115,7 +115,7 @@ class Recipe:
             )
         return choices
 
-    def phase_space(self, index: int, space: SearchSpace | str | None = None) -> SearchSpace:
+    def phase_space(self, index: int, space: Space | str | None = None) -> Space:
         """The search space phase `index` trains (subnets are sampled from it)."""
         space = get_space(self.space if space is None else space)
         choices = self.phase_choices(index)

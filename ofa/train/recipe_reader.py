@@ -18,7 +18,7 @@ from ofa.fields import real as _float
 from ofa.fields import text as _str
 from ofa.fields import whole as _int
 from ofa.spaces.registry import get_space
-from ofa.spaces.space import _number
+from ofa.families.mbconv.space import _number
 from ofa.train.overrides import apply_overrides
 from ofa.train.recipe import (ALL, CHOICE_FIELDS, DEFAULT_WEIGHT_DECAY, DISTILL_KINDS, INITS, OPTIMIZERS, REGULARIZE,
                               DistillConfig, OptimizerConfig, Phase, Recipe)

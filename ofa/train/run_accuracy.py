@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ofa.errors import OfaError
 from ofa.spaces import Subnet, get_space, to_subnet
-from ofa.supernet.supernet import Supernet
+from ofa.supernet import build_supernet
 from ofa.train.bn_calibration import recalibrate_bn, resize
 from ofa.train.checkpoint import load_checkpoint
 from ofa.train.accuracy import evaluate
@@ -18,14 +19,14 @@ from ofa.train.recipes import load_recipe
 from ofa.train.run_folder import RunFolder
 
 
-def load_supernet(run: str | Path, device: torch.device | str = "cpu") -> tuple[Supernet, dict[str, Any]]:
+def load_supernet(run: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The run's final weights, or its last checkpoint's when training has not finished."""
     folder = RunFolder(Path(run))
     info = folder.read_info()
     space = get_space(info["space"])
     if space.fingerprint() != info["space_fingerprint"]:
         raise OfaError(f"{folder.root} was trained on another version of space '{space.name}'")
-    model = Supernet(space, int(info["num_classes"]))
+    model = build_supernet(space, int(info["num_classes"]))
     if folder.weights.is_file():
         weights = folder.load_weights()
     else:

@@ -12,23 +12,21 @@ import torch
 from torch import nn
 
 from ofa.errors import OfaError
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import sample_subnet
-from ofa.supernet.static import set_drop_connect
-from ofa.supernet.supernet import Supernet
+from ofa.spaces import Space, sample_subnet
+from ofa.layers.residual import set_drop_connect
 from ofa.train.bn_calibration import resize
 from ofa.train.losses import distill_loss, label_smoothing_ce
 from ofa.train.recipe import Phase, Recipe
 
 
-def regularize(model: Supernet, recipe: Recipe, on: bool) -> None:
+def regularize(model: nn.Module, recipe: Recipe, on: bool) -> None:
     """The space's dropout and the recipe's drop-connect, on or off."""
     model.head.dropout.p = model.space.dropout if on else 0.0
     set_drop_connect(model, recipe.drop_connect if on else 0.0)
 
 
-def sandwich_step(recipe: Recipe, model: Supernet, net: nn.Module, teacher: nn.Module | None, phase: Phase,
-                  phase_space: SearchSpace, x: torch.Tensor, y: torch.Tensor,
+def sandwich_step(recipe: Recipe, model: nn.Module, net: nn.Module, teacher: nn.Module | None, phase: Phase,
+                  phase_space: Space, x: torch.Tensor, y: torch.Tensor,
                   optimizer: torch.optim.Optimizer, autocast, global_step: int) -> dict[str, float]:
     """One optimizer step; returns the losses: `loss_max`, `loss_min` (the smallest subnet's, only
     where the phase trains it), `loss_subnets` (the mean over every student)."""

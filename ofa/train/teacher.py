@@ -12,7 +12,7 @@ def load_teacher(path: str | None, device: torch.device, num_classes: int) -> nn
     """A frozen static model; its classes must be the data set's, or distillation is meaningless."""
     if path is None:
         return None
-    from ofa.supernet.static import load_static
+    from ofa.supernet import load_static
 
     teacher = load_static(path)
     if teacher.config.num_classes != num_classes:

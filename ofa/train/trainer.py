@@ -24,10 +24,10 @@ from torch import nn
 from ofa.errors import Interrupted, OfaError
 from ofa.files import write_atomic
 from ofa.outputs import output_lock
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 from ofa.layers.elastic import set_batchnorm_sync
-from ofa.supernet.static import zero_init_residual_bn
-from ofa.supernet.supernet import Supernet
+from ofa.layers.residual import zero_init_residual_bn
+from ofa.supernet import build_supernet
 from ofa.train.checkpoint import has_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from ofa.train.distributed import World, barrier, init_world, shutdown
 from ofa.train.init_from import check_start, load_start, start_weights
@@ -119,7 +119,7 @@ class Trainer:
     """One run: the model, its batches and where training stands. Every input is read in the
     constructor, before the run folder is touched: bad input must not cost a --force'd run."""
 
-    def __init__(self, recipe: Recipe, space: SearchSpace, out: Path, folder: RunFolder, world: World,
+    def __init__(self, recipe: Recipe, space: Space, out: Path, folder: RunFolder, world: World,
                  device: torch.device, resuming: bool = False, data_root: str | None = None, download: bool = False):
         self.recipe, self.space, self.out, self.folder, self.world, self.device = recipe, space, out, folder, world, device
         self.resuming = resuming
@@ -150,7 +150,7 @@ class Trainer:
         barrier(world)
         torch.manual_seed(recipe.seed)
         np.random.seed(recipe.seed)
-        self.model = Supernet(self.space, self.loaders.train.num_classes, recipe.init).to(self.device)
+        self.model = build_supernet(self.space, self.loaders.train.num_classes, recipe.init).to(self.device)
         if self.start is not None:  # a transfer: every trained weight kept (the classifier where the classes match)
             load_start(self.model, self.start, recipe.init_from)
         elif recipe.zero_init_residual:

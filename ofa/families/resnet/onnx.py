@@ -3,10 +3,11 @@ BatchNorm folded into each convolution, the shortcut's average pool in ceil mode
 
 from __future__ import annotations
 
+from typing import Any
+
 import onnx
 
 from ofa.families.resnet.config import KERNEL, BottleneckConfig, ResNetConfig
-from ofa.families.resnet.parts import ResNetPart
 from ofa.families.resnet.static import StaticResNet, part_module
 from ofa.layers.onnx_graph import Graph, random_state
 from ofa.layers.shapes import conv_out
@@ -60,8 +61,8 @@ def resnet_to_onnx(model: StaticResNet, batch_size: int = 1) -> onnx.ModelProto:
                    [batch_size, cfg.num_classes], "ofa_static_resnet")
 
 
-def part_onnx(part: ResNetPart, batch_size: int = 1, seed: int = 0, eps: float = 1e-5) -> onnx.ModelProto:
-    """One part with random weights (only its shapes matter for timing; the seed for tests)."""
+def part_onnx(part: Any, batch_size: int = 1, seed: int = 0, eps: float = 1e-5) -> onnx.ModelProto:
+    """One part (a parts.ResNetPart) with random weights (only its shapes matter for timing; the seed for tests)."""
     state = random_state(lambda: part_module(part, eps), seed)
     g = Graph({f"p.{k}": v for k, v in state.items()}, eps)
     channels, size, _ = part.input_shape

@@ -20,7 +20,6 @@ import numpy as np
 
 from ofa.families.resnet.config import KERNEL, BottleneckConfig, ConvConfig, bottleneck_cost, conv_layer_cost
 from ofa.families.resnet.space import ResNetSpace
-from ofa.families.genes import sum_over_slots
 from ofa.families.resnet.subnet import STEM_WIDTHS, gene_layout
 from ofa.layers.cost import Cost, linear_cost
 from ofa.layers.shapes import conv_out
@@ -56,6 +55,31 @@ class ResNetPart:
             self.kind, lambda: self.conv.in_channels)()
         return channels, self.size, self.size
 
+    def onnx(self, batch_size: int = 1):
+        from ofa.families.resnet.onnx import part_onnx
+
+        return part_onnx(self, batch_size)
+
+    def module(self):
+        from ofa.families.resnet.static import part_module
+
+        return part_module(self)
+
+    def traffic(self) -> tuple[int, int, int]:
+        """(activation values read and written, convolution and linear layers, depthwise MACs: none)."""
+        n = self.size
+        if self.kind == "block":
+            b = self.block
+            out = conv_out(n, KERNEL, b.stride)
+            values = b.in_channels * n * n + b.mid_channels * (n * n + out * out) + b.out_channels * out * out
+            return values + (b.out_channels * out * out if b.projects else 0), 3 + int(b.projects), 0
+        if self.kind == "head":
+            return self.head_in * n * n + self.head_in + self.num_classes, 1, 0
+        c = self.conv
+        out = conv_out(n, KERNEL, c.stride)
+        pooled = conv_out(out, 3, 2) if self.pool else out
+        return c.in_channels * n * n + c.out_channels * (out * out + pooled * pooled * self.pool), 1, 0
+
     def cost(self) -> Cost:
         if self.kind == "block":
             return bottleneck_cost(self.block, self.size)
@@ -74,6 +98,11 @@ def _sizes(space: ResNetSpace, resolution: int) -> tuple[int, list[int], int]:
             slots.append(size)
             size = conv_out(size, KERNEL, stage.stride) if j == 0 else size
     return stem, slots, size
+
+
+def fixed_parts(space: ResNetSpace, resolution: int, num_classes: int) -> list[ResNetPart]:
+    """None: every part of a ResNet depends on a width choice, so each is a slot."""
+    return []
 
 
 def slot_parts(space: ResNetSpace, resolution: int, num_classes: int) -> list[list[ResNetPart | None]]:
@@ -120,25 +149,3 @@ def slot_choices(space: ResNetSpace, genes: np.ndarray) -> np.ndarray:
         columns.append(np.where(used[:, slot], (w_in * n_widths + w_out) * n_expands + expand[:, slot], -1))
     columns.append(widths[:, -1])
     return np.stack(columns, axis=1)
-
-
-class ResNetCostTable:
-    """MACs and parameters of whole populations of gene vectors in one gather."""
-
-    def __init__(self, space: ResNetSpace, num_classes: int):
-        self.space = space
-        per_resolution = [slot_parts(space, r, num_classes) for r in space.resolutions]
-        width = max(len(choices) for choices in per_resolution[0])
-        self.values = np.zeros((len(space.resolutions), len(per_resolution[0]), width, 2))
-        for r, slots in enumerate(per_resolution):
-            for s, choices in enumerate(slots):
-                for c, part in enumerate(choices):
-                    if part is not None:
-                        cost = part.cost()
-                        self.values[r, s, c] = (cost.macs, cost.params)
-
-    def macs_params(self, genes: np.ndarray) -> np.ndarray:
-        """(n, 2) array: MACs and parameters of each gene vector."""
-        genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
-        resolution = gene_layout(self.space).take(genes, "resolution")[:, 0]
-        return sum_over_slots(self.values, resolution, slot_choices(self.space, genes))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from ofa.families.resnet.config import KERNEL, BottleneckConfig, ConvConfig, ResNetConfig
-from ofa.families.resnet.parts import ResNetPart
-from ofa.layers.static import conv_bn
+from ofa.layers.static import conv_bn, drop_path
 
 
 def conv_layer(c: ConvConfig, eps: float) -> nn.Sequential:
@@ -31,6 +32,8 @@ class StemBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
+    residual, drop_rate = True, 0.0  # see ofa.layers.residual
+
     def __init__(self, cfg: BottleneckConfig, eps: float = 1e-5):
         super().__init__()
         self.conv1 = conv_bn(cfg.in_channels, cfg.mid_channels, 1, act="relu", eps=eps)
@@ -42,7 +45,11 @@ class Bottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skip = self.shortcut(self.pool(x)) if self.shortcut is not None else x
-        return self.act(self.conv3(self.conv2(self.conv1(x))) + skip)
+        return self.act(drop_path(self.conv3(self.conv2(self.conv1(x))), self.drop_rate, self.training) + skip)
+
+    @property
+    def residual_bn(self) -> nn.Module:
+        return self.conv3.bn
 
 
 class Classifier(nn.Module):
@@ -76,8 +83,8 @@ class StaticResNet(nn.Module):
         return self.head(self.blocks(self.pool(self.stem_out(x))))
 
 
-def part_module(part: ResNetPart, eps: float = 1e-5) -> nn.Module:
-    """The same part as a torch module (for backends that time PyTorch, and for its ONNX graph)."""
+def part_module(part: Any, eps: float = 1e-5) -> nn.Module:
+    """A part (a parts.ResNetPart) as a torch module (for backends that time PyTorch, and for its ONNX graph)."""
     if part.kind == "block":
         return Bottleneck(part.block, eps).eval()
     if part.kind == "head":

@@ -21,6 +21,7 @@ import numpy as np
 from ofa import fields
 from ofa.errors import OfaError, shown
 from ofa.families.genes import GeneGroup, GeneLayout
+from ofa.families.subnet_forms import PICKS, subnet_from
 from ofa.families.resnet.space import RATIO_RANGE, ResNetSpace, number
 
 STEM_WIDTHS = 2  # width positions before the stages: the stem's middle and its output
@@ -118,24 +119,16 @@ def check_subnet(space: ResNetSpace, subnet: ResNetSubnet) -> ResNetSubnet:
 
 def to_subnet(space: ResNetSpace, value: "ResNetSubnet | str | dict") -> ResNetSubnet:
     """Accept a subnet, its string, its dict, or 'max' / 'min'; always checked against the space."""
-    if isinstance(value, str) and value in ("max", "min"):
-        return sample_subnet(space, value)
-    if isinstance(value, str):
-        value = ResNetSubnet.parse(value)
-    elif isinstance(value, dict):
-        value = ResNetSubnet.from_dict(value)
-    if not isinstance(value, ResNetSubnet):
-        raise OfaError(f"space '{space.name}' is a ResNet space; {shown(str(value))} is not one of its subnets")
-    return check_subnet(space, value)
+    return subnet_from(space, value, ResNetSubnet, sample_subnet, check_subnet)
 
 
 def sample_subnet(space: ResNetSpace, kind: str = "uniform",
                   seed: int | np.random.Generator | None = None) -> ResNetSubnet:
-    """Largest, smallest, or uniformly random subnet; random needs a seed or a Generator."""
+    """Largest, smallest, middle or uniformly random subnet; random needs a seed or a Generator."""
     n_widths = STEM_WIDTHS + len(space.stages)
-    if kind in ("max", "min"):
-        pick = max if kind == "max" else min
-        return ResNetSubnet(pick(space.resolutions), kind == "max" or not space.stem_skippable,
+    if kind in PICKS:
+        pick = PICKS[kind]
+        return ResNetSubnet(pick(space.resolutions), kind != "min" or not space.stem_skippable,
                             (pick(space.widths),) * n_widths,
                             tuple((pick(space.expands),) * pick(s.depths) for s in space.stages))
     if kind != "uniform":

@@ -14,6 +14,7 @@ from ofa.families.resnet.space import ResNetSpace
 from ofa.families.resnet.static import StaticResNet, shortcut_pool
 from ofa.families.resnet.subnet import STEM_WIDTHS, ResNetSubnet, to_subnet
 from ofa.layers.elastic import ElasticBatchNorm2d, ElasticConv, ElasticNetwork, prefixed
+from ofa.layers.static import drop_path
 from ofa.layers.init import INITS
 
 
@@ -40,6 +41,8 @@ class ElasticStemBlock(nn.Module):
 
 class ElasticBottleneck(nn.Module):
     """A bottleneck with elastic middle and output widths (its input is whatever comes in)."""
+    residual, drop_rate = True, 0.0  # see ofa.layers.residual
+
 
     def __init__(self, max_in: int, max_mid: int, max_out: int, stride: int, projects: bool, eps: float):
         super().__init__()
@@ -58,7 +61,11 @@ class ElasticBottleneck(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skip = self.shortcut(self.pool(x)) if self.shortcut is not None else x
-        return self.act(self.conv3(self.conv2(self.conv1(x))) + skip)
+        return self.act(drop_path(self.conv3(self.conv2(self.conv1(x))), self.drop_rate, self.training) + skip)
+
+    @property
+    def residual_bn(self) -> nn.Module:
+        return self.conv3.bn
 
     def static_state(self, cin: int, mid: int, cout: int) -> dict[str, torch.Tensor]:
         """Weights of the active form, keyed as in `static.Bottleneck`."""

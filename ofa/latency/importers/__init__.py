@@ -10,19 +10,19 @@ from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
 from ofa.latency.importers import kit_results, ofa_tables
 from ofa.latency.table import LatencyTable
-from ofa.spaces.space import SearchSpace
+from ofa.spaces import Space
 
 
 class Importer(NamedTuple):
     name: str
     summary: str
-    run: Callable[[list[Path], DeviceProfile, SearchSpace], LatencyTable]
+    run: Callable[[list[Path], DeviceProfile, Space], LatencyTable]
 
 
 IMPORTERS: dict[str, Importer] = {m.NAME: Importer(m.NAME, m.SUMMARY, m.import_tables) for m in (ofa_tables, kit_results)}
 
 
-def import_table(fmt: str, paths: list[Path], profile: DeviceProfile, space: SearchSpace) -> LatencyTable:
+def import_table(fmt: str, paths: list[Path], profile: DeviceProfile, space: Space) -> LatencyTable:
     if fmt not in IMPORTERS:
         raise OfaError(f"unknown table format '{fmt}'; known: {', '.join(IMPORTERS)}")
     if not paths:

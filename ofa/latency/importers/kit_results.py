@@ -18,14 +18,13 @@ from ofa.latency.build import check_same_measurement, fit_calibration
 from ofa.latency.kit_files import read_results
 from ofa.latency.predict import LatencyPredictor
 from ofa.latency.table import Calibration, LatencyTable
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import to_subnet
+from ofa.spaces import Space, to_subnet
 
 NAME = "kit"
 SUMMARY = "a measuring kit's results.json (`ofa latency kit`, then its run_kit.py on the device)"
 
 
-def import_tables(paths: list[Path], profile: DeviceProfile, space: SearchSpace) -> LatencyTable:
+def import_tables(paths: list[Path], profile: DeviceProfile, space: Space) -> LatencyTable:
     if len(paths) != 1:
         raise OfaError(f"give one kit's results.json (or its folder), got {len(paths)} paths")
     kit, results = read_results(paths[0], profile, space)

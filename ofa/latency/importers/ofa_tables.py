@@ -17,10 +17,11 @@ from ofa import __version__
 from ofa.devices import DeviceProfile
 from ofa.errors import OfaError
 from ofa.files import file_sha256, load_yaml
-from ofa.latency.parts import Part, fixed_parts, null_key, slot_parts
+from ofa.families.mbconv.parts import Part
+from ofa.families.parts import null_key, resolution_parts
 from ofa.latency.table import LatencyTable, at_resolution
-from ofa.spaces.space import SearchSpace
-from ofa.supernet.config import NetConfig, conv_out
+from ofa.families.mbconv.space import SearchSpace
+from ofa.layers.shapes import conv_out
 
 _OFA_KEY = re.compile(r"^(Conv|Conv_1|Conv_2|AvgPool2D|Logits|expanded_conv)-input:")
 _OFA_FILE = re.compile(r"([0-9]+)_lookup_table\.ya?ml$")
@@ -38,10 +39,10 @@ class SourceFile:
     truncated: bool  # the file ended inside an entry; that entry was dropped
 
 
-def ofa_keys(part: Part, cfg: NetConfig) -> list[str]:
+def ofa_keys(part: Part) -> list[str]:
     """once-for-all's key(s) for one of our parts: its head is four entries (final expand, pool,
     feature mix, classifier), every other part one."""
-    n = part.input_shape[-1]
+    n, cfg = part.input_shape[-1], part.net
     if part.kind == "stem":
         s = conv_out(n, 3, cfg.stem_stride)
         return [f"Conv-input:{n}x{n}x{cfg.in_channels}-output:{s}x{s}x{cfg.stem_width}"]
@@ -145,11 +146,11 @@ def import_tables(paths: list[Path], profile: DeviceProfile, space: SearchSpace)
     entries: dict[str, dict[str, float]] = {}
     incomplete: dict[int, dict[str, str]] = {}
     for r, src in sorted(by_res.items()):
-        cfg, fixed = fixed_parts(space, r, num_classes)
-        parts = fixed + [p for slot in slot_parts(space, r) for row in slot for p in row]
+        fixed, slots = resolution_parts(space, r, num_classes)
+        parts = fixed + [p for choices in slots for p in choices if p is not None]
         used: set[str] = set()
         for part in parts:
-            keys = ofa_keys(part, cfg)
+            keys = ofa_keys(part)
             used.update(keys)
             lacking = [k for k in keys if k not in src.means]
             if lacking:

@@ -15,7 +15,7 @@ from ofa.supernet.importers import once_for_all
 if TYPE_CHECKING:
     import torch
 
-    from ofa.spaces.space import SearchSpace
+    from ofa.families.mbconv.space import SearchSpace
 
 
 @dataclass(frozen=True)

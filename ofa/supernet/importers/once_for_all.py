@@ -24,7 +24,7 @@ from ofa.limits import check
 if TYPE_CHECKING:
     import torch
 
-    from ofa.spaces.space import SearchSpace
+    from ofa.families.mbconv.space import SearchSpace
 
 NAME = "ofa"
 WRAPPER = "state_dict"
@@ -122,7 +122,7 @@ def convert(state: dict[str, "torch.Tensor"], space: "SearchSpace", source: str)
     two spellings of one tensor, and any shape that differs from the space's."""
     import torch
 
-    from ofa.supernet.supernet import Supernet
+    from ofa.families.mbconv.supernet import Supernet
 
     canonical: dict[str, torch.Tensor] = {}
     for key, value in state.items():

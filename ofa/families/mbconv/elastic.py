@@ -15,7 +15,7 @@ from ofa.layers.static import drop_path, make_act
 class ElasticBlock(nn.Module):
     """Inverted residual with elastic kernel and expand ratio; input/output widths are fixed."""
 
-    drop_rate = 0.0  # see static.set_drop_connect
+    drop_rate = 0.0  # see ofa.layers.residual
 
     def __init__(self, cin: int, cout: int, max_mid: int, kernels: tuple[int, ...], stride: int,
                  act: str, se: bool, se_reduction: int, divisor: int, eps: float = 1e-5):
@@ -32,6 +32,10 @@ class ElasticBlock(nn.Module):
     def set_active(self, kernel: int, mid: int) -> None:
         self.expand.conv.active_out = mid
         self.depthwise.conv.active_kernel = kernel
+
+    @property
+    def residual_bn(self) -> nn.Module:
+        return self.project.bn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.depthwise(self.expand(x))

@@ -8,8 +8,8 @@ from typing import Any
 
 from ofa.errors import OfaError
 from ofa.layers.shapes import conv_out
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, check_subnet, sample_subnet
+from ofa.families.mbconv.space import SearchSpace
+from ofa.families.mbconv.subnet import Subnet, check_subnet, sample_subnet
 
 CONFIG_FORMAT = "ofa-static-net/1"
 

@@ -1,4 +1,5 @@
-"""A search space as a typed, frozen value: what an elastic MobileNetV3-style supernet may become."""
+"""A MobileNetV3-style search space as a typed, frozen value: what an elastic supernet of inverted
+residual blocks may become."""
 
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ class SearchSpace:
     dropout: float = 0.1
     bn_eps: float = 1e-5  # every BatchNorm's epsilon (once-for-all's ProxylessNAS networks use 1e-3)
     description: str = ""
+
+    family = "mbconv"  # not a field: a space file without `family:` is one, and fingerprints stay as they were
 
     # -- sizes -----------------------------------------------------------------------------
     @property
@@ -167,7 +170,7 @@ class SearchSpace:
 # -- loading from plain data (YAML / JSON) -------------------------------------------------------
 
 _STAGE_KEYS = tuple(f.name for f in fields(StageSpec))
-_SPACE_KEYS = tuple(f.name for f in fields(SearchSpace))
+SPACE_KEYS = tuple(f.name for f in fields(SearchSpace)) + ("family",)
 
 
 def _act(value: Any, where: str) -> str:
@@ -197,7 +200,7 @@ def _stage_from_dict(d: Any, where: str) -> StageSpec:
 
 def space_from_dict(d: Any, source: str = "space") -> SearchSpace:
     """Build and validate a space; every error names the field and what was expected (ofa.fields)."""
-    check_field.mapping(d, source, _SPACE_KEYS, required=("name", "stages", "resolutions"))
+    check_field.mapping(d, source, SPACE_KEYS, required=("name", "stages", "resolutions"))
     check_field.name(d["name"], f"{source}.name")  # it becomes part of table and folder names
     stages = check_field.items(d["stages"], f"{source}.stages", "a non-empty list of stages", longest=64)
     kwargs: dict[str, Any] = {

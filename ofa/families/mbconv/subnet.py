@@ -9,19 +9,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
 
 from ofa import fields
 from ofa.errors import OfaError, shown
-from ofa.families.genes import GeneGroup, GeneLayout, sum_over_slots
-from ofa.files import parse_json, read_json
-from ofa.limits import LIMITS
-from ofa.spaces.space import SearchSpace, _number
+from ofa.families.genes import GeneGroup, GeneLayout
+from ofa.families.subnet_forms import PICKS, subnet_from
+from ofa.families.mbconv.space import SearchSpace, _number
 
-SampleKind = Literal["uniform", "max", "min"]
+SampleKind = Literal["uniform", "max", "min", "mid"]
 
 
 @dataclass(frozen=True)
@@ -112,79 +110,15 @@ def check_subnet(space: SearchSpace, subnet: Subnet) -> Subnet:
 
 def to_subnet(space: SearchSpace, value: "Subnet | str | dict") -> Subnet:
     """Accept a Subnet, its string, its dict, or 'max' / 'min'; always checked against the space."""
-    if isinstance(value, str) and value in ("max", "min"):
-        return sample_subnet(space, value)
-    if isinstance(value, str):
-        value = Subnet.parse(value)
-    elif isinstance(value, dict):
-        value = Subnet.from_dict(value)
-    return check_subnet(space, value)
-
-
-SUBNET_FILE_SUFFIXES = (".txt", ".json", ".jsonl")
-
-
-def is_subnet_file(value: str) -> bool:
-    """A command-line subnet names a file when it ends like one or one is there ('max' never is)."""
-    if value in ("max", "min"):
-        return False
-    path = Path(value)
-    return path.suffix.lower() in SUBNET_FILE_SUFFIXES or path.is_file()
-
-
-def read_subnet_file(path: str | Path) -> list[str | dict[str, Any]]:
-    """Subnets in a file, unchecked: .json holds one subnet or a list of them (dicts or compact
-    strings), .jsonl one per line, any other file one compact string per line ('#' comments)."""
-    path = Path(path)
-    if not path.is_file():
-        raise OfaError(f"subnet file not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        data = read_json(path, "subnet file")
-        items = data if isinstance(data, list) else [data]
-    else:
-        items = _read_lines(path, jsonl=suffix == ".jsonl")
-    for i, item in enumerate(items, 1):
-        if not isinstance(item, (str, dict)):
-            raise OfaError(f"{path}: subnet {i} is {type(item).__name__}; expected a dict or a compact string")
-    if not items:
-        raise OfaError(f"{path}: no subnets in the file")
-    if len(items) > LIMITS["subnets"][1]:
-        raise OfaError(f"{path}: {len(items):,} subnets, more than {LIMITS['subnets'][1]:,}")
-    return items
-
-
-def _read_lines(path: Path, jsonl: bool) -> list[Any]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise OfaError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
-    items = []
-    for number, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if not jsonl:
-            items.append(line)
-            continue
-        items.append(parse_json(line, f"{path} line {number}"))
-    return items
-
-
-def subnet_values(values: Sequence[str]) -> list[str | dict[str, Any]]:
-    """Command-line subnets with every file among them replaced by the subnets it holds."""
-    out: list[str | dict[str, Any]] = []
-    for value in values:
-        out += read_subnet_file(value) if is_subnet_file(value) else [value]
-    return out
+    return subnet_from(space, value, Subnet, sample_subnet, check_subnet)
 
 
 def sample_subnet(
     space: SearchSpace, kind: SampleKind = "uniform", seed: int | np.random.Generator | None = None
 ) -> Subnet:
-    """Largest, smallest, or uniformly random subnet; random needs a seed or a Generator."""
-    if kind in ("max", "min"):
-        pick = max if kind == "max" else min
+    """Largest, smallest, middle or uniformly random subnet; random needs a seed or a Generator."""
+    if kind in PICKS:
+        pick = PICKS[kind]
         return Subnet(
             pick(space.resolutions),
             tuple((pick(s.kernels),) * pick(s.depths) for s in space.stages),
@@ -221,11 +155,6 @@ def gene_layout(space: SearchSpace) -> GeneLayout:
     ))
 
 
-def gene_bounds(space: SearchSpace) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive lower and upper bounds of each gene (for integer search algorithms)."""
-    return gene_layout(space).bounds()
-
-
 def encode(space: SearchSpace, subnet: Subnet) -> np.ndarray:
     check_subnet(space, subnet)
     genes = [space.resolutions.index(subnet.resolution)]
@@ -252,11 +181,6 @@ def decode(space: SearchSpace, genes: Sequence[int] | np.ndarray) -> Subnet:
                   tuple(tuple(s.expands[g] for g in expands[slots]) for s, slots in zip(space.stages, pick)))
 
 
-def active_slots(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
-    """Boolean (n, num_blocks) mask of the block slots in use, for a batch of gene vectors."""
-    return gene_layout(space).in_use(genes, "kernel")
-
-
 def slot_choices(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
     """(n, num_blocks) choice of every block slot, kernel index x expands + expand index, -1 where
     the slot is past its stage's depth."""
@@ -265,30 +189,3 @@ def slot_choices(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
     n_expands = max(len(s.expands) for s in space.stages)
     choice = layout.take(genes, "kernel") * n_expands + layout.take(genes, "expand")
     return np.where(layout.in_use(genes, "kernel"), choice, -1)
-
-
-def gather_slots(space: SearchSpace, fixed: np.ndarray, slots: np.ndarray, genes: np.ndarray) -> np.ndarray:
-    """Per gene vector: fixed[resolution] plus slots[resolution, slot, kernel, expand] summed over
-    the slots in use. Tables may carry trailing dimensions (e.g. MACs and parameters together)."""
-    genes = np.atleast_2d(np.asarray(genes, dtype=np.int64))
-    res = gene_layout(space).take(genes, "resolution")[:, 0]
-    flat = slots.reshape(slots.shape[:2] + (slots.shape[2] * slots.shape[3],) + slots.shape[4:])
-    return fixed[res] + sum_over_slots(flat, res, slot_choices(space, genes))
-
-
-def unique_rows(genes: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each distinct gene vector, in order. Rows compared as bytes:
-    numpy's unique(axis=0) sorts column by column and took 5-10x longer on search-sized arrays."""
-    genes = np.asarray(genes)
-    if not len(genes):
-        return np.zeros(0, dtype=np.int64)
-    small = genes.astype(np.int8 if genes.max() < 128 and genes.min() >= -128 else np.int64)
-    rows = np.ascontiguousarray(small).view(np.dtype((np.void, small.itemsize * small.shape[1]))).ravel()
-    _, first = np.unique(rows, return_index=True)
-    return np.sort(first)
-
-
-def canonical_genes(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
-    """Slots past a stage's depth set to 0, so that one subnet has one gene vector (what
-    duplicate elimination and encode() rely on)."""
-    return gene_layout(space).canonical(genes)

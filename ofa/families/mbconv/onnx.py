@@ -9,8 +9,8 @@ import torch
 
 from ofa.layers.onnx_graph import Graph, random_state
 from ofa.layers.static import conv_bn
-from ofa.supernet.config import BlockConfig, NetConfig, conv_out
-from ofa.supernet.static import Head, InvertedResidual, StaticNet
+from ofa.families.mbconv.config import BlockConfig, NetConfig, conv_out
+from ofa.families.mbconv.static import Head, InvertedResidual, StaticNet
 
 
 def _block(g: Graph, x: str, prefix: str, cfg: BlockConfig) -> str:

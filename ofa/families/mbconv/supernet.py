@@ -8,11 +8,11 @@ from torch import nn
 from ofa.layers.elastic import ElasticBatchNorm2d, ElasticNetwork
 from ofa.layers.init import INITS
 from ofa.layers.static import conv_bn
-from ofa.spaces.space import SearchSpace
-from ofa.spaces.subnet import Subnet, to_subnet
-from ofa.supernet.config import first_block_config, net_config
-from ofa.supernet.elastic import ElasticBlock
-from ofa.supernet.static import Head, InvertedResidual, StaticNet
+from ofa.families.mbconv.space import SearchSpace
+from ofa.families.mbconv.subnet import Subnet, to_subnet
+from ofa.families.mbconv.config import first_block_config, net_config
+from ofa.families.mbconv.elastic import ElasticBlock
+from ofa.families.mbconv.static import Head, InvertedResidual, StaticNet
 
 
 def _use_elastic_batchnorm(module: nn.Module) -> None:
