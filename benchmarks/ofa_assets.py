@@ -79,7 +79,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for budget in args.budgets:
         for strategy in ("nsga2", "evolution"):
-            runs = [search(evaluator, columns, {"note10": budget}, strategy, Settings(100, 100, seed))
+            runs = [search(evaluator, columns, {"latency:note10": budget}, strategy, Settings(100, 100, seed))
                     for seed in range(args.seeds)]
             best = [r.best() for r in runs]
             top1 = [b["accuracy"] for b in best]

@@ -29,14 +29,11 @@ import torch
 
 from ofa.families.resnet.config import net_config, net_cost
 from ofa.families.resnet.encodings import ENCODINGS
-from ofa.families.resnet.once_for_all import canonical_key, source_key, subnet_from_arch
-from ofa.families.resnet.space import resnet_space_from_dict
+from ofa.families.resnet.once_for_all import subnet_from_arch
+from ofa.spaces import get_space
+from ofa.supernet.importers import read_supernet_weights
 from ofa.families.resnet.subnet import encode
 from ofa.families.resnet.supernet import ResNetSupernet
-
-RESNET50 = {"name": "resnet50", "family": "resnet", "resolutions": [128, 144, 160, 176, 192, 224, 240, 256],
-            "stages": [{"width": 256, "depths": [2, 3, 4], "stride": 1}, {"width": 512, "depths": [2, 3, 4], "stride": 2},
-                       {"width": 1024, "depths": [4, 5, 6], "stride": 2}, {"width": 2048, "depths": [2, 3, 4], "stride": 2}]}
 
 
 def main() -> None:
@@ -53,16 +50,13 @@ def main() -> None:
                     "--random", str(args.random)] + (["--predictor", str(args.predictor.resolve())] if args.predictor else []),
                    env=env, check=True, cwd=args.work)
 
-    space = resnet_space_from_dict(RESNET50)
+    space = get_space("resnet50")
     reference = json.loads((ref / "reference.json").read_text())
-    theirs = {canonical_key(k): v for k, v in
-              torch.load(ref / "ofa_resnet50.pth", map_location="cpu", weights_only=True)["state_dict"].items()}
+    # what `ofa import-supernet --format ofa` reads: every key placed, every shape checked, none left over
+    ours = read_supernet_weights("ofa", ref / "ofa_resnet50.pth", space)
     model = ResNetSupernet(space, reference["classes"]).eval()
-    ours = {k: theirs[source_key(k, space)] for k in model.state_dict()}
-    unused = set(theirs) - {source_key(k, space) for k in ours}
-    mismatched = [k for k, v in model.state_dict().items() if v.shape != ours[k].shape]
     model.load_state_dict(ours)
-    print(f"keys: {len(ours)} placed, {len(unused)} of once-for-all's left over, {len(mismatched)} shapes differ")
+    print(f"keys: {len(ours)} placed by the importer of `ofa import-supernet --format ofa`")
 
     _, features = ENCODINGS["ofa-resnet50"]
     print("| subnet | px | supernet logits, max abs diff | static logits, max abs diff | params (theirs / ours / net_cost) "

@@ -72,7 +72,7 @@ def main() -> None:
         for strategy in args.strategies:
             runs = []
             for seed in args.seeds:
-                result = search(evaluator, ["acc", "latency:note10"], {"note10": budget}, strategy, Settings(seed=seed))
+                result = search(evaluator, ["acc", "latency:note10"], {"latency:note10": budget}, strategy, Settings(seed=seed))
                 best = result.best()
                 runs.append((best["accuracy"], result.info["seconds"]))
                 print(f"| {budget:g} ms | ofa {strategy} | {seed} | {best['accuracy']:.3f}% | "

@@ -183,8 +183,10 @@ def test_once_for_all_names_of_keys_and_subnets():
     from ofa.families.resnet.supernet import ResNetSupernet
 
     space = resnet_space_from_dict(RESNET50)
-    assert canonical_key("input_stem.1.conv.conv.conv.weight") == source_key("stem_block.conv.conv.weight", space) \
-        == "input_stem.1.conv.conv.weight"
+    # the elastic modules' spelling and the static ones' (its loader takes both) are one key
+    assert canonical_key("input_stem.1.conv.conv.conv.weight") == canonical_key("input_stem.1.conv.conv.weight") \
+        == source_key("stem_block.conv.conv.weight", space) == "input_stem.1.conv.weight"
+    assert canonical_key("blocks.3.conv2.conv.conv.weight") == canonical_key("blocks.3.conv2.conv.weight")
     assert canonical_key("blocks.4.downsample.bn.bn.running_mean") == \
         source_key("stages.1.0.shortcut.bn.running_mean", space) == "blocks.4.downsample.bn.running_mean"
     assert canonical_key("classifier.linear.linear.bias") == source_key("head.linear.bias", space)

@@ -67,7 +67,7 @@ def test_problem_evaluates_a_population_in_one_call_as_subnets_one_by_one(evalua
     space = evaluator.space
     subnets = [sample_subnet(space, "uniform", i) for i in range(25)] + [sample_subnet(space, k) for k in ("max", "min")]
     genes = np.stack([encode(space, s) for s in subnets])
-    problem = SubnetProblem(evaluator, ["acc", "latency:cpu", "macs"], {"cpu": 4.4})
+    problem = SubnetProblem(evaluator, ["acc", "latency:cpu", "macs"], {"latency:cpu": 4.4})
     f, g, values = problem.evaluate_genes(genes)
     table = load_table(searchable[1] / "latency" / "cpu" / "tiny.json")
     for i, s in enumerate(subnets):
@@ -80,7 +80,7 @@ def test_problem_evaluates_a_population_in_one_call_as_subnets_one_by_one(evalua
 
 
 def test_nsga2_front_is_feasible_non_dominated_and_reproducible(evaluator):
-    runs = [search(evaluator, ["acc", "latency:cpu"], {"cpu": 4.4}, "nsga2", Settings(30, 15, seed)) for seed in (3, 3, 4)]
+    runs = [search(evaluator, ["acc", "latency:cpu"], {"latency:cpu": 4.4}, "nsga2", Settings(30, 15, seed)) for seed in (3, 3, 4)]
     a, b, c = runs
     assert [p["subnet"] for p in a.front()] == [p["subnet"] for p in b.front()]  # same seed, same front
     assert a.hypervolume == b.hypervolume and 0 < a.hypervolume <= 1
@@ -105,7 +105,7 @@ def test_nsga2_starts_from_both_ends_of_the_space(evaluator):
 def test_every_strategy_spends_its_evaluations_and_finds_a_front(evaluator, strategy):
     from ofa.search.strategies import FRONT_SHARE, LOCAL_SHARE
 
-    for budgets in ({}, {"cpu": 4.4}):
+    for budgets in ({}, {"latency:cpu": 4.4}):
         result = search(evaluator, ["acc", "latency:cpu"], budgets, strategy, Settings(20, 10, 0))
         # nsga2-local: with a budget, part of NSGA-II's generations, and a local search of its own
         allowed = 200 * (FRONT_SHARE + LOCAL_SHARE) + 1 if strategy == "nsga2-local" and budgets else 200
@@ -136,8 +136,8 @@ def test_the_local_search_ends_where_no_neighbour_within_the_budget_is_better(ev
 def test_with_a_budget_the_default_search_finds_at_least_what_nsga2_finds(evaluator):
     """Its local search starts from the best that its own NSGA-II found, and climbs."""
     for seed in range(3):
-        local = search(evaluator, ["acc", "latency:cpu"], {"cpu": 4.4}, "nsga2-local", Settings(20, 10, seed))
-        plain = search(evaluator, ["acc", "latency:cpu"], {"cpu": 4.4}, "nsga2", Settings(20, 4, seed))
+        local = search(evaluator, ["acc", "latency:cpu"], {"latency:cpu": 4.4}, "nsga2-local", Settings(20, 10, seed))
+        plain = search(evaluator, ["acc", "latency:cpu"], {"latency:cpu": 4.4}, "nsga2", Settings(20, 4, seed))
         assert local.best()["accuracy"] >= plain.best()["accuracy"]
 
 
@@ -155,7 +155,7 @@ def test_three_objectives_and_two_devices(evaluator, searchable, monkeypatch):
     two, _ = make_evaluator(predictor.space, predictor, ["cpu", "cuda-torch"], classes)
     columns = objective_columns(["acc", "latency", "macs"], ["cpu", "cuda-torch"])
     assert columns == ["acc", "latency:cpu", "latency:cuda-torch", "macs"]
-    result = search(two, columns, {"cpu": 4.4, "cuda-torch": 4.4}, "nsga2", Settings(20, 5, 0))
+    result = search(two, columns, {"latency:cpu": 4.4, "latency:cuda-torch": 4.4}, "nsga2", Settings(20, 5, 0))
     point = result.front()[0]
     assert set(point["latency_ms"]) == {"cpu", "cuda-torch"} and point["macs"] > 0 and point["params"] > 0
 

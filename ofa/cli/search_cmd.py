@@ -11,17 +11,23 @@ import typer
 
 from ofa.cli.options import Device, Json, OptionalSupernet, Predictor, Quiet, Seed, Space, limit
 from ofa.errors import OfaError
+from ofa.search.columns import column_device
 from ofa.search.settings import DEFAULT_STRATEGY, MUTATION_RATE
 
 
 def search_cmd(
-    device: Annotated[list[str], typer.Option(
+    device: Annotated[Optional[list[str]], typer.Option(
         "--device", "-d",
-        help=Device.__metadata__[0].help + " Repeat for one latency objective per device.")],
+        help=Device.__metadata__[0].help + " Repeat for one latency objective per device; none: search MACs or "
+             "parameters alone (--objectives acc,macs).")] = None,
     supernet: OptionalSupernet = None,
     space: Space = None,
     latency: Annotated[Optional[list[str]], typer.Option(
         "--latency", "-l", help="Budget: 20ms, 0.02s, 20000us, or DEVICE=20ms (repeat, one per device).")] = None,
+    macs: Annotated[Optional[str], typer.Option(
+        "--macs", help="MACs budget: 2000M, 2G or a count (once-for-all's ResNet50 tutorial searches under one).")] = None,
+    params: Annotated[Optional[str], typer.Option(
+        "--params", help="Parameter budget: 5M, 500k or a count.")] = None,
     objectives: Annotated[str, typer.Option(
         "--objectives", help="Comma list from acc, latency, macs, params.")] = "acc,latency",
     strategy: Annotated[str, typer.Option(
@@ -71,14 +77,20 @@ def search_cmd(
 
       ofa search --space mbv3-w1.2 --predictor ofa-mbv3-w1.2.json --device note10 --latency 25ms
 
+    Under a MACs budget, no device needed (once-for-all's ResNet50 tutorial):
+
+      ofa search --space resnet50 --predictor ofa-resnet50.json --objectives acc,macs --macs 2000M
+
     With --json: one object {"strategy", "seed", "population", "generations", "mutation_rate", "seconds",
-    "seconds_evaluating", "predictor", "tables": {device: file}, "objectives", "budgets_ms", "evaluations",
+    "seconds_evaluating", "predictor", "tables": {device: file}, "objectives", "budgets_ms", "cost_budgets": {"macs",
+    "params"}, "evaluations",
     "hypervolume", "hypervolume_box", "front": [{"subnet", "accuracy", "accuracy_std", "latency_ms":
-    {device: ms}, "macs", "params"}], "best" (with --latency), "check" (with --check), "refine" (with
+    {device: ms}, "macs", "params"}], "best" (with a budget), "check" (with --check), "refine" (with
     --refine)}: what front.json holds.
     """
     from ofa.cli.progress import progress_bar
-    from ofa.search.budget import distinct, parse_budgets
+    from ofa.search.budget import distinct, parse_budgets, parse_count
+    from ofa.search.columns import latency_column
     from ofa.search.evaluator import objective_columns
     from ofa.search.run import make_evaluator, open_run_predictor, open_space_predictor, random_cloud, search
     from ofa.spaces import get_space
@@ -94,9 +106,10 @@ def search_cmd(
     from ofa.predictor.store import predictor_file
 
     predictor = None if predictor is None else predictor_file(predictor)  # given with or without .json
-    devices = distinct([get_device(d).name for d in device])
+    devices = distinct([get_device(d).name for d in device or []])
     columns = objective_columns(objectives.split(","), devices)
-    budgets = parse_budgets(latency or [], devices)
+    budgets = {latency_column(d): ms for d, ms in parse_budgets(latency or [], devices).items()}
+    budgets.update({name: parse_count(value, name) for name, value in (("macs", macs), ("params", params)) if value})
     settings = Settings(population, generations, seed, mutation_rate)
     if supernet is not None:
         pred, pred_path, num_classes = open_run_predictor(supernet, predictor)
@@ -154,7 +167,8 @@ def report(result, paths) -> None:
         typer.echo("  " + _point(front[i]))
     if result.problem.budgets:
         best = result.best()
-        budgets = ", ".join(f"{d} {b:g} ms" for d, b in result.problem.budgets.items())
+        budgets = ", ".join(f"{column_device(c)} {b:g} ms" if column_device(c) else f"{b / 1e6:g}M {c}"
+                            for c, b in result.problem.budgets.items())
         typer.echo(f"best within {budgets}: " + (_point(best) if best else "none found"))
     if "check" in result.info:
         c = result.info["check"]
@@ -166,5 +180,5 @@ def report(result, paths) -> None:
 
 
 def _point(p: dict) -> str:
-    lat = " ".join(f"{d} {ms:.3f} ms" for d, ms in p["latency_ms"].items())
-    return f"top-1 {p['accuracy']:.2f}% (±{p['accuracy_std']:.2f})  {lat}  {p['macs'] / 1e6:.1f} MMACs  {p['subnet']}"
+    lat = "".join(f"{d} {ms:.3f} ms  " for d, ms in p["latency_ms"].items())
+    return f"top-1 {p['accuracy']:.2f}% (±{p['accuracy_std']:.2f})  {lat}{p['macs'] / 1e6:.1f} MMACs  {p['subnet']}"

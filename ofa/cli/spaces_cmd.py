@@ -53,6 +53,7 @@ def show_cmd(
       {"name", "description", "fingerprint", "num_architectures", "num_architectures_sci",
        "log10_num_architectures", "num_stages", "num_block_slots", "resolutions", "stages": [...], ...}
     """
+    from ofa.families import family_of
     from ofa.spaces import get_space
 
     space = get_space(name)
@@ -61,22 +62,16 @@ def show_cmd(
         typer.echo(json.dumps(info, indent=2))
         return
     console = Console()
+    outline, header, rows = family_of(space).describe(space)
     console.print(f"[bold]{space.name}[/bold]  {space.description}")
     console.print(
-        f"fingerprint {info['fingerprint']}   architectures per resolution {info['num_architectures_sci']}"
-        f"   resolutions {list(space.resolutions)}"
+        f"family {space.family}   fingerprint {info['fingerprint']}   architectures per resolution "
+        f"{info['num_architectures_sci']}   resolutions {list(space.resolutions)}"
     )
-    console.print(
-        f"stem {space.stem_width} (stride {space.stem_stride}, {space.stem_act}) -> first block "
-        f"{space.first_block_width} ({space.first_block_act}) -> head {space.head_width}"
-        + (f" -> {space.feature_width}" if space.feature_width else " (no feature mix)")
-    )
-    table = Table("stage", "width", "stride", "act", "SE", "depths", "kernels", "expands")
-    for i, s in enumerate(space.stages, 1):
-        table.add_row(
-            str(i), str(s.width), str(s.stride), s.act, "yes" if s.se else "no",
-            str(list(s.depths)), str(list(s.kernels)), str(list(s.expands)),
-        )
+    console.print(outline)
+    table = Table(*header)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

@@ -50,6 +50,8 @@ class Family:
     build_supernet: Callable[..., Any]  # (space, classes, init) -> elastic torch module
     static_to_onnx: Callable[[Any, int], Any]
     encodings: dict[str, tuple[Callable, Callable]]  # name -> (feature names, feature columns)
+    classifier: str  # the start of the supernet's classifier keys (what transfer to new classes replaces)
+    describe: Callable[[Any], tuple[str, list[str], list[list[str]]]]  # for `ofa spaces show`
 
 
 def _from_module(module) -> Family:
@@ -58,7 +60,7 @@ def _from_module(module) -> Family:
 
 
 _CONSTANTS = ("name", "summary", "space_type", "subnet_type", "space_keys", "subnet_example", "config_type",
-              "config_format", "encodings")
+              "config_format", "encodings", "classifier")
 
 FAMILIES: dict[str, Family] = {f.name: f for f in map(_from_module, (mbconv, resnet))}
 

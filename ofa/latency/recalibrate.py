@@ -63,13 +63,15 @@ def recalibrate(table: LatencyTable, space: Space, profile: DeviceProfile, path:
 
 def _to_build(profile: DeviceProfile, space: Space, num_classes: int) -> bool:
     """No table anywhere, or the one in ./latency is a build stopped before it measured every part
-    (one of another head, or unreadable, is left for the checks that follow to name)."""
+    (one of another head or space, or unreadable, is left for the checks that follow to name)."""
     here = default_table_path(profile.name, space.name)
     if not here.is_file():
         return not has_table(profile.name, space.name)
     try:
         table = load_table(here)
     except OfaError:
+        return False
+    if (table.space, table.space_fingerprint) != (space.name, space.fingerprint()):
         return False
     return table.num_classes == num_classes and any(
         part.key not in table.entries for part in all_parts(space, table.resolutions, table.num_classes))

@@ -1,4 +1,5 @@
-"""Latency budgets as people write them: `20ms`, `20 ms`, `0.02s`, `20000us`, or `DEVICE=20ms`."""
+"""Budgets as people write them: latency `20ms`, `20 ms`, `0.02s`, `20000us`, or `DEVICE=20ms`;
+MACs and parameters `2000M`, `2G`, `600k` or a plain count."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from ofa.errors import OfaError, shown
 
 LOWEST_MS = 1e-6  # a nanosecond: below it no budget means anything
 _UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001}
+_COUNTS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
+LARGEST_COUNT = 1e15
 
 
 def parse_latency(text: str) -> float:
@@ -22,6 +25,18 @@ def parse_latency(text: str) -> float:
     if not LOWEST_MS <= ms < 1e7:
         raise OfaError(f"latency {shown(text)} must be positive: a budget is from {LOWEST_MS:g} ms to 10,000 s")
     return ms
+
+
+def parse_count(text: str, what: str) -> float:
+    """A MACs or parameter budget: a count with an optional k, M or G (`2000M`, `2G`, `5e8`)."""
+    m = re.fullmatch(r" *([0-9]{0,12}\.?[0-9]{1,12}(?:e[-+]?[0-9]{1,3})?) *([kmg]?) *", str(text)[:100],
+                     flags=re.IGNORECASE)
+    if not m:
+        raise OfaError(f"cannot read the {what} budget {shown(text)}; write a count such as 2000M, 2G or 600k")
+    count = float(m.group(1)) * _COUNTS[m.group(2).lower()]
+    if not 1 <= count <= LARGEST_COUNT:
+        raise OfaError(f"the {what} budget {shown(text)} must be from 1 to {LARGEST_COUNT:.0e}")
+    return count
 
 
 def parse_budgets(values: list[str], devices: list[str]) -> dict[str, float]:

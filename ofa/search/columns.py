@@ -11,6 +11,11 @@ def latency_column(device: str) -> str:
     return _LATENCY + device
 
 
+def latency_budgets(budgets: dict[str, float]) -> dict[str, float]:
+    """device -> ms of the latency budgets among budgets keyed by column."""
+    return {column_device(c): b for c, b in budgets.items() if column_device(c) is not None}
+
+
 def column_device(column: str) -> str | None:
     """The device a latency column speaks for; None for any other column."""
     return column[len(_LATENCY):] if column.startswith(_LATENCY) else None

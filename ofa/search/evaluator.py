@@ -85,6 +85,9 @@ def objective_columns(names: list[str], devices: list[str]) -> list[str]:
     for name in (n.strip().lower() for n in names):
         if name not in OBJECTIVES:
             raise OfaError(f"unknown objective '{name}'; choose from: {', '.join(OBJECTIVES)}")
+        if name == "latency" and not devices:
+            raise OfaError("the latency objective needs a device (--device cpu); without one, search MACs or "
+                           "parameters: --objectives acc,macs")
         columns += [latency_column(d) for d in devices] if name == "latency" else [name]
     if "acc" not in columns:
         raise OfaError("--objectives must include acc: search trades accuracy against cost")

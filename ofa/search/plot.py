@@ -30,9 +30,10 @@ def plot_front(result, cloud: tuple[np.ndarray, dict[str, np.ndarray]], path: Pa
                     else None, fmt="-o", ms=3, lw=1, color="tab:blue", ecolor=(0.12, 0.47, 0.71, 0.25),
                     label=f"front ({len(x)} subnets, ± predictor spread)")
         device = column_device(cost)
-        if device and device in result.problem.budgets:
-            ax.axvline(result.problem.budgets[device], color="tab:red", lw=0.8, ls="--",
-                       label=f"budget {result.problem.budgets[device]:g} ms")
+        if cost in result.problem.budgets:
+            limit = result.problem.budgets[cost]
+            ax.axvline(limit if device else limit / scale, color="tab:red", lw=0.8, ls="--",
+                       label=f"budget {limit:g} ms" if device else f"budget {limit / 1e6:g}M {cost}")
         checked = result.info.get("check", {}).get("points", [])
         if checked:
             where = {p["subnet"]: p for p in result.front()}

@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 from pymoo.core.problem import Problem
 
-from ofa.search.columns import latency_column
 from ofa.search.evaluator import Evaluator
 from ofa.spaces import gene_bounds, unique_rows
 
 
 class SubnetProblem(Problem):
     """Objectives are minimized: `acc` enters as top-1 error (100 - acc), costs as they are.
-    Each budget is an inequality constraint latency - budget <= 0."""
+    Each budget ('latency:DEVICE' in ms, 'macs', 'params') is an inequality constraint value - budget <= 0."""
 
     def __init__(self, evaluator: Evaluator, columns: list[str], budgets: dict[str, float]):
         lower, upper = gene_bounds(evaluator.space)
@@ -48,7 +47,7 @@ class SubnetProblem(Problem):
         n = len(values["acc"])
         if not self.budgets:
             return np.zeros((n, 0))
-        return np.column_stack([values[latency_column(d)] - b for d, b in self.budgets.items()])
+        return np.column_stack([values[c] - b for c, b in self.budgets.items()])
 
     def _evaluate(self, x, out, *args, **kwargs):
         out["F"], g, _ = self.evaluate_genes(x)

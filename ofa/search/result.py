@@ -17,7 +17,7 @@ from ofa.outputs import check_own_files
 from ofa.outputs import KINDS, kind_of
 from ofa.search.problem import SubnetProblem
 from ofa.spaces import decode
-from ofa.search.columns import latency_column
+from ofa.search.columns import column_device, latency_column, latency_budgets
 
 
 @dataclass
@@ -50,7 +50,8 @@ class SearchResult:
         return self.point(int(np.argmax(self.values["acc"])))
 
     def to_dict(self) -> dict[str, Any]:
-        out = {**self.info, "objectives": self.problem.columns, "budgets_ms": self.problem.budgets,
+        out = {**self.info, "objectives": self.problem.columns, "budgets_ms": latency_budgets(self.problem.budgets),
+               "cost_budgets": {c: b for c, b in self.problem.budgets.items() if column_device(c) is None},
                "evaluations": self.problem.evaluations, "hypervolume": self.hypervolume,
                "hypervolume_box": self.reference, "front": self.front()}
         if self.problem.budgets:

@@ -10,7 +10,7 @@ import numpy as np
 from ofa.errors import OfaError
 from ofa.predictor.accuracy_data import describe, supernet_fingerprint
 from ofa.predictor.store import AccuracyPredictor, default_predictor_path, load_predictor
-from ofa.search.columns import latency_column
+from ofa.search.columns import column_device
 from ofa.search.evaluator import Evaluator
 from ofa.search.problem import SubnetProblem
 from ofa.search.result import SearchResult, collect_result
@@ -18,6 +18,9 @@ from ofa.search.settings import Settings
 from ofa.search.strategies import run_strategy
 from ofa.spaces import Space
 from ofa.families.parts import CostTable
+
+
+DEFAULT_CLASSES = 1000  # the head a search without a run or tables counts MACs with (ImageNet's)
 
 
 def latency_predictors(space: Space, devices: list[str], num_classes: int | None, tables: dict[str, Path] | None = None,
@@ -58,18 +61,25 @@ def open_run_predictor(run: Path, predictor_path: Path | None) -> tuple[Accuracy
 
 
 def check_budgets(evaluator: Evaluator, budgets: dict[str, float]) -> None:
+    """Refuse a budget (keyed by column: 'latency:DEVICE', 'macs', 'params') that no subnet fits."""
     ends = evaluator.extremes()
-    for device, budget in budgets.items():
-        low, high = ends["min"][latency_column(device)], ends["max"][latency_column(device)]
-        if budget < low:
+    for column, budget in budgets.items():
+        low, high = ends["min"][column], ends["max"][column]
+        if budget >= low:
+            continue
+        device = column_device(column)
+        if device is not None:
             raise OfaError(f"no subnet runs within {budget:g} ms on {device}: the smallest subnet takes {low:.3g} ms "
                            f"and the largest {high:.3g} ms")
+        raise OfaError(f"no subnet has {budget / 1e6:g}M {column} or fewer: the smallest subnet has {low / 1e6:.4g}M "
+                       f"and the largest {high / 1e6:.4g}M")
 
 
 def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], strategy: str, settings: Settings,
            progress=None, targets: list[dict[str, float]] | None = None) -> SearchResult:
-    """Search under `budgets` (device -> ms, constraints); `targets` are the budgets the answer is wanted
-    at (default: the budgets together), where strategies that can spend effort on them do."""
+    """Search under `budgets` (constraints keyed by column: 'latency:DEVICE' in ms, 'macs', 'params');
+    `targets` are the budgets the answer is wanted at (default: the budgets together), where strategies
+    that can spend effort on them do."""
     check_budgets(evaluator, budgets)
     problem = SubnetProblem(evaluator, columns, budgets)
     start = time.perf_counter()
@@ -83,10 +93,14 @@ def search(evaluator: Evaluator, columns: list[str], budgets: dict[str, float], 
 
 def make_evaluator(space: Space, predictor: AccuracyPredictor, devices: list[str], num_classes: int | None,
                    tables: dict[str, Path] | None = None, **calibration) -> tuple[Evaluator, dict[str, Path]]:
-    """`num_classes`: the supernet's head, or None to take the tables' (a search without a run).
+    """`num_classes`: the supernet's head, or None to take the tables' (a search without a run; without
+    tables either, ImageNet's 1000, as once-for-all's predictors speak for).
     `calibration`: auto_calibrate, progress and warn, as latency_predictors takes them."""
     found = latency_predictors(space, devices, num_classes, tables, **calibration)
-    num_classes = next(iter(found.values()))[0].table.num_classes
+    if found:
+        num_classes = next(iter(found.values()))[0].table.num_classes
+    elif num_classes is None:
+        num_classes = DEFAULT_CLASSES
     return (Evaluator(space, predictor, {d: p for d, (p, _) in found.items()}, CostTable(space, num_classes)),
             {d: path for d, (_, path) in found.items()})
 

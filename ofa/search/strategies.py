@@ -23,7 +23,6 @@ from ofa.search.operators import (CanonicalRepair, CanonicalSampling,
 from ofa.search.problem import SubnetProblem
 from ofa.search.settings import DEFAULT_STRATEGY, Settings
 from ofa.spaces import gene_layout
-from ofa.search.columns import latency_column
 
 Progress = Callable[[str, int, int], None]
 Targets = list[dict[str, float]]
@@ -65,7 +64,7 @@ def _random(problem: SubnetProblem, s: Settings, progress: Progress, targets: Ta
 
 def given_targets(problem: SubnetProblem, targets: Targets) -> Targets:
     """The targets, else the problem's budgets together as one."""
-    return targets or ([{latency_column(d): b for d, b in problem.budgets.items()}] if problem.budgets else [])
+    return targets or ([dict(problem.budgets)] if problem.budgets else [])
 
 
 def budget_targets(problem: SubnetProblem, targets: Targets, count: int = 5) -> Targets:

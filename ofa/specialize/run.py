@@ -115,7 +115,7 @@ def _specialize(req: Request, progress: Callable | None, warn: Callable[[str], N
     evaluator, tables = make_evaluator(space, predictor, devices, num_classes, req.tables,
                                        auto_calibrate=req.auto_calibrate, progress=progress, warn=warn)
     for t in req.targets:
-        check_budgets(evaluator, {t.device: t.budget_ms})
+        check_budgets(evaluator, {latency_column(t.device): t.budget_ms})
     staging = Staging(req.out, req.force, req.fingerprint(), OUTPUT_KIND)
     clock.lap("tables")
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ofa import __version__
 from ofa.download import DEFAULT_CACHE, Progress, download
+from ofa.families import family_of
 from ofa.files import file_sha256, write_atomic
 from ofa.spaces import Space, get_space
 from ofa.supernet.importers import find_published, get_importer, read_supernet_weights
@@ -51,7 +52,7 @@ def import_supernet(fmt: str, path: str | Path, space: str | Space, out: str | P
     source = {"format": fmt, "file": str(path.resolve()), "bytes": path.stat().st_size, "sha256": file_sha256(path),
               **(origin or {}), "imported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "ofa_version": __version__}
-    num_classes = int(weights["head.classifier.weight"].shape[0])
+    num_classes = int(weights[family_of(space).classifier + "weight"].shape[0])
     recipe = load_recipe(IMPORTED_RECIPE, {"space": space.name, "data": None})
     recipe = with_overrides(recipe, {"description": f"{recipe.description}; the weights of {path.name}"})
     with output_lock(out):

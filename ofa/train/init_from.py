@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 
 from ofa.errors import OfaError
+from ofa.families import family_of
 from ofa.spaces import Space
 from ofa.train.run_folder import RunFolder
 
-CLASSIFIER = "head.classifier."
 
 
 def check_init_run(run: str | Path, what: str = "--init") -> dict:
@@ -36,23 +36,24 @@ def check_start(run: str | Path, space: Space) -> dict:
     return info
 
 
-def start_weights(run: str | Path, info: dict, classes: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], bool]:
+def start_weights(run: str | Path, info: dict, classes: tuple[str, ...],
+                  space: Space) -> tuple[dict[str, torch.Tensor], bool]:
     """Every weight of `run`'s supernet (`info`: its run.json, as `check_start` passed it), and whether its
     classifier was kept: only when the run predicts exactly `classes`, in that order; otherwise the new
     run's classifier starts fresh."""
     weights = RunFolder(Path(run)).load_weights()
     keep_head = info.get("classes") is not None and list(info["classes"]) == list(classes)
     if not keep_head:
-        weights = {k: v for k, v in weights.items() if not k.startswith(CLASSIFIER)}
+        weights = {k: v for k, v in weights.items() if not k.startswith(family_of(space).classifier)}
     return weights, keep_head
 
 
-def load_start(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str | Path) -> None:
+def load_start(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str | Path, space: Space) -> None:
     """Put the start weights into a fresh supernet; only a replaced classifier may be left out."""
     try:
         missing, unexpected = model.load_state_dict(weights, strict=False)
     except RuntimeError as e:
         raise OfaError(f"weights of {source} do not fit the supernet: {str(e).splitlines()[0]}") from None
-    stray = [k for k in missing if not k.startswith(CLASSIFIER)] + list(unexpected)
+    stray = [k for k in missing if not k.startswith(family_of(space).classifier)] + list(unexpected)
     if stray:
         raise OfaError(f"weights of {source} do not fit the supernet: {stray[0]} ({len(stray)} keys)")

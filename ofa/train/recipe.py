@@ -4,7 +4,7 @@ every field) and ofa.train.recipes finds recipes by name or file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ofa.errors import OfaError
@@ -15,7 +15,7 @@ OPTIMIZERS = ("sgd", "adamw")
 DISTILL_KINDS = ("alpha", "kl", "none")
 REGULARIZE = ("largest", "all")
 INITS = ("ofa", "torch")  # the keys of ofa.layers.init.INITS, named here to keep recipes torch-free
-CHOICE_FIELDS = ("kernels", "depths", "expands", "resolutions")
+CHOICE_FIELDS = ("kernels", "depths", "expands", "widths", "resolutions")  # each family opens some
 ALL = "all"  # a phase's choice list that opens every choice of the space
 DEFAULT_WEIGHT_DECAY = {"sgd": 3e-5, "adamw": 0.05}  # once-for-all's SGD value; a common AdamW one
 
@@ -59,6 +59,7 @@ class Phase:
     kernels: tuple[int, ...] | str | None = None
     depths: tuple[int, ...] | str | None = None
     expands: tuple[int | float, ...] | str | None = None
+    widths: tuple[int | float, ...] | str | None = None  # width multipliers (resnet)
     resolutions: tuple[int, ...] | str | None = None
 
 
@@ -103,8 +104,8 @@ class Recipe:
     def phase_choices(self, index: int) -> dict[str, tuple | None]:
         """The choices phase `index` opens: its own, else the nearest earlier phase's.
 
-        None means no phase ever set it: the largest kernel/depth/expand, all resolutions. ALL
-        means every choice of the space.
+        None means no phase ever set it: the largest kernel/depth/expand/width, all resolutions.
+        ALL means every choice of the space.
         """
         index = range(len(self.phases))[index]
         choices: dict[str, tuple | None] = {}
@@ -119,12 +120,14 @@ class Recipe:
         """The search space phase `index` trains (subnets are sampled from it)."""
         space = get_space(self.space if space is None else space)
         choices = self.phase_choices(index)
-        narrowed = space.restrict(**{k: None if v == ALL else v for k, v in choices.items()})
-        largest = [name for name in ("kernels", "depths", "expands") if choices[name] is None]
-        if not largest:
-            return narrowed
-        stages = tuple(replace(s, **{n: (max(getattr(s, n)),) for n in largest}) for s in narrowed.stages)
-        return replace(narrowed, stages=stages)
+        # `all` of a choice the space's family lacks opens nothing (a recipe for every family, as transfer);
+        # a list of values for it is a mistake
+        other = [n for n, v in choices.items() if v not in (None, ALL) and n not in space.choice_fields]
+        if other:
+            raise OfaError(f"'{other[0]}' is no choice of {space.family} spaces like '{space.name}' "
+                           f"(theirs: {', '.join(space.choice_fields)})")
+        narrowed = space.restrict(**{k: None if v == ALL else v for k, v in choices.items() if k in space.choice_fields})
+        return narrowed.largest_only([n for n in space.choice_fields if n != "resolutions" and choices[n] is None])
 
     def phase_lr(self, index: int) -> float:
         """Peak learning rate of phase `index` at this batch size (linear scaling rule)."""

@@ -39,14 +39,14 @@ def _names(cls: type) -> list[str]:
 
 
 def _choices(value: Any, where: str, name: str) -> tuple:
-    """A choice list: positive ints (expands: positive numbers); a single value is a list of one;
+    """A choice list: positive ints (expands, widths: positive numbers); a single value is a list of one;
     'all' opens every choice of the space."""
     if value == ALL:
         return ALL
     values = value if isinstance(value, list) else [value]
     if not values:
         raise _fail(where, "a non-empty list", value)
-    if name == "expands":
+    if name in ("expands", "widths"):
         for v in values:
             _float(v, where, low=0, high=64, low_open=True, what="positive numbers up to 64")
         return tuple(sorted({_number(v) for v in values}))

@@ -130,7 +130,7 @@ class Trainer:
         started_from = check_start(recipe.init_from, space) if starting else None
         self.loaders = Loaders(recipe, world, data_root, download)
         self.teacher = load_teacher(recipe.teacher, device, self.loaders.train.num_classes)
-        self.start = start_weights(recipe.init_from, started_from, self.loaders.train.classes)[0] if starting else None
+        self.start = start_weights(recipe.init_from, started_from, self.loaders.train.classes, self.space)[0] if starting else None
         self.position = Position()
         self.optimizer_state: dict | None = None
         self.last_rows: list[dict[str, Any]] = []
@@ -152,7 +152,7 @@ class Trainer:
         np.random.seed(recipe.seed)
         self.model = build_supernet(self.space, self.loaders.train.num_classes, recipe.init).to(self.device)
         if self.start is not None:  # a transfer: every trained weight kept (the classifier where the classes match)
-            load_start(self.model, self.start, recipe.init_from)
+            load_start(self.model, self.start, recipe.init_from, self.space)
         elif recipe.zero_init_residual:
             zero_init_residual_bn(self.model)
         self.model = self.model.to(memory_format=self.loaders.memory_format)

@@ -17,8 +17,19 @@ NAME = "mbconv"
 SUMMARY = "MobileNetV3 inverted residuals: elastic depth, kernel and expand ratio"
 SPACE_TYPE, SUBNET_TYPE = SearchSpace, Subnet
 SUBNET_EXAMPLE = "r160:k3e4-k5e6,k7e3-k3e3"
+CLASSIFIER = "head.classifier."
 CONFIG_TYPE = NetConfig
 config_from_dict = NetConfig.from_dict
+
+
+def describe(space: SearchSpace) -> tuple[str, list[str], list[list[str]]]:
+    """What `ofa spaces show` prints: an outline, then a table's header and rows (one per stage)."""
+    outline = (f"stem {space.stem_width} (stride {space.stem_stride}, {space.stem_act}) -> first block "
+               f"{space.first_block_width} ({space.first_block_act}) -> head {space.head_width}"
+               + (f" -> {space.feature_width}" if space.feature_width else " (no feature mix)"))
+    rows = [[str(i), str(s.width), str(s.stride), s.act, "yes" if s.se else "no", str(list(s.depths)),
+             str(list(s.kernels)), str(list(s.expands))] for i, s in enumerate(space.stages, 1)]
+    return outline, ["stage", "width", "stride", "act", "SE", "depths", "kernels", "expands"], rows
 
 
 def build_static(cfg: NetConfig):
@@ -39,7 +50,7 @@ def static_to_onnx(model, batch_size: int = 1):
     return to_onnx(model, batch_size)
 
 
-__all__ = ["CONFIG_FORMAT", "CONFIG_TYPE", "ENCODINGS", "NAME", "SPACE_KEYS", "SPACE_TYPE", "SUBNET_EXAMPLE", "SUBNET_TYPE",
-           "SUMMARY", "build_static", "build_supernet", "check_subnet", "config_from_dict", "decode", "encode",
+__all__ = ["CLASSIFIER", "CONFIG_FORMAT", "CONFIG_TYPE", "ENCODINGS", "NAME", "SPACE_KEYS", "SPACE_TYPE", "SUBNET_EXAMPLE", "SUBNET_TYPE",
+           "SUMMARY", "build_static", "describe", "build_supernet", "check_subnet", "config_from_dict", "decode", "encode",
            "fixed_parts", "gene_layout", "net_config", "net_cost", "read_space", "sample_subnet", "slot_choices",
            "slot_parts", "static_to_onnx", "to_subnet"]

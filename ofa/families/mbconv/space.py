@@ -66,6 +66,7 @@ class SearchSpace:
     description: str = ""
 
     family = "mbconv"  # not a field: a space file without `family:` is one, and fingerprints stay as they were
+    choice_fields = ("kernels", "depths", "expands", "resolutions")  # the lists training phases narrow
 
     # -- sizes -----------------------------------------------------------------------------
     @property
@@ -130,6 +131,12 @@ class SearchSpace:
         )
         res = narrowed("resolution", self.resolutions, resolutions, "the resolutions")
         return replace(self, stages=stages, resolutions=res)
+
+    def largest_only(self, names: Sequence[str]) -> "SearchSpace":
+        """The same space with only the largest choice of each named list (of kernels, depths,
+        expands): what a training phase that has not opened them yet trains."""
+        return replace(self, stages=tuple(replace(s, **{n: (max(getattr(s, n)),) for n in names})
+                                          for s in self.stages))
 
     # -- identity ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

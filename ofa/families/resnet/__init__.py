@@ -17,8 +17,22 @@ NAME = "resnet"
 SUMMARY = "once-for-all's ResNets: bottlenecks with elastic depth, expand ratio and width multipliers"
 SPACE_TYPE, SUBNET_TYPE = ResNetSpace, ResNetSubnet
 SUBNET_EXAMPLE = "r224:w0.65-w1-b,w0.8-e0.2-e0.25,w1-e0.35-e0.2"
+CLASSIFIER = "head.linear."
 CONFIG_TYPE = ResNetConfig
 config_from_dict = ResNetConfig.from_dict
+
+
+def describe(space: ResNetSpace) -> tuple[str, list[str], list[list[str]]]:
+    """What `ofa spaces show` prints: an outline, then a table's header and rows (one per stage)."""
+    stem = ", ".join(f"{space.stem_mid_channels(w)}-{space.stem_channels(w)}" for w in space.widths)
+    outline = (f"stem of three 3x3 convolutions (stride {space.stem_stride}; middle-output widths {stem}"
+               + (", middle block skippable" if space.stem_skippable else "") + ")"
+               + (" -> 3x3 max pool" if space.max_pool else "")
+               + f" -> bottleneck stages -> classifier; width multipliers {list(space.widths)}, "
+               f"expand ratios {list(space.expands)}")
+    rows = [[str(i), str(s.width), ", ".join(str(space.stage_channels(i - 1, w)) for w in space.widths), str(s.stride),
+             str(list(s.depths))] for i, s in enumerate(space.stages, 1)]
+    return outline, ["stage", "width", "widths by multiplier", "stride", "depths"], rows
 
 
 def build_static(cfg: ResNetConfig):
@@ -39,7 +53,7 @@ def static_to_onnx(model, batch_size: int = 1):
     return resnet_to_onnx(model, batch_size)
 
 
-__all__ = ["CONFIG_FORMAT", "CONFIG_TYPE", "ENCODINGS", "NAME", "SPACE_KEYS", "SPACE_TYPE", "SUBNET_EXAMPLE", "SUBNET_TYPE",
-           "SUMMARY", "build_static", "build_supernet", "check_subnet", "config_from_dict", "decode", "encode",
+__all__ = ["CLASSIFIER", "CONFIG_FORMAT", "CONFIG_TYPE", "ENCODINGS", "NAME", "SPACE_KEYS", "SPACE_TYPE", "SUBNET_EXAMPLE", "SUBNET_TYPE",
+           "SUMMARY", "build_static", "describe", "build_supernet", "check_subnet", "config_from_dict", "decode", "encode",
            "fixed_parts", "gene_layout", "net_config", "net_cost", "read_space", "sample_subnet", "slot_choices",
            "slot_parts", "static_to_onnx", "to_subnet"]

@@ -3,8 +3,8 @@
 Keys: once-for-all's `input_stem.0`, `.1` (a residual block around a convolution) and `.2` are our
 `stem`, `stem_block` and `stem_out`; its `blocks.N` fill our stages' slots in order (every stage has
 base depth + 2 slots there as here), their `downsample` is our `shortcut`; its `classifier.linear`
-is our `head.linear`. Keys are compared in one spelling (`.bn.bn.` as `.bn.`, `.conv.conv.weight`
-as `.conv.weight`, `.linear.linear.` as `.linear.`), as its own loader accepts either.
+is our `head.linear`. Keys are compared in one spelling (see SPELLINGS), as its own loader accepts
+the elastic modules' and the static ones'.
 
 Its ResNet50 accuracy predictor (`AccuracyPredictor`): `layers.i.0` Linear layers with ReLU, a last
 `layers.n` Linear without bias, and `base_acc` added to the output (top-1 as a fraction).
@@ -25,15 +25,19 @@ from ofa.errors import OfaError, shown
 from ofa.families.resnet.space import ResNetSpace
 from ofa.families.resnet.subnet import ResNetSubnet, check_subnet
 
-SPELLINGS = ((".bn.bn.", ".bn."), (".conv.conv.weight", ".conv.weight"), (".linear.linear.", ".linear."))
+# a layer's tensors sit one level deeper in once-for-all's elastic modules than in its static ones
+# (`conv1.conv.conv.weight` or `conv1.conv.weight`, `.bn.bn.` or `.bn.`, `.linear.linear.` or `.linear.`),
+# and its loader accepts either: runs of one name collapse to one, whichever spelling a file has
+SPELLINGS = ((re.compile(r"(?:\.conv)+\.weight$"), ".conv.weight"), (re.compile(r"(?:\.bn)+\."), ".bn."),
+             (re.compile(r"(?:\.linear)+\."), ".linear."))
 _STEM = {"stem": "input_stem.0", "stem_block": "input_stem.1", "stem_out": "input_stem.2"}
 _BLOCK = {"conv1": "conv1", "conv2": "conv2", "conv3": "conv3", "shortcut": "downsample"}
 
 
 def canonical_key(key: str) -> str:
-    """once-for-all's key in one spelling (the shortest its loader accepts)."""
-    for old, new in SPELLINGS:
-        key = key.replace(old, new)
+    """once-for-all's key in one spelling (the shortest), the same for every spelling its loader accepts."""
+    for pattern, short in SPELLINGS:
+        key = pattern.sub(short, key)
     return key
 
 
@@ -41,13 +45,13 @@ def source_key(our_key: str, space: ResNetSpace) -> str:
     """once-for-all's (canonical) key of one key of our ResNetSupernet's state dict."""
     part, _, rest = our_key.partition(".")
     if part in _STEM:
-        return f"{_STEM[part]}.{rest}"
+        return canonical_key(f"{_STEM[part]}.{rest}")
     if part == "stages":
         stage, slot, layer, tail = rest.split(".", 3)
         block = sum(s.max_depth for s in space.stages[: int(stage)]) + int(slot)
-        return f"blocks.{block}.{_BLOCK[layer]}.{tail}"
+        return canonical_key(f"blocks.{block}.{_BLOCK[layer]}.{tail}")
     if part == "head":
-        return f"classifier.{rest}"
+        return canonical_key(f"classifier.{rest}")
     raise ValueError(f"no once-for-all counterpart for {our_key}")  # a supernet key this module forgot
 
 

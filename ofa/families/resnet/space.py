@@ -61,6 +61,7 @@ class ResNetSpace:
     description: str = ""
 
     family = FAMILY
+    choice_fields = ("depths", "expands", "widths", "resolutions")  # the lists training phases narrow
 
     # -- widths ------------------------------------------------------------------------------------
     def stem_channels(self, width: float) -> int:
@@ -113,6 +114,16 @@ class ResNetSpace:
                        resolutions=narrowed("resolution", self.resolutions, resolutions, "the resolutions"),
                        stem_skippable=self.stem_skippable if stem_skippable is None else
                        self.stem_skippable and stem_skippable)
+
+    def largest_only(self, names: Sequence[str]) -> "ResNetSpace":
+        """The same space with only the largest choice of each named list (depths, expands, widths):
+        what a training phase that has not opened them yet trains. The stem's middle block is part of
+        the depth, as in once-for-all: it runs in every subnet until depths open."""
+        out = self
+        if "depths" in names:
+            out = replace(out, stem_skippable=False,
+                          stages=tuple(replace(s, depths=(max(s.depths),)) for s in out.stages))
+        return replace(out, **{n: (max(getattr(out, n)),) for n in ("expands", "widths") if n in names})
 
     # -- identity ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from ofa.supernet.importers import once_for_all
 if TYPE_CHECKING:
     import torch
 
-    from ofa.families.mbconv.space import SearchSpace
+    from ofa.spaces import Space
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Published:
 @dataclass(frozen=True)
 class Importer:
     name: str
-    convert: Callable[[dict[str, "torch.Tensor"], "SearchSpace", str], dict[str, "torch.Tensor"]]
+    convert: Callable[[dict[str, "torch.Tensor"], "Space", str], dict[str, "torch.Tensor"]]
     wrapper: str | None  # the key under which the source's checkpoints keep their state dict
     published: dict[str, Published]
 
@@ -38,7 +38,7 @@ class Importer:
 def _from_module(module) -> Importer:
     return Importer(
         name=module.NAME, convert=module.convert, wrapper=module.WRAPPER,
-        published={name: Published(name, space, module.ZOO + name) for name, space in module.PUBLISHED.items()},
+        published={name: Published(name, space, url) for name, (space, url) in module.PUBLISHED.items()},
     )
 
 
@@ -64,7 +64,7 @@ def find_published(name: str) -> tuple[Importer, Published]:
     raise OfaError(f"unknown published supernet '{name}'; known: {', '.join(p.name for _, p in all_published())}")
 
 
-def read_supernet_weights(fmt: str, path: str | Path, space: "SearchSpace") -> dict[str, "torch.Tensor"]:
+def read_supernet_weights(fmt: str, path: str | Path, space: "Space") -> dict[str, "torch.Tensor"]:
     """The state dict of our Supernet of `space` held by the file `path` of format `fmt`: read with
     weights_only=True, every tensor finite, every key placed and every shape matched."""
     from ofa.torch_files import load_torch_file, tensor_dict

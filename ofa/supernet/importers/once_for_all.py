@@ -1,5 +1,6 @@
-"""ofa: once-for-all's elastic MobileNetV3 (`OFAMobileNetV3`) and ProxylessNAS (`OFAProxylessNASNets`),
-as its published checkpoints hold them.
+"""ofa: once-for-all's elastic MobileNetV3 (`OFAMobileNetV3`), ProxylessNAS (`OFAProxylessNASNets`) and
+ResNet (`OFAResNets`, into a `resnet` space: ofa.families.resnet.once_for_all places its keys), as its
+published checkpoints hold them.
 
 Block 0 of once-for-all's `blocks` is our fixed first block; blocks 1.. fill our stages' slots in
 order (every stage has `max_depth` slots there as here). MobileNetV3's head is `final_expand_layer`
@@ -28,12 +29,14 @@ if TYPE_CHECKING:
 
 NAME = "ofa"
 WRAPPER = "state_dict"
-# once-for-all's model zoo (ofa/model_zoo.py, `ofa_net`): the file's name is the network's id
+# once-for-all's model zoo (ofa/model_zoo.py, `ofa_net`): the file's name is the network's id, but for
+# its ResNet50, which lives elsewhere under another name
 ZOO = "https://raw.githubusercontent.com/han-cai/files/master/ofa/ofa_nets/"
-PUBLISHED = {
-    "ofa_mbv3_d234_e346_k357_w1.0": "mbv3-w1.0",
-    "ofa_mbv3_d234_e346_k357_w1.2": "mbv3-w1.2",
-    "ofa_proxyless_d234_e346_k357_w1.3": "proxyless-w1.3",
+PUBLISHED = {  # name -> (space, url)
+    "ofa_mbv3_d234_e346_k357_w1.0": ("mbv3-w1.0", ZOO + "ofa_mbv3_d234_e346_k357_w1.0"),
+    "ofa_mbv3_d234_e346_k357_w1.2": ("mbv3-w1.2", ZOO + "ofa_mbv3_d234_e346_k357_w1.2"),
+    "ofa_proxyless_d234_e346_k357_w1.3": ("proxyless-w1.3", ZOO + "ofa_proxyless_d234_e346_k357_w1.3"),
+    "ofa_resnet50": ("resnet50", "https://huggingface.co/han-cai/ofa/resolve/main/ofa_supernet_resnet50"),
 }
 
 # (older or longer spelling, the one kept), applied in this order, as once-for-all's loader does
@@ -91,48 +94,70 @@ def _shape(t) -> str:
     return "x".join(map(str, t.shape)) or "a scalar"
 
 
-def _num_classes(state: dict[str, "torch.Tensor"], source: str) -> int:
+def _num_classes(state: dict[str, "torch.Tensor"], source: str, space) -> int:
     weight = state.get("classifier.linear.weight")
     if weight is None or weight.ndim != 2:
         raise OfaError(f"{source}: no classifier (classifier.linear.weight) in the layout of once-for-all's "
-                       f"MobileNetV3 and ProxylessNAS networks"
-                       + _other_family(state))
+                       f"{_NETWORKS[space.family]}" + _other_family(state, space))
     return check(int(weight.shape[0]), "classes", f"{source}: classifier.linear.weight")
 
 
-def _other_family(state: dict[str, "torch.Tensor"]) -> str:
-    if any(k.startswith("input_stem.") for k in state):
-        return "; it looks like once-for-all's ResNet (OFAResNets), which has no space here"
+_NETWORKS = {"mbconv": "MobileNetV3 and ProxylessNAS networks", "resnet": "ResNets (OFAResNets)"}
+_FIRST_KEYS = {"mbconv": "first_conv.", "resnet": "input_stem."}  # how each family's checkpoints start
+
+
+def _other_family(state: dict[str, "torch.Tensor"], space) -> str:
+    for family, start in _FIRST_KEYS.items():
+        if family != space.family and any(k.startswith(start) for k in state):
+            fits = sorted(name for name, p in PUBLISHED.items() if _space_family(p[0]) == family)
+            return (f"; it looks like once-for-all's {_NETWORKS[family]}: import it into a {family} space "
+                    f"(as {', '.join(fits)})")
     return ""
 
 
-def _other_width(state: dict[str, "torch.Tensor"], space: "SearchSpace") -> str:
+def _space_family(name: str) -> str:
+    from ofa.spaces import get_space
+
+    return get_space(name).family
+
+
+def _other_width(state: dict[str, "torch.Tensor"], space) -> str:
     from ofa.spaces import list_spaces
 
     stem = state.get("first_conv.conv.weight")
-    if stem is None or stem.ndim != 4 or stem.shape[0] == space.stem_width:
+    if space.family != "mbconv" or stem is None or stem.ndim != 4 or stem.shape[0] == space.stem_width:
         return ""
-    fits = [s.name for s in list_spaces().values() if s.stem_width == stem.shape[0]]
+    fits = [s.name for s in list_spaces().values() if s.family == "mbconv" and s.stem_width == stem.shape[0]]
     return (f" (its stem is {stem.shape[0]} channels wide, the space's {space.stem_width}: a checkpoint of another "
             f"width" + (f"; space {', '.join(fits)} has that stem" if fits else "") + ")")
 
 
-def convert(state: dict[str, "torch.Tensor"], space: "SearchSpace", source: str) -> dict[str, "torch.Tensor"]:
-    """Our Supernet's state dict from once-for-all's; refuses a key it cannot place, a key it lacks,
+def _key_layout(space):
+    """(canonical_key, source_key) of the space's family."""
+    if space.family == "resnet":
+        from ofa.families.resnet import once_for_all as resnet
+
+        return resnet.canonical_key, resnet.source_key
+    return canonical_key, source_key
+
+
+def convert(state: dict[str, "torch.Tensor"], space, source: str) -> dict[str, "torch.Tensor"]:
+    """Our supernet's state dict from once-for-all's; refuses a key it cannot place, a key it lacks,
     two spellings of one tensor, and any shape that differs from the space's."""
     import torch
 
-    from ofa.families.mbconv.supernet import Supernet
+    from ofa.supernet import build_supernet
 
+    canonical_key, source_key = _key_layout(space)
     canonical: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         name = canonical_key(key)
         if name in canonical:
             raise OfaError(f"{source}: '{key}' and another key are two spellings of one tensor ({name})")
         canonical[name] = value
-    num_classes = _num_classes(canonical, source)
+    num_classes = _num_classes(canonical, source, space)
     with torch.device("meta"):  # shapes and keys only: nothing is allocated or initialised
-        expected = Supernet(space, num_classes).state_dict()
+        expected = build_supernet(space, num_classes).state_dict()
     out, used = {}, set()
     for ours, like in expected.items():
         theirs = source_key(ours, space)
@@ -144,7 +169,7 @@ def convert(state: dict[str, "torch.Tensor"], space: "SearchSpace", source: str)
                        and not k.endswith("num_batches_tracked")]
             raise OfaError(f"{source} is not a once-for-all checkpoint of space '{space.name}': it lacks '{theirs}'"
                            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
-                           + (_other_family(canonical) or _other_width(canonical, space)))
+                           + (_other_family(canonical, space) or _other_width(canonical, space)))
         if _TRANSFORM.search(ours) and value.ndim == 2:
             value = value.t()
         if value.shape != like.shape:
@@ -156,5 +181,5 @@ def convert(state: dict[str, "torch.Tensor"], space: "SearchSpace", source: str)
     if unused:
         raise OfaError(f"{source} does not fit space '{space.name}': it holds '{unused[0]}', which the space has "
                        f"no place for" + (f" ({len(unused)} such keys)" if len(unused) > 1 else "")
-                       + (_other_family(canonical) or _other_width(canonical, space)))
+                       + (_other_family(canonical, space) or _other_width(canonical, space)))
     return out
