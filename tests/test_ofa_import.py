@@ -317,7 +317,7 @@ def test_evolution_spends_predictions_only_on_subnets_within_a_tight_budget(tmp_
     random_fit = evaluator.within(evaluator.valid(np.random.default_rng(0).integers(0, 3, (2000, 46))),
                                   {"latency:note10": 13.0}).mean()
     assert random_fit < 0.002
-    problem = SubnetProblem(evaluator, ["acc", "latency:note10"], {"note10": 13.0})
+    problem = SubnetProblem(evaluator, ["acc", "latency:note10"], {"latency:note10": 13.0})
     run_strategy("evolution", problem, Settings(20, 10, 0))
     genes, values = problem.archive()
     assert problem.evaluations == 200 and len(genes) > 20  # distinct subnets: it went on past its first draw

@@ -70,7 +70,8 @@ def test_defaults_and_inherited_choices():
     full = r.phase_space(0)
     assert all((s.kernels, s.depths, s.expands) == ((5,), (2,), (3,)) for s in full.stages)
     assert full.resolutions == space.resolutions and full.num_architectures == 1
-    assert r.phase_choices(1) == {"kernels": (3, 5), "depths": None, "expands": None, "resolutions": None}
+    assert r.phase_choices(1) == {"kernels": (3, 5), "depths": None, "expands": None, "widths": None,
+                                  "resolutions": None}
     k = r.phase_space(1)
     assert all((s.kernels, s.depths, s.expands) == ((3, 5), (2,), (3,)) for s in k.stages)
     d = r.phase_space(2)

@@ -16,20 +16,22 @@ def import_supernet_cmd(
     source: Annotated[Optional[Path], typer.Argument(
         help="The checkpoint file (leave out with --download).")] = None,
     fmt: Annotated[str, typer.Option(
-        "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3 or OFAProxylessNASNets, "
-                               "{'state_dict': ...} or a bare state dict, any key spelling its loader accepts).")
+        "--format", "-f", help="The checkpoint's format: ofa (once-for-all's OFAMobileNetV3, OFAProxylessNASNets or "
+                               "OFAResNets, {'state_dict': ...} or a bare state dict, any key spelling its loader "
+                               "accepts).")
     ] = "ofa",
     space: Annotated[Optional[str], typer.Option(
         "--space", "-s", help="The search space the weights fill (see `ofa spaces list`): mbv3-w1.0 and mbv3-w1.2 for "
-                              "once-for-all's MobileNetV3 at width 1.0 and 1.2, proxyless-w1.3 for its ProxylessNAS. "
+                              "once-for-all's MobileNetV3 at width 1.0 and 1.2, proxyless-w1.3 for its ProxylessNAS, "
+                              "resnet50 for its ResNet50 (ofa_resnet50). "
                               "With --download: the published network's.")] = None,
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output folder: the run folder to write (an existing run is replaced only with --force, "
                             "once the new one is complete).")] = ...,
     download: Annotated[Optional[str], typer.Option(
         "--download", help="Fetch this published checkpoint into the cache first (resumable): "
-                           "ofa_mbv3_d234_e346_k357_w1.0, ofa_mbv3_d234_e346_k357_w1.2 or "
-                           "ofa_proxyless_d234_e346_k357_w1.3.")] = None,
+                           "ofa_mbv3_d234_e346_k357_w1.0, ofa_mbv3_d234_e346_k357_w1.2, "
+                           "ofa_proxyless_d234_e346_k357_w1.3 or ofa_resnet50.")] = None,
     mirror: Annotated[Optional[str], typer.Option(
         "--mirror", help="With --download: fetch from this address (the name is appended) instead of the source's "
                          "model zoo.")] = None,
@@ -43,13 +45,15 @@ def import_supernet_cmd(
     search, specialize, export and train-supernet --init all take.
 
     Every key, shape and number of the file is checked before anything is written (a checkpoint of
-    another width, of a ResNet, truncated, or a pickle that holds more than tensors is refused in one
-    line). The run records the file and its sha256. It has no data of its own: give images for
+    another width or block family, truncated, or a pickle that holds more than tensors is refused in
+    one line). The run records the file and its sha256. It has no data of its own: give images for
     BatchNorm statistics with --calib-data, labelled images with --data.
 
       ofa import-supernet --download ofa_mbv3_d234_e346_k357_w1.2 --out runs/ofa-w1.2
 
       ofa import-supernet --format ofa ofa_mbv3_d234_e346_k357_w1.0 --space mbv3-w1.0 --out runs/ofa-w1.0
+
+      ofa import-supernet --format ofa ofa_supernet_resnet50 --space resnet50 --out runs/ofa-resnet50
 
       ofa specialize --supernet runs/ofa-w1.2 --predictor ofa-mbv3-w1.2.json --device cpu --latency 15ms \\
           --calib-data imagefolder:PATH

@@ -164,15 +164,17 @@ def show_cmd(
 
 @app.command("import")
 def import_cmd(
-    source: Annotated[Path, typer.Argument(help="The source predictor file (once-for-all: acc_predictor.pth).")],
-    fmt: Annotated[str, typer.Option("--format", help="Source format: ofa (once-for-all's tutorial MLP).")],
+    source: Annotated[Path, typer.Argument(
+        help="The source predictor file (once-for-all: acc_predictor.pth, ofa_resnet50_acc_predictor.pth).")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="Source format: ofa (once-for-all's MLPs: its tutorial's, its ResNet50's).")],
     space: Space,
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output file: the predictor .json to write (beside its .safetensors).")],
     force: Force = False,
 ) -> None:
     """Import an accuracy predictor fitted by another tool, bound to the --space it predicts for
-    (once-for-all's: mbv3-w1.2).
+    (once-for-all's: mbv3-w1.2, and resnet50 for its ResNet50 predictor).
 
     The file is read with torch.load(weights_only=True): a pickle that holds anything but tensors is
     refused, never run. The predictor keeps its own input encoding, and search uses it with
@@ -181,6 +183,10 @@ def import_cmd(
       ofa predictor import --format ofa acc_predictor.pth --space mbv3-w1.2 --out ofa-mbv3-w1.2.json
 
       ofa search --space mbv3-w1.2 --predictor ofa-mbv3-w1.2.json --device note10 --latency 25ms
+
+      ofa predictor import --format ofa ofa_resnet50_acc_predictor.pth --space resnet50 --out ofa-resnet50.json
+
+      ofa search --space resnet50 --predictor ofa-resnet50.json --objectives acc,macs --macs 2000M
     """
     import numpy as np
 
