@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ofa.errors import OfaError
+
 
 @dataclass(frozen=True)
 class GeneGroup:
@@ -56,6 +58,15 @@ class GeneLayout:
     def slice(self, name: str) -> slice:
         start = self._offsets[name]
         return slice(start, start + len(self.group(name)))
+
+    def checked(self, genes, space_name: str) -> np.ndarray:
+        """One gene vector as an int array, refused in one line unless it has this layout's length and
+        every gene is within its bounds."""
+        genes = np.asarray(genes, dtype=np.int64)
+        lower, upper = self.bounds()
+        if genes.shape != upper.shape or (genes < lower).any() or (genes > upper).any():
+            raise OfaError(f"gene vector does not fit space '{space_name}' (expected {upper.size} genes within bounds)")
+        return genes
 
     def take(self, genes: np.ndarray, name: str) -> np.ndarray:
         """The genes of one group: (n, len(group)) for an (n, size) array."""

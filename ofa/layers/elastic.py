@@ -189,6 +189,12 @@ class ElasticNetwork(nn.Module):
             for block in blocks:
                 block.reorder_channels()
 
+    def static_copy(self, model: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
+        """`model` (an extracted static network) holding copies of `state`, in this supernet's mode and
+        on its device."""
+        model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
+        return model.train(self.training).to(next(self.parameters()).device)
+
     @contextmanager
     def active(self, subnet: Any) -> Iterator[Any]:
         """Run `subnet` inside the block, then restore the subnet that was active before."""

@@ -168,10 +168,7 @@ def encode(space: SearchSpace, subnet: Subnet) -> np.ndarray:
 
 def decode(space: SearchSpace, genes: Sequence[int] | np.ndarray) -> Subnet:
     layout = gene_layout(space)
-    genes = np.asarray(genes, dtype=np.int64)
-    lower, upper = layout.bounds()
-    if genes.shape != upper.shape or (genes < lower).any() or (genes > upper).any():
-        raise OfaError(f"gene vector does not fit space '{space.name}' (expected {upper.size} genes within bounds)")
+    genes = layout.checked(genes, space.name)
     kernels, expands = layout.take(genes, "kernel")[0], layout.take(genes, "expand")[0]
     stage_of = np.asarray(layout.group("kernel").stages)
     used = layout.in_use(genes, "kernel")[0]

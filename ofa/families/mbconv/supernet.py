@@ -92,5 +92,4 @@ class Supernet(ElasticNetwork):
                 index += 1
         for name, tensor in self.head.state_dict().items():
             state[f"head.{name}"] = tensor
-        model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
-        return model.train(self.training).to(next(self.parameters()).device)
+        return self.static_copy(model, state)

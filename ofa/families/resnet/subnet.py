@@ -171,10 +171,7 @@ def encode(space: ResNetSpace, subnet: ResNetSubnet) -> np.ndarray:
 
 def decode(space: ResNetSpace, genes: Sequence[int] | np.ndarray) -> ResNetSubnet:
     layout = gene_layout(space)
-    genes = np.asarray(genes, dtype=np.int64)
-    lower, upper = layout.bounds()
-    if genes.shape != upper.shape or (genes < lower).any() or (genes > upper).any():
-        raise OfaError(f"gene vector does not fit space '{space.name}' (expected {upper.size} genes within bounds)")
+    genes = layout.checked(genes, space.name)
     expands, used = layout.take(genes, "expand")[0], layout.in_use(genes, "expand")[0]
     stage_of = np.asarray(layout.group("expand").stages)
     return ResNetSubnet(

@@ -163,6 +163,4 @@ class ResNetSupernet(ElasticNetwork):
             state.update(prefixed(f"blocks.{i}", block.static_state(b.in_channels, b.mid_channels, b.out_channels)))
         last = cfg.blocks[-1].out_channels if cfg.blocks else cfg.stem_out.out_channels
         state.update(prefixed("head", self.head.static_state(last)))
-        model = StaticResNet(cfg)
-        model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
-        return model.train(self.training).to(next(self.parameters()).device)
+        return self.static_copy(StaticResNet(cfg), state)
