@@ -15,7 +15,8 @@
 #               PREDICTOR in the environment
 #   same        once per side after the rounds, not timed: the hypervolumes of search_strategies.py, the figures
 #               of predictor_quality.py and (after collect) the measured top-1 of each subnet, which must come out
-#               the same on both sides (needs SUPERNET, PREDICTOR)
+#               the same on both sides (needs SUPERNET, PREDICTOR; QUALITY_ARGS sizes predictor_quality.py to
+#               the subnets SUPERNET has collected, default --train 100 250 500 --test 200)
 set -u
 DATA_CWD=${DATA_CWD:-$PWD}
 OLD=$(cd "$1" && pwd); NEW=$(cd "$2" && pwd); mkdir -p "$3"; WORK=$(cd "$3" && pwd); ROUNDS=${4:-2}
@@ -23,6 +24,7 @@ shift 4 2>/dev/null || shift $#
 JOBS=${*:-train table}
 PY=${PYTHON:-python}
 THROUGHPUT_ARGS=${THROUGHPUT_ARGS:---space mbv3-w1.0 --resolution 64 --batch 32 --threads 2}
+QUALITY_ARGS=${QUALITY_ARGS:---train 100 250 500 --test 200}
 cd "$WORK"
 
 has() { case " $JOBS " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -73,8 +75,9 @@ if has same; then
     root=$OLD; [ $side = new ] && root=$NEW
     PYTHONPATH=$root $PY "$root/benchmarks/search_strategies.py" --supernet "$SUPERNET" --device cpu \
       --evaluations 1000 5000 10000 --seeds 5 --predictor "$PREDICTOR" 2>&1 | cut -d'|' -f1-5 > strategies-$side.md
-    PYTHONPATH=$root $PY "$root/benchmarks/predictor_quality.py" --supernet "$SUPERNET" --train 100 250 500 \
-      --test 200 --device cpu 2>&1 | cut -d'|' -f1-9 > predictor-$side.md
+    # shellcheck disable=SC2086
+    PYTHONPATH=$root $PY "$root/benchmarks/predictor_quality.py" --supernet "$SUPERNET" $QUALITY_ARGS \
+      --device cpu 2>&1 | cut -d'|' -f1-9 > predictor-$side.md
   done
   if [ -f collect-old.jsonl ] && [ -f collect-new.jsonl ]; then  # the measured subnets, less their timing
     for side in old new; do
