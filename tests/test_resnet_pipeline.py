@@ -112,10 +112,46 @@ def test_each_command_on_the_resnet_run(resnet_run, run_cli, monkeypatch):
     code, _, err = run_cli("search", "--supernet", run, "--objectives", "acc,macs", "--macs", "lots", "--out", "x")
     assert code == 2 and "cannot read the macs budget 'lots'" in err
 
+    code, out, err = run_cli("latency", "calibrate", "--device", "dev.yaml", "--space", "resnet-tiny", "-n", "4",
+                             "--table", "everything/latency/test-cpu/resnet-tiny.json", "--json")
+    assert code == 0, err
+
     best = result["best"]["subnet"]
     code, out, err = run_cli("export", "--supernet", run, "--subnet", best, "--out", "exported")
     assert code == 0, err
     assert (resnet_run / "exported/model.onnx").is_file() and (resnet_run / "exported/model.safetensors").is_file()
+
+
+def test_the_shipped_resnet_pipeline_and_recipe_load():
+    from ofa.pipeline import load_pipeline
+    from ofa.train.recipes import load_recipe
+
+    assert [s for s, _ in load_pipeline("resnet-quickstart").stages] == [
+        "train", "latency", "collect", "predictor", "specialize"]
+    recipe = load_recipe("resnet-quickstart")
+    assert recipe.space == "resnet-tiny" and [p.name for p in recipe.phases] == ["full", "depth", "expand", "width"]
+
+
+def test_device_model_features_of_resnet_parts_add_up_to_the_subnets_cost():
+    """`ofa latency fit` describes parts by MACs, weights, activations and layers: for a ResNet, summed
+    over a subnet's parts they are its MACs and weights as the cost model counts them."""
+    from ofa.families.parts import CostTable
+    from ofa.latency.features import feature_layout
+
+    space = get_space("resnet-tiny")
+    layout = feature_layout(space, [16, 32], 10, batch=1)
+    nets = [sample_subnet(space.restrict(resolutions=[16, 32]), "uniform", s) for s in range(30)]
+    got = layout.of(nets)
+    costs = CostTable(space, 10).macs_params(np.stack([encode(space, n) for n in nets]))
+    names = list(layout.names)
+    np.testing.assert_allclose(got[:, names.index("mmacs")], costs[:, 0] / 1e6, rtol=1e-9)
+    np.testing.assert_allclose(got[:, names.index("mparams")], costs[:, 1] / 1e6, rtol=1e-9)
+    assert (got[:, names.index("dw_mmacs")] == 0).all() and np.isfinite(got).all()
+    layers = got[:, names.index("layers")]
+    blocks = np.array([sum(n.depths) for n in nets])
+    stem = np.array([3 if n.stem_block else 2 for n in nets])
+    projections = len(space.stages)
+    np.testing.assert_array_equal(layers, stem + 3 * blocks + projections + 1)
 
 
 def test_a_resnet_recipe_trains_only_the_choices_its_family_has(image_folder):
