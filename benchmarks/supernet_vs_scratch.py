@@ -1,7 +1,13 @@
 """Supernet quality: the smallest, middle and largest subnets of a supernet trained with a recipe
-(BN re-calibrated, no fine-tuning) against the same three architectures trained from scratch for
-the same total number of epochs (or, with --equal-time, each for as long as the whole supernet
-took), on the same split, batch, augmentation and optimizer. Any block family.
+(BN re-calibrated, no fine-tuning) against the same three architectures trained from scratch on the
+same split, batch, augmentation and optimizer, under one or more budgets (--budget):
+
+- `epochs`: each for the supernet's total number of epochs;
+- `each`: each for as many epochs as fit in the supernet's whole wall time;
+- `shared`: the three together in the supernet's wall time (a third each), which is what training
+  them separately instead of once costs.
+
+The time budgets time one epoch of each network first. Any block family.
 
     python benchmarks/supernet_vs_scratch.py --recipe benchmarks/cifar4k.yaml \
         --data imagefolder:../shared/data/cifar10-4k/train --out runs/bench-cifar4k
@@ -27,6 +33,10 @@ from ofa.train.schedule import phase_lr
 from ofa.train.optimizer import build_optimizer
 from ofa.train.trainer import train_supernet
 from ofa.train.watched import validation_subnets
+
+
+# the share of the supernet's wall time each scratch network gets, by budget (`epochs`: none, by epochs)
+BUDGETS = {"epochs": None, "each": 1.0, "shared": 1 / 3}
 
 
 def train_from_scratch(recipe, subnet, epochs: int, lr: float, warmup_epochs: float, data_root=None,
@@ -80,9 +90,8 @@ def main() -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--equal-time", action="store_true",
-                    help="train each scratch network for as many epochs as fit in the supernet's wall time "
-                         "(one timed epoch of it first), not for the supernet's epochs")
+    ap.add_argument("--budget", default="epochs",
+                    help="comma-separated scratch budgets: epochs, each, shared (see the module docstring)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     recipe = load_recipe(args.recipe, {"data": args.data})
@@ -93,23 +102,33 @@ def main() -> None:
     result = train_supernet(recipe, out / "supernet", force=True)
     supernet_s = time.perf_counter() - start
     supernet = {r["name"]: r for r in result.final}
+    print(f"supernet: {round(supernet_s)} s", {k: v["top1"] for k, v in supernet.items()}, flush=True)
 
     nets = validation_subnets(get_space(recipe.space), recipe.seed)
     first = recipe.phases[0]
+    budgets = args.budget.split(",")
+    unknown = set(budgets) - set(BUDGETS)
+    if unknown:
+        raise SystemExit(f"unknown budget(s) {sorted(unknown)}; choose from {list(BUDGETS)}")
     rows = []
     for name in ("min", "mid", "max"):
-        epochs = total_epochs
-        if args.equal_time:
+        epoch_s = None
+        if set(budgets) & {"each", "shared"}:
             start = time.perf_counter()
             train_from_scratch(recipe, nets[name], 1, recipe.phase_lr(0), 0)
-            epochs = max(1, round(supernet_s / (time.perf_counter() - start)))
-        start = time.perf_counter()
-        scratch = train_from_scratch(recipe, nets[name], epochs, recipe.phase_lr(0), first.warmup_epochs)
-        rows.append({"subnet": name, "arch": str(nets[name]), "supernet_top1": supernet[name]["top1"],
-                     "scratch_top1": scratch["top1"], "scratch_epochs": epochs,
-                     "scratch_seconds": round(time.perf_counter() - start)})
+            epoch_s = time.perf_counter() - start
+        row = {"subnet": name, "arch": str(nets[name]), "supernet_top1": supernet[name]["top1"],
+               "epoch_seconds": None if epoch_s is None else round(epoch_s, 1)}
+        for budget in budgets:
+            epochs = total_epochs if budget == "epochs" else max(1, round(supernet_s * BUDGETS[budget] / epoch_s))
+            start = time.perf_counter()
+            scratch = train_from_scratch(recipe, nets[name], epochs, recipe.phase_lr(0), first.warmup_epochs)
+            row[budget] = {"top1": scratch["top1"], "epochs": epochs,
+                           "seconds": round(time.perf_counter() - start)}
+            print(name, budget, row[budget], flush=True)
+        rows.append(row)
     report = {"recipe": args.recipe, "data": args.data, "epochs": total_epochs, "supernet_seconds": round(supernet_s),
-              "equal_time": args.equal_time, "rows": rows}
+              "budgets": budgets, "rows": rows}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
 

@@ -78,16 +78,17 @@ class PartValues:
     def __init__(self, space: Any, num_classes: int, value: Callable[[Any, int], Any],
                  resolutions: tuple[int, ...] | None = None, width: tuple[int, ...] = ()):
         self.family, self.space = families.family_of(space), space
-        first = self.family.slot_parts(space, space.resolutions[0], num_classes)
-        choices = max(len(c) for c in first) if first else 1
+        wanted = space.resolutions if resolutions is None else resolutions
+        parts = {r: resolution_parts(space, r, num_classes) for r in wanted}
+        slot_count = len(next(iter(parts.values()))[1]) if parts else 0
+        choices = max((len(c) for _, slots in parts.values() for c in slots), default=1)
         self.fixed = np.full((len(space.resolutions),) + width, np.nan)
-        self.slots = np.full((len(space.resolutions), len(first), choices) + width, np.nan)
-        for r in space.resolutions if resolutions is None else resolutions:
+        self.slots = np.full((len(space.resolutions), slot_count, choices) + width, np.nan)
+        for r, (fixed, slots) in parts.items():
             r_idx = space.resolutions.index(r)
-            fixed, slots = resolution_parts(space, r, num_classes)
             self.fixed[r_idx] = sum((np.asarray(value(p, r), dtype=float) for p in fixed), np.zeros(width))
-            for s_idx, parts in enumerate(slots):
-                for c_idx, part in enumerate(parts):
+            for s_idx, slot in enumerate(slots):
+                for c_idx, part in enumerate(slot):
                     if part is not None:
                         self.slots[r_idx, s_idx, c_idx] = value(part, r)
 

@@ -55,6 +55,11 @@ def source_key(our_key: str, space: ResNetSpace) -> str:
     raise ValueError(f"no once-for-all counterpart for {our_key}")  # a supernet key this module forgot
 
 
+def our_value(our_key: str, value: Any) -> Any:
+    """once-for-all's tensor for `our_key` as our supernet holds it: every ResNet tensor is stored alike."""
+    return value
+
+
 def subnet_from_arch(space: ResNetSpace, arch: Any) -> ResNetSubnet:
     """Our subnet of once-for-all's architecture dict (the form its predictor and search use)."""
     if not isinstance(arch, dict) or not {"d", "e", "w", "image_size"} <= set(arch):

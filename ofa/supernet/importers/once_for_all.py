@@ -1,22 +1,11 @@
 """ofa: once-for-all's elastic MobileNetV3 (`OFAMobileNetV3`), ProxylessNAS (`OFAProxylessNASNets`) and
-ResNet (`OFAResNets`, into a `resnet` space: ofa.families.resnet.once_for_all places its keys), as its
-published checkpoints hold them.
-
-Block 0 of once-for-all's `blocks` is our fixed first block; blocks 1.. fill our stages' slots in
-order (every stage has `max_depth` slots there as here). MobileNetV3's head is `final_expand_layer`
-(our head's expand) and `feature_mix_layer` (its feature mix); ProxylessNAS has no feature mix, and
-its `feature_mix_layer` is our head's expand (a space with `feature_width: 0`). Key spellings of every once-for-all release
-are accepted, as its own loader accepts them: `.mobile_inverted_conv.` or `.conv.` for a block's
-layer, `.bn.bn.` or `.bn.`, `.conv.conv.weight` or `.conv.weight`, `.linear.linear.` or `.linear.`.
-
-Kernel transforms: once-for-all turns a centre crop of a larger depthwise kernel into the next
-smaller one with `F.linear(crop, M)`, i.e. crop @ M.T (`7to5_matrix`, `5to3_matrix`); our
-ElasticDepthwise computes crop @ M. So each matrix is stored here transposed.
+ResNet (`OFAResNets`), as its published checkpoints hold them. Each family's `once_for_all` module
+(ofa.families.mbconv.once_for_all, ofa.families.resnet.once_for_all) places its keys and tensors;
+this one checks a whole checkpoint against a space and converts it.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from ofa.errors import OfaError
@@ -24,8 +13,6 @@ from ofa.limits import check
 
 if TYPE_CHECKING:
     import torch
-
-    from ofa.families.mbconv.space import SearchSpace
 
 NAME = "ofa"
 WRAPPER = "state_dict"
@@ -38,56 +25,6 @@ PUBLISHED = {  # name -> (space, url)
     "ofa_proxyless_d234_e346_k357_w1.3": ("proxyless-w1.3", ZOO + "ofa_proxyless_d234_e346_k357_w1.3"),
     "ofa_resnet50": ("resnet50", "https://huggingface.co/han-cai/ofa/resolve/main/ofa_supernet_resnet50"),
 }
-
-# (older or longer spelling, the one kept), applied in this order, as once-for-all's loader does
-_SPELLINGS = ((".mobile_inverted_conv.", ".conv."), (".bn.bn.", ".bn."), (".conv.conv.weight", ".conv.weight"),
-              (".linear.linear.", ".linear."))
-_FIRST_BLOCK = {"depthwise": "depth_conv", "project": "point_linear"}
-_BLOCK = (  # (our key's start inside a block, once-for-all's)
-    ("expand.", "inverted_bottleneck."),
-    ("depthwise.conv.weight", "depth_conv.conv.weight"),
-    ("depthwise.bn.", "depth_conv.bn."),
-    ("se.reduce.", "depth_conv.se.fc.reduce."),
-    ("se.expand.", "depth_conv.se.fc.expand."),
-    ("project.", "point_linear."),
-)
-_HEAD = (("expand.", "final_expand_layer."), ("mix.0.weight", "feature_mix_layer.conv.weight"),
-         ("classifier.", "classifier.linear."))
-_HEAD_WITHOUT_MIX = (("expand.", "feature_mix_layer."), ("classifier.", "classifier.linear."))
-_TRANSFORM = re.compile(r"depthwise\.conv\.transforms\.(\d+)to(\d+)")
-
-
-def canonical_key(key: str) -> str:
-    """once-for-all's key in one spelling (the shortest its loader accepts)."""
-    for old, new in _SPELLINGS:
-        key = key.replace(old, new)
-    return key
-
-
-def _swap(rest: str, table: tuple[tuple[str, str], ...], our_key: str) -> str:
-    for ours, theirs in table:
-        if rest.startswith(ours):
-            return theirs + rest[len(ours):]
-    raise ValueError(f"no once-for-all counterpart for {our_key}")  # a supernet key this module forgot
-
-
-def source_key(our_key: str, space: "SearchSpace") -> str:
-    """once-for-all's (canonical) key of one key of our Supernet's state dict."""
-    part, _, rest = our_key.partition(".")
-    if part == "stem":
-        return "first_conv." + rest
-    if part == "first_block":
-        layer, _, tail = rest.partition(".")
-        return f"blocks.0.conv.{_FIRST_BLOCK[layer]}.{tail}"
-    if part == "stages":
-        stage, slot, rest = rest.split(".", 2)
-        block = 1 + sum(s.max_depth for s in space.stages[: int(stage)]) + int(slot)
-        m = _TRANSFORM.fullmatch(rest)
-        inner = f"depth_conv.conv.{m[1]}to{m[2]}_matrix" if m else _swap(rest, _BLOCK, our_key)
-        return f"blocks.{block}.conv.{inner}"
-    if part == "head":
-        return _swap(rest, _HEAD if space.feature_width else _HEAD_WITHOUT_MIX, our_key)
-    raise ValueError(f"no once-for-all counterpart for {our_key}")
 
 
 def _shape(t) -> str:
@@ -133,12 +70,11 @@ def _other_width(state: dict[str, "torch.Tensor"], space) -> str:
 
 
 def _key_layout(space):
-    """(canonical_key, source_key) of the space's family."""
-    if space.family == "resnet":
-        from ofa.families.resnet import once_for_all as resnet
+    """The once-for-all module of the space's family: `canonical_key`, `source_key`, `our_value`."""
+    from ofa.families.mbconv import once_for_all as mbconv
+    from ofa.families.resnet import once_for_all as resnet
 
-        return resnet.canonical_key, resnet.source_key
-    return canonical_key, source_key
+    return {"mbconv": mbconv, "resnet": resnet}[space.family]
 
 
 def convert(state: dict[str, "torch.Tensor"], space, source: str) -> dict[str, "torch.Tensor"]:
@@ -148,7 +84,8 @@ def convert(state: dict[str, "torch.Tensor"], space, source: str) -> dict[str, "
 
     from ofa.supernet import build_supernet
 
-    canonical_key, source_key = _key_layout(space)
+    layout = _key_layout(space)
+    canonical_key, source_key = layout.canonical_key, layout.source_key
     canonical: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         name = canonical_key(key)
@@ -170,8 +107,7 @@ def convert(state: dict[str, "torch.Tensor"], space, source: str) -> dict[str, "
             raise OfaError(f"{source} is not a once-for-all checkpoint of space '{space.name}': it lacks '{theirs}'"
                            + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
                            + (_other_family(canonical, space) or _other_width(canonical, space)))
-        if _TRANSFORM.search(ours) and value.ndim == 2:
-            value = value.t()
+        value = layout.our_value(ours, value)
         if value.shape != like.shape:
             raise OfaError(f"{source} does not fit space '{space.name}': '{theirs}' is {_shape(value)}, the space "
                            f"needs {_shape(like)}" + _other_width(canonical, space))
