@@ -16,8 +16,11 @@ def conv_layer(c: ConvConfig, eps: float) -> nn.Sequential:
 
 
 def shortcut_pool(stride: int) -> nn.Module:
-    """once-for-all's: average over stride x stride windows (ceil mode) before the 1x1 projection."""
-    return nn.AvgPool2d(stride, stride, 0, ceil_mode=True) if stride > 1 else nn.Identity()
+    """once-for-all's: average over stride x stride windows (ceil mode) before the 1x1 projection.
+    Without padding, `count_include_pad` changes no number, but ONNX Runtime's CPU kernels run an
+    exported AveragePool that counts padding ~30% slower per whole resnet-cifar subnet (BENCHMARKS.md,
+    issue 27): off, the exported model runs as fast as the latency table's graphs predict."""
+    return nn.AvgPool2d(stride, stride, 0, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
 
 
 class StemBlock(nn.Module):
