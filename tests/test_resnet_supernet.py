@@ -111,8 +111,8 @@ def test_the_deployed_export_pools_as_the_table_graph_does(tmp_path):
     from ofa.families.resnet.onnx import resnet_to_onnx
 
     def pools(proto):
-        return [sorted((a.name, onnx.helper.get_attribute_value(a)) for a in n.attribute
-                       if a.name in ("ceil_mode", "count_include_pad")) for n in proto.graph.node
+        return [{a.name: onnx.helper.get_attribute_value(a) for a in n.attribute
+                 if a.name in ("ceil_mode", "count_include_pad")} for n in proto.graph.node
                 if n.op_type == "AveragePool"]
 
     space, model = _supernet(POOLED, seed=2)
@@ -120,9 +120,9 @@ def test_the_deployed_export_pools_as_the_table_graph_does(tmp_path):
     static = model.extract(subnet.__class__(33, subnet.stem_block, subnet.widths, subnet.expands)).eval()
     deployed = export_onnx(static, tmp_path / "model.onnx")
     assert verify_onnx(deployed, static).passed
-    table = [dict(p) for p in pools(resnet_to_onnx(static))]
+    table = pools(resnet_to_onnx(static))
     assert table and all(p.get("count_include_pad", 0) == 0 for p in table)
-    assert [dict(p) for p in pools(onnx.load(str(deployed)))] == [{"ceil_mode": 1, "count_include_pad": 0}] * len(table)
+    assert pools(onnx.load(str(deployed))) == [{"ceil_mode": 1, "count_include_pad": 0}] * len(table)
 
 
 def test_every_part_graph_computes_what_its_module_computes():

@@ -70,11 +70,11 @@ def _other_width(state: dict[str, "torch.Tensor"], space) -> str:
 
 
 def _key_layout(space):
-    """The once-for-all module of the space's family: `canonical_key`, `source_key`, `our_value`."""
-    from ofa.families.mbconv import once_for_all as mbconv
-    from ofa.families.resnet import once_for_all as resnet
+    """The once-for-all module of the space's family (`ofa.families.<family>.once_for_all`):
+    `canonical_key`, `source_key`, `our_value`."""
+    import importlib
 
-    return {"mbconv": mbconv, "resnet": resnet}[space.family]
+    return importlib.import_module(f"ofa.families.{space.family}.once_for_all")
 
 
 def convert(state: dict[str, "torch.Tensor"], space, source: str) -> dict[str, "torch.Tensor"]:
